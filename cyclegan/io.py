@@ -1,0 +1,79 @@
+"""Safe, atomic reading and writing of checkpoints and weight files.
+
+Every load goes through `safe_load` (torch.load with weights_only=True), so a file that
+would need code execution to unpickle is refused. Every save goes through `atomic_save`:
+write a temporary file in the same folder, fsync, then rename over the target, so a
+crash or a full disk never leaves a half-written checkpoint in place.
+"""
+import errno
+import os
+import pickle
+import tempfile
+import zipfile
+
+import torch
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint or weights file that cannot be used; the message names the file."""
+
+
+def safe_load(path, map_location="cpu"):
+    """torch.load(path, weights_only=True) with errors that name the file and say what to do."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise CheckpointError(f"{path}: no such file")
+    if os.path.getsize(path) == 0:
+        raise CheckpointError(f"{path}: the file is empty (an interrupted save or download?)")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        if "weights only" not in str(e).lower():
+            raise CheckpointError(f"{path}: not a readable PyTorch file (corrupt?): {str(e).splitlines()[0]}") from None
+        raise CheckpointError(
+            f"{path}: refused, loading it would need arbitrary code execution "
+            f"(only plain tensors and containers are accepted): {str(e).splitlines()[0]}") from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, KeyError) as e:
+        with open(path, "rb") as f:
+            head = f.read(64).lstrip().lower()
+        hint = " It looks like an HTML page, not a PyTorch file." if head.startswith((b"<!doctype", b"<html")) else ""
+        raise CheckpointError(
+            f"{path}: not a readable PyTorch file (corrupt or truncated?).{hint} "
+            f"Delete it and save or download it again. ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+
+
+def load_state_dict_file(path, map_location="cpu"):
+    """Load a file that must hold a flat state dict of tensors (official CycleGAN `*_net_X.pth`)."""
+    sd = safe_load(path, map_location)
+    if not isinstance(sd, dict) or not sd or not all(torch.is_tensor(v) for v in sd.values()):
+        raise CheckpointError(f"{path}: not a state dict (expected a mapping of parameter names to tensors)")
+    return sd
+
+
+def atomic_save(obj, path):
+    """torch.save to a temp file beside `path`, fsync, rename; the old file survives any failure."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        dfd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except BaseException as e:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise CheckpointError(
+                f"{path}: the disk is full, nothing was written and the previous file is intact. "
+                f"Free some space in {folder} and save again.") from None
+        raise

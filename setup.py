@@ -1,0 +1,23 @@
+"""Install the `cyclegan` library and the `options` module with their console scripts."""
+from setuptools import find_packages, setup
+
+setup(
+    name="cyclegan-vangogh",
+    version="0.1.0",
+    description="CycleGAN photo <-> Van Gogh suite with a Gatys neural-style comparison harness",
+    packages=find_packages(include=["cyclegan", "cyclegan.*", "options", "options.*"]),
+    python_requires=">=3.10",
+    install_requires=[
+        "torch", "torchvision", "visdom", "dominate", "pillow", "numpy", "scipy", "tqdm",
+        "tornado<6.6",  # tornado 6.6 makes every visdom page answer 403
+    ],
+    extras_require={"test": ["pytest"]},
+    entry_points={"console_scripts": [
+        "cyclegan-train=cyclegan.train:main",
+        "cyclegan-test=cyclegan.test:main",
+        "cyclegan-gatys=cyclegan.gatys:main",
+        "cyclegan-compare=cyclegan.compare:main",
+        "cyclegan-benchmark=cyclegan.benchmark:main",
+        "cyclegan-visdom=cyclegan.visdom_server:main",
+    ]},
+)
