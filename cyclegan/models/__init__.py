@@ -1,0 +1,26 @@
+"""Model registry: `--model cycle_gan` (training and testing) and `--model test` (one generator)."""
+from .base_model import BaseModel
+from .cycle_gan_model import CycleGANModel
+from .test_model import TestModel
+
+MODELS = {"cycle_gan": CycleGANModel, "test": TestModel}
+
+
+def find_model_class(name):
+    if name not in MODELS:
+        raise ValueError(f"--model {name!r} is not one of: {', '.join(MODELS)}")
+    return MODELS[name]
+
+
+def get_option_setter(name):
+    return find_model_class(name).modify_commandline_options
+
+
+def create_model(opt):
+    """Instantiate the model named by opt.model (official API: then call model.setup(opt))."""
+    model = find_model_class(opt.model)(opt)
+    print(f"model [{type(model).__name__}] was created")
+    return model
+
+
+__all__ = ["BaseModel", "CycleGANModel", "TestModel", "create_model", "get_option_setter", "MODELS"]

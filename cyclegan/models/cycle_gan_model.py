@@ -1,0 +1,121 @@
+"""CycleGANModel: G_A: A->B, G_B: B->A, D_A judges B, D_B judges A; GAN + cycle + identity losses.
+
+The math is the official one:
+  loss_G = GAN(D_A(G_A(A))) + GAN(D_B(G_B(B)))
+         + lambda_A * |G_B(G_A(A)) - A| + lambda_B * |G_A(G_B(B)) - B|
+         + lambda_identity * (lambda_B * |G_A(B) - B| + lambda_A * |G_B(A) - A|)
+  loss_D = 0.5 * (GAN(D(real), real) + GAN(D(pool(fake)), fake))  [+ gradient penalty with wgangp]
+"""
+import itertools
+
+import torch
+
+from .base_model import BaseModel
+from .discriminators import define_D
+from .generators import define_G
+from .image_pool import ImagePool
+from .losses import GANLoss, gradient_penalty
+
+
+class CycleGANModel(BaseModel):
+    @staticmethod
+    def modify_commandline_options(parser, is_train=True):
+        parser.set_defaults(no_dropout=True)  # the published CycleGAN did not use dropout
+        if is_train:
+            parser.add_argument("--lambda_A", type=float, default=10.0, help="weight for cycle loss (A -> B -> A)")
+            parser.add_argument("--lambda_B", type=float, default=10.0, help="weight for cycle loss (B -> A -> B)")
+            parser.add_argument("--lambda_identity", type=float, default=0.5,
+                                help="identity loss weight, as a fraction of lambda_A/lambda_B; 0 turns it off")
+            parser.add_argument("--lambda_gp", type=float, default=10.0, help="gradient penalty weight (wgangp only)")
+        return parser
+
+    def __init__(self, opt):
+        super().__init__(opt)
+        self.loss_names = ["D_A", "G_A", "cycle_A", "idt_A", "D_B", "G_B", "cycle_B", "idt_B"]
+        vis_A, vis_B = ["real_A", "fake_B", "rec_A"], ["real_B", "fake_A", "rec_B"]
+        if self.isTrain and opt.lambda_identity > 0.0:
+            vis_A.append("idt_B")
+            vis_B.append("idt_A")
+        self.visual_names = vis_A + vis_B
+        self.model_names = ["G_A", "G_B", "D_A", "D_B"] if self.isTrain else ["G_A", "G_B"]
+
+        g = dict(ngf=opt.ngf, netG=opt.netG, norm=opt.norm, use_dropout=not opt.no_dropout,
+                 init_type=opt.init_type, init_gain=opt.init_gain)
+        self.netG_A = define_G(opt.input_nc, opt.output_nc, **g).to(self.device)
+        self.netG_B = define_G(opt.output_nc, opt.input_nc, **g).to(self.device)
+        if self.isTrain:
+            d = dict(ndf=opt.ndf, netD=opt.netD, n_layers_D=opt.n_layers_D, norm=opt.norm,
+                     init_type=opt.init_type, init_gain=opt.init_gain)
+            self.netD_A = define_D(opt.output_nc, **d).to(self.device)
+            self.netD_B = define_D(opt.input_nc, **d).to(self.device)
+            if opt.lambda_identity > 0.0 and opt.input_nc != opt.output_nc:
+                raise ValueError("--lambda_identity > 0 needs --input_nc == --output_nc")
+            self.fake_A_pool = ImagePool(opt.pool_size)
+            self.fake_B_pool = ImagePool(opt.pool_size)
+            self.criterionGAN = GANLoss(opt.gan_mode).to(self.device)
+            self.criterionCycle = torch.nn.L1Loss()
+            self.criterionIdt = torch.nn.L1Loss()
+            betas = (opt.beta1, 0.999)
+            self.optimizer_G = torch.optim.Adam(
+                itertools.chain(self.netG_A.parameters(), self.netG_B.parameters()), lr=opt.lr, betas=betas)
+            self.optimizer_D = torch.optim.Adam(
+                itertools.chain(self.netD_A.parameters(), self.netD_B.parameters()), lr=opt.lr, betas=betas)
+            self.optimizers = [self.optimizer_G, self.optimizer_D]
+
+    def set_input(self, data):
+        """data: {'A': tensor, 'B': tensor, 'A_paths': [...], 'B_paths': [...]}; direction BtoA swaps them."""
+        AtoB = self.opt.direction == "AtoB"
+        self.real_A = data["A" if AtoB else "B"].to(self.device, non_blocking=True)
+        self.real_B = data["B" if AtoB else "A"].to(self.device, non_blocking=True)
+        self.image_paths = data.get("A_paths" if AtoB else "B_paths", [])
+
+    def forward(self):
+        self.fake_B = self.netG_A(self.real_A)
+        self.rec_A = self.netG_B(self.fake_B)
+        self.fake_A = self.netG_B(self.real_B)
+        self.rec_B = self.netG_A(self.fake_A)
+
+    def backward_D_basic(self, netD, real, fake):
+        loss_real = self.criterionGAN(netD(real), True)
+        loss_fake = self.criterionGAN(netD(fake.detach()), False)
+        loss = (loss_real + loss_fake) * 0.5
+        if self.opt.gan_mode == "wgangp":
+            loss = loss + gradient_penalty(netD, real, fake, lambda_gp=self.opt.lambda_gp)
+        loss.backward()
+        return loss
+
+    def backward_D_A(self):
+        self.loss_D_A = self.backward_D_basic(self.netD_A, self.real_B, self.fake_B_pool.query(self.fake_B))
+
+    def backward_D_B(self):
+        self.loss_D_B = self.backward_D_basic(self.netD_B, self.real_A, self.fake_A_pool.query(self.fake_A))
+
+    def backward_G(self):
+        o = self.opt
+        if o.lambda_identity > 0:
+            self.idt_A = self.netG_A(self.real_B)
+            self.loss_idt_A = self.criterionIdt(self.idt_A, self.real_B) * o.lambda_B * o.lambda_identity
+            self.idt_B = self.netG_B(self.real_A)
+            self.loss_idt_B = self.criterionIdt(self.idt_B, self.real_A) * o.lambda_A * o.lambda_identity
+        else:
+            self.loss_idt_A = self.loss_idt_B = torch.zeros((), device=self.device)
+        self.loss_G_A = self.criterionGAN(self.netD_A(self.fake_B), True)
+        self.loss_G_B = self.criterionGAN(self.netD_B(self.fake_A), True)
+        self.loss_cycle_A = self.criterionCycle(self.rec_A, self.real_A) * o.lambda_A
+        self.loss_cycle_B = self.criterionCycle(self.rec_B, self.real_B) * o.lambda_B
+        self.loss_G = (self.loss_G_A + self.loss_G_B + self.loss_cycle_A + self.loss_cycle_B
+                       + self.loss_idt_A + self.loss_idt_B)
+        self.loss_G.backward()
+
+    def optimize_parameters(self):
+        """One official training step: G_A and G_B first (Ds frozen), then D_A and D_B."""
+        self.forward()
+        self.set_requires_grad([self.netD_A, self.netD_B], False)
+        self.optimizer_G.zero_grad()
+        self.backward_G()
+        self.optimizer_G.step()
+        self.set_requires_grad([self.netD_A, self.netD_B], True)
+        self.optimizer_D.zero_grad()
+        self.backward_D_A()
+        self.backward_D_B()
+        self.optimizer_D.step()

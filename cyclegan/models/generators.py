@@ -1,0 +1,124 @@
+"""Generators: ResNet (6/9 blocks) and U-Net (128/256), laid out so state-dict keys match the official ones."""
+import torch
+import torch.nn as nn
+
+from .layers import get_norm_layer, init_weights, uses_bias
+
+
+class ResnetBlock(nn.Module):
+    """Two 3x3 convs with a skip connection; `conv_block` indices match the official checkpoints."""
+
+    def __init__(self, dim, padding_type, norm_layer, use_dropout, use_bias):
+        super().__init__()
+        layers = []
+        for i in range(2):
+            p = 0
+            if padding_type == "reflect":
+                layers.append(nn.ReflectionPad2d(1))
+            elif padding_type == "replicate":
+                layers.append(nn.ReplicationPad2d(1))
+            elif padding_type == "zero":
+                p = 1
+            else:
+                raise ValueError(f"padding {padding_type!r} is not one of: reflect, replicate, zero")
+            layers += [nn.Conv2d(dim, dim, kernel_size=3, padding=p, bias=use_bias), norm_layer(dim)]
+            if i == 0:
+                layers.append(nn.ReLU(True))
+                if use_dropout:
+                    layers.append(nn.Dropout(0.5))
+        self.conv_block = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return x + self.conv_block(x)
+
+
+class ResnetGenerator(nn.Module):
+    """c7s1-ngf, two stride-2 downsamplings, n_blocks residual blocks, two upsamplings, c7s1-3, tanh."""
+
+    def __init__(self, input_nc, output_nc, ngf=64, norm_layer=nn.BatchNorm2d, use_dropout=False,
+                 n_blocks=6, padding_type="reflect"):
+        super().__init__()
+        bias = uses_bias(norm_layer)
+        model = [nn.ReflectionPad2d(3), nn.Conv2d(input_nc, ngf, kernel_size=7, padding=0, bias=bias),
+                 norm_layer(ngf), nn.ReLU(True)]
+        for i in range(2):
+            mult = 2 ** i
+            model += [nn.Conv2d(ngf * mult, ngf * mult * 2, kernel_size=3, stride=2, padding=1, bias=bias),
+                      norm_layer(ngf * mult * 2), nn.ReLU(True)]
+        model += [ResnetBlock(ngf * 4, padding_type, norm_layer, use_dropout, bias) for _ in range(n_blocks)]
+        for i in range(2):
+            mult = 2 ** (2 - i)
+            model += [nn.ConvTranspose2d(ngf * mult, ngf * mult // 2, kernel_size=3, stride=2, padding=1,
+                                         output_padding=1, bias=bias),
+                      norm_layer(ngf * mult // 2), nn.ReLU(True)]
+        model += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, output_nc, kernel_size=7, padding=0), nn.Tanh()]
+        self.model = nn.Sequential(*model)
+
+    def forward(self, x):
+        return self.model(x)
+
+
+class UnetSkipConnectionBlock(nn.Module):
+    """One U-Net level: down, the inner levels, up, and a skip concatenation (except outermost)."""
+
+    def __init__(self, outer_nc, inner_nc, input_nc=None, submodule=None, outermost=False,
+                 innermost=False, norm_layer=nn.BatchNorm2d, use_dropout=False):
+        super().__init__()
+        self.outermost = outermost
+        bias = uses_bias(norm_layer)
+        input_nc = outer_nc if input_nc is None else input_nc
+        downconv = nn.Conv2d(input_nc, inner_nc, kernel_size=4, stride=2, padding=1, bias=bias)
+        if outermost:
+            up = nn.ConvTranspose2d(inner_nc * 2, outer_nc, kernel_size=4, stride=2, padding=1)
+            model = [downconv, submodule, nn.ReLU(True), up, nn.Tanh()]
+        elif innermost:
+            up = nn.ConvTranspose2d(inner_nc, outer_nc, kernel_size=4, stride=2, padding=1, bias=bias)
+            model = [nn.LeakyReLU(0.2, True), downconv, nn.ReLU(True), up, norm_layer(outer_nc)]
+        else:
+            up = nn.ConvTranspose2d(inner_nc * 2, outer_nc, kernel_size=4, stride=2, padding=1, bias=bias)
+            model = [nn.LeakyReLU(0.2, True), downconv, norm_layer(inner_nc), submodule,
+                     nn.ReLU(True), up, norm_layer(outer_nc)]
+            if use_dropout:
+                model.append(nn.Dropout(0.5))
+        self.model = nn.Sequential(*model)
+
+    def forward(self, x):
+        return self.model(x) if self.outermost else torch.cat([x, self.model(x)], 1)
+
+
+class UnetGenerator(nn.Module):
+    """U-Net with num_downs halvings (7 for 128 px, 8 for 256 px), built from the innermost level out."""
+
+    def __init__(self, input_nc, output_nc, num_downs, ngf=64, norm_layer=nn.BatchNorm2d, use_dropout=False):
+        super().__init__()
+        block = UnetSkipConnectionBlock(ngf * 8, ngf * 8, norm_layer=norm_layer, innermost=True)
+        for _ in range(num_downs - 5):
+            block = UnetSkipConnectionBlock(ngf * 8, ngf * 8, submodule=block, norm_layer=norm_layer,
+                                            use_dropout=use_dropout)
+        for mult in (4, 2, 1):
+            block = UnetSkipConnectionBlock(ngf * mult, ngf * mult * 2, submodule=block, norm_layer=norm_layer)
+        self.model = UnetSkipConnectionBlock(output_nc, ngf, input_nc=input_nc, submodule=block,
+                                             outermost=True, norm_layer=norm_layer)
+
+    def forward(self, x):
+        return self.model(x)
+
+
+GENERATORS = ("resnet_9blocks", "resnet_6blocks", "unet_256", "unet_128")
+
+
+def define_G(input_nc, output_nc, ngf, netG, norm="batch", use_dropout=False, init_type="normal",
+             init_gain=0.02):
+    """Build and initialise a generator on the CPU: resnet_9blocks | resnet_6blocks | unet_256 | unet_128."""
+    norm_layer = get_norm_layer(norm)
+    if netG == "resnet_9blocks":
+        net = ResnetGenerator(input_nc, output_nc, ngf, norm_layer, use_dropout, n_blocks=9)
+    elif netG == "resnet_6blocks":
+        net = ResnetGenerator(input_nc, output_nc, ngf, norm_layer, use_dropout, n_blocks=6)
+    elif netG == "unet_128":
+        net = UnetGenerator(input_nc, output_nc, 7, ngf, norm_layer, use_dropout)
+    elif netG == "unet_256":
+        net = UnetGenerator(input_nc, output_nc, 8, ngf, norm_layer, use_dropout)
+    else:
+        raise ValueError(f"--netG {netG!r} is not one of: {', '.join(GENERATORS)}")
+    return init_weights(net, init_type, init_gain)

@@ -1,0 +1,31 @@
+"""Entry point `cyclegan-train` / `python -m cyclegan.train`: parse the train options, save them, train.
+
+Example (official flags):
+    cyclegan-train --dataroot ./datasets/vangogh2photo --name vangogh2photo_cyclegan --model cycle_gan
+"""
+import os
+import sys
+
+from options.base_options import save_options
+from options.train_options import TrainOptions
+
+
+def main(argv=None):
+    parser = TrainOptions()
+    opt = parser.parse(argv)
+    save_dir = os.path.join(opt.checkpoints_dir, opt.name)
+    save_options(opt, save_dir, opt.phase, parser.parser)
+    from cyclegan.io import CheckpointError
+    from cyclegan.training import train
+    from cyclegan.training.guards import NonFiniteLoss
+    try:
+        train(opt)
+    except (NonFiniteLoss, CheckpointError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(f"checkpoints and loss_log.txt are in {save_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

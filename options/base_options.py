@@ -1,0 +1,161 @@
+"""Options shared by training and testing, with the official CycleGAN flag names and defaults.
+
+parse() returns a plain argparse.Namespace. Each run writes its options to
+checkpoints/NAME/{phase}_opt.txt (readable) and {phase}_opt.json (read back at test time).
+"""
+import argparse
+import json
+import os
+import sys
+
+import torch
+
+from cyclegan.data.transforms import PREPROCESS_MODES
+from cyclegan.models import MODELS, get_option_setter
+from cyclegan.models.discriminators import DISCRIMINATORS
+from cyclegan.models.generators import GENERATORS
+
+
+def default_gpu_ids():
+    return "0" if torch.cuda.is_available() else "-1"
+
+
+class BaseOptions:
+    isTrain = False
+
+    def initialize(self, parser):
+        p = parser
+        p.add_argument("--dataroot", default=None,
+                       help="path to images (should have subfolders trainA, trainB, testA, testB)")
+        p.add_argument("--name", type=str, default="experiment_name",
+                       help="name of the experiment; decides where samples and models are stored")
+        p.add_argument("--gpu_ids", type=str, default=default_gpu_ids(),
+                       help="gpu ids, e.g. 0  0,1,2  or -1 for CPU (default: the first GPU if any, else CPU)")
+        p.add_argument("--checkpoints_dir", type=str, default="./checkpoints", help="models are saved here")
+        p.add_argument("--seed", type=int, default=None,
+                       help="random seed for weights, data order and augmentation (default: drawn and saved)")
+        # model parameters
+        p.add_argument("--model", type=str, default="cycle_gan", help=f"one of: {', '.join(MODELS)}")
+        p.add_argument("--input_nc", type=int, default=3, help="# of input image channels: 3 RGB, 1 grayscale")
+        p.add_argument("--output_nc", type=int, default=3, help="# of output image channels: 3 RGB, 1 grayscale")
+        p.add_argument("--ngf", type=int, default=64, help="# of gen filters in the last conv layer")
+        p.add_argument("--ndf", type=int, default=64, help="# of discrim filters in the first conv layer")
+        p.add_argument("--netD", type=str, default="basic", choices=DISCRIMINATORS,
+                       help="basic is a 70x70 PatchGAN; n_layers uses --n_layers_D; pixel is a 1x1 PatchGAN")
+        p.add_argument("--netG", type=str, default="resnet_9blocks", choices=GENERATORS, help="generator architecture")
+        p.add_argument("--n_layers_D", type=int, default=3, help="only used if netD==n_layers")
+        p.add_argument("--norm", type=str, default="instance", choices=["instance", "batch", "sync_batch", "none"],
+                       help="instance normalization or batch normalization (sync_batch for multi-GPU)")
+        p.add_argument("--init_type", type=str, default="normal", choices=["normal", "xavier", "kaiming", "orthogonal"],
+                       help="network initialization")
+        p.add_argument("--init_gain", type=float, default=0.02, help="scaling factor for normal, xavier and orthogonal")
+        p.add_argument("--no_dropout", action="store_true", help="no dropout for the generator")
+        # dataset parameters
+        p.add_argument("--dataset_mode", type=str, default="unaligned", choices=["unaligned", "single"],
+                       help="unaligned: {phase}A and {phase}B folders; single: one folder or image file")
+        p.add_argument("--direction", type=str, default="AtoB", choices=["AtoB", "BtoA"], help="AtoB or BtoA")
+        p.add_argument("--serial_batches", action="store_true",
+                       help="if true, takes images in order to make batches, otherwise takes them randomly")
+        p.add_argument("--num_threads", default=min(4, os.cpu_count() or 1), type=int,
+                       help="# threads for loading data (default: 4, capped at the machine's cores)")
+        p.add_argument("--batch_size", type=int, default=1, help="input batch size")
+        p.add_argument("--load_size", type=int, default=286, help="scale images to this size")
+        p.add_argument("--crop_size", type=int, default=256, help="then crop to this size")
+        p.add_argument("--max_dataset_size", type=float, default=float("inf"),
+                       help="maximum number of samples allowed per dataset folder")
+        p.add_argument("--preprocess", type=str, default="resize_and_crop", choices=PREPROCESS_MODES,
+                       help="scaling and cropping of images at load time")
+        p.add_argument("--no_flip", action="store_true", help="if specified, do not flip the images for augmentation")
+        p.add_argument("--display_winsize", type=int, default=256, help="display window size for visdom and HTML")
+        # additional parameters
+        p.add_argument("--epoch", type=str, default="latest", help="which epoch to load? set to latest to use latest cached model")
+        p.add_argument("--load_iter", type=int, default=0, help="which iteration to load? if > 0, load iter_{load_iter}")
+        p.add_argument("--verbose", action="store_true", help="if specified, print more debugging information")
+        p.add_argument("--suffix", default="", type=str, help="customized suffix: opt.name = opt.name + suffix")
+        return p
+
+    def build_parser(self, argv):
+        """Base flags, then the chosen model's own flags and defaults (official two-pass parse)."""
+        parser = argparse.ArgumentParser(formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+                                         prog=os.path.basename(sys.argv[0]))
+        self.initialize(parser)
+        known, _ = parser.parse_known_args(argv)
+        if known.model is not None:
+            get_option_setter(known.model)(parser, self.isTrain)
+        return parser
+
+    def gather_options(self, argv=None):
+        argv = sys.argv[1:] if argv is None else list(argv)
+        self.parser = self.build_parser(argv)
+        opt = self.parser.parse_args(argv)
+        opt.explicit = sorted(explicit_flags(self.parser, argv))
+        return opt
+
+    def parse(self, argv=None):
+        opt = self.gather_options(argv)
+        opt.isTrain = self.isTrain
+        if opt.suffix:
+            opt.name = opt.name + "_" + opt.suffix.format(**vars(opt))
+        opt.gpu_ids = parse_gpu_ids(opt.gpu_ids)
+        self.finish(opt)
+        self.opt = opt
+        return opt
+
+    def finish(self, opt):
+        """Hook for option sets to check and complete values after parsing."""
+
+
+def parse_gpu_ids(text):
+    if isinstance(text, list):
+        return text
+    ids = [int(x) for x in str(text).split(",") if x.strip() and int(x) >= 0]
+    if ids and not torch.cuda.is_available():
+        raise SystemExit(f"--gpu_ids {text}: no CUDA GPU is available on this machine; use --gpu_ids -1 for the CPU")
+    return ids
+
+
+def explicit_flags(parser, argv):
+    """Names of the options the user actually typed (to tell them apart from defaults)."""
+    saved, saved_defaults = {a.dest: a.default for a in parser._actions}, parser._defaults
+    try:
+        parser._defaults = {}
+        for a in parser._actions:
+            a.default = argparse.SUPPRESS
+        ns, _ = parser.parse_known_args(argv)
+    finally:
+        parser._defaults = saved_defaults
+        for a in parser._actions:
+            a.default = saved[a.dest]
+    return set(vars(ns))
+
+
+def option_lines(opt, parser=None):
+    lines = ["----------------- Options ---------------"]
+    for k, v in sorted(vars(opt).items()):
+        default = parser.get_default(k) if parser is not None else None
+        note = f"\t[default: {default}]" if parser is not None and v != default and default is not None else ""
+        lines.append(f"{k:>25}: {str(v):<30}{note}")
+    lines.append("----------------- End -------------------")
+    return lines
+
+
+def save_options(opt, folder, phase, parser=None, echo=True):
+    """Write {phase}_opt.txt and {phase}_opt.json into folder (official text layout plus JSON)."""
+    os.makedirs(folder, exist_ok=True)
+    text = "\n".join(option_lines(opt, parser))
+    if echo:
+        print(text)
+    with open(os.path.join(folder, f"{phase}_opt.txt"), "w") as f:
+        f.write(text + "\n")
+    data = {k: (v if isinstance(v, (int, float, str, bool, list, type(None))) else str(v))
+            for k, v in vars(opt).items()}
+    with open(os.path.join(folder, f"{phase}_opt.json"), "w") as f:
+        json.dump(data, f, indent=1, sort_keys=True, default=str)
+
+
+def load_saved_options(folder, phase="train"):
+    path = os.path.join(folder, f"{phase}_opt.json")
+    if not os.path.isfile(path):
+        return None
+    with open(path) as f:
+        return json.load(f)

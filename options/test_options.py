@@ -1,0 +1,62 @@
+"""Test options. The architecture (netG, ngf, norm, ...) comes from the run's saved options, so users
+never repeat it; a typed flag that contradicts the saved value is an error naming both."""
+import os
+
+from .base_options import BaseOptions, load_saved_options
+
+# Options that define the saved networks; at test time they are taken from train_opt.json.
+ARCH_KEYS = ("netG", "ngf", "norm", "no_dropout", "input_nc", "output_nc")
+
+
+class TestOptions(BaseOptions):
+    isTrain = False
+
+    def initialize(self, parser):
+        p = super().initialize(parser)
+        p.add_argument("--results_dir", type=str, default="./results/", help="saves results here.")
+        p.add_argument("--aspect_ratio", type=float, default=1.0, help="aspect ratio of result images")
+        p.add_argument("--phase", type=str, default="test", help="train, val, test, etc")
+        p.add_argument("--eval", action="store_true", help="use eval mode during test time.")
+        p.add_argument("--num_test", type=int, default=None,
+                       help="how many test images to run (default: all of them; the official code stopped at 50)")
+        # None: take the model from the run's saved options (cycle_gan), else `test`
+        p.set_defaults(model=None, load_size=p.get_default("crop_size"), num_threads=0, no_flip=True,
+                       serial_batches=True)
+        return p
+
+    def build_parser(self, argv):
+        parser = super().build_parser(argv)
+        known, _ = parser.parse_known_args(argv)
+        if known.model is None:
+            saved = load_saved_options(os.path.join(known.checkpoints_dir, known.name)) or {}
+            model = saved.get("model", "test")
+            parser.set_defaults(model=model)
+            from cyclegan.models import get_option_setter
+            get_option_setter(model)(parser, False)
+        return parser
+
+    def finish(self, opt):
+        if opt.dataroot is None:
+            raise SystemExit("--dataroot is required: a dataset folder with testA/testB, or (with --model test) "
+                             "a folder of images or one image file")
+        if opt.model == "test":
+            opt.dataset_mode = "single"
+        saved = load_saved_options(os.path.join(opt.checkpoints_dir, opt.name))
+        if saved:
+            apply_saved_architecture(opt, saved)
+        if opt.seed is None:
+            opt.seed = 0
+
+
+def apply_saved_architecture(opt, saved):
+    conflicts = []
+    for key in ARCH_KEYS:
+        if key not in saved:
+            continue
+        if key in opt.explicit and getattr(opt, key) != saved[key]:
+            conflicts.append(f"--{key} {getattr(opt, key)} was given, but the run was trained with {key}={saved[key]}")
+        else:
+            setattr(opt, key, saved[key])
+    if conflicts:
+        raise SystemExit(f"options conflict with {os.path.join(opt.checkpoints_dir, opt.name, 'train_opt.json')}: "
+                         + "; ".join(conflicts) + ". Drop the flag to use the saved value.")

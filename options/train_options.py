@@ -1,0 +1,52 @@
+"""Training options: display, saving and optimisation flags, with the official defaults."""
+import random
+
+from .base_options import BaseOptions
+
+
+class TrainOptions(BaseOptions):
+    isTrain = True
+
+    def initialize(self, parser):
+        p = super().initialize(parser)
+        # visdom and HTML display
+        p.add_argument("--display_freq", type=int, default=400, help="frequency of showing training results on screen")
+        p.add_argument("--display_ncols", type=int, default=4, help="if positive, display all images in a single visdom panel with this many images per row")
+        p.add_argument("--display_id", type=int, default=1, help="window id of the web display; 0 turns visdom off")
+        p.add_argument("--display_server", type=str, default="http://localhost", help="visdom server of the web display")
+        p.add_argument("--display_env", type=str, default="", help="visdom display environment name (default: the experiment name)")
+        p.add_argument("--display_port", type=int, default=8097, help="visdom port of the web display")
+        p.add_argument("--display_start_server", action="store_true",
+                       help="start a local visdom server if none answers (never done without this flag)")
+        p.add_argument("--update_html_freq", type=int, default=1000, help="frequency of saving training results to html")
+        p.add_argument("--print_freq", type=int, default=100, help="frequency of showing training results on console")
+        p.add_argument("--no_html", action="store_true", help="do not save intermediate training results to [checkpoints_dir]/[name]/web/")
+        # saving and loading
+        p.add_argument("--save_latest_freq", type=int, default=5000, help="frequency of saving the latest results")
+        p.add_argument("--save_epoch_freq", type=int, default=5, help="frequency of saving checkpoints at the end of epochs")
+        p.add_argument("--save_by_iter", action="store_true", help="whether saves model by iteration")
+        p.add_argument("--continue_train", action="store_true", help="continue training: load the latest model")
+        p.add_argument("--epoch_count", type=int, default=1,
+                       help="the starting epoch count (with --continue_train it comes from the checkpoint)")
+        p.add_argument("--phase", type=str, default="train", help="train, val, test, etc")
+        # training parameters
+        p.add_argument("--n_epochs", type=int, default=100, help="number of epochs with the initial learning rate")
+        p.add_argument("--n_epochs_decay", type=int, default=100, help="number of epochs to linearly decay learning rate to zero")
+        p.add_argument("--beta1", type=float, default=0.5, help="momentum term of adam")
+        p.add_argument("--lr", type=float, default=0.0002, help="initial learning rate for adam")
+        p.add_argument("--gan_mode", type=str, default="lsgan", choices=["lsgan", "vanilla", "wgangp"],
+                       help="the type of GAN objective; wgangp adds the gradient penalty")
+        p.add_argument("--pool_size", type=int, default=50, help="the size of image buffer that stores previously generated images")
+        p.add_argument("--lr_policy", type=str, default="linear", choices=["linear", "step", "plateau", "cosine"],
+                       help="learning rate policy")
+        p.add_argument("--lr_decay_iters", type=int, default=50, help="multiply by a gamma every lr_decay_iters epochs (step policy)")
+        return p
+
+    def finish(self, opt):
+        if opt.dataroot is None:
+            raise SystemExit("--dataroot is required: a folder with trainA/ and trainB/ "
+                             "(get one with: bash scripts/download_cyclegan_dataset.sh vangogh2photo)")
+        if opt.seed is None:
+            opt.seed = random.SystemRandom().randrange(2 ** 31)
+        if not opt.display_env:
+            opt.display_env = opt.name
