@@ -28,18 +28,31 @@ def safe_load(path, map_location="cpu"):
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
-        if "weights only" not in str(e).lower():
-            raise CheckpointError(f"{path}: not a readable PyTorch file (corrupt?): {str(e).splitlines()[0]}") from None
+        with open(path, "rb") as f:
+            magic = f.read(2)
+        looks_like_torch = magic == b"PK" or magic[:1] == b"\x80"  # zip archive or legacy pickle
+        if "weights only" not in str(e).lower() or not looks_like_torch:
+            raise CheckpointError(f"{path}: not a PyTorch file ({_describe(path)}). Delete it and save or "
+                                  f"download it again.") from None
         raise CheckpointError(
             f"{path}: refused, loading it would need arbitrary code execution "
             f"(only plain tensors and containers are accepted): {str(e).splitlines()[0]}") from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, KeyError) as e:
-        with open(path, "rb") as f:
-            head = f.read(64).lstrip().lower()
-        hint = " It looks like an HTML page, not a PyTorch file." if head.startswith((b"<!doctype", b"<html")) else ""
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, KeyError, OSError) as e:
         raise CheckpointError(
-            f"{path}: not a readable PyTorch file (corrupt or truncated?).{hint} "
+            f"{path}: not a readable PyTorch file ({_describe(path)}). "
             f"Delete it and save or download it again. ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+
+
+def _describe(path):
+    """A short guess at what a file that failed to load is."""
+    with open(path, "rb") as f:
+        head = f.read(256)
+    low = head.lstrip().lower()
+    if low.startswith((b"<!doctype", b"<html", b"<head", b"<?xml")):
+        return "it is an HTML page, e.g. a server's error page"
+    if head[:2] == b"PK" or head[:1] == b"\x80":
+        return "corrupt or truncated"
+    return "unknown content, not a PyTorch zip or pickle"
 
 
 def load_state_dict_file(path, map_location="cpu"):

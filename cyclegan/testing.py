@@ -10,6 +10,10 @@ from .data.transforms import tensor_to_image
 from .display.html import write_page
 from .display.progress import Progress
 from .models import create_model
+from .training import speed
+
+
+B_SIDE = ("real_B", "fake_A", "rec_B", "idt_A")
 
 
 def save_image(tensor, path, aspect_ratio=1.0):
@@ -32,6 +36,7 @@ def run_test(opt):
     loader.sampler.set_epoch(0)
     model = create_model(opt)
     model.setup(opt)
+    speed.apply(model, speed.resolve_from(opt, model.device))  # amp / channels_last / compile per device
     if opt.eval:
         model.eval()
     label = f"{opt.phase}_{opt.epoch}" if opt.load_iter <= 0 else f"{opt.phase}_iter{opt.load_iter}"
@@ -51,14 +56,17 @@ def run_test(opt):
         visuals = model.get_current_visuals()
         n = min(next(iter(visuals.values())).shape[0], total - done)
         cpu = {k: v[:n].detach().cpu() for k, v in visuals.items()}
-        for j, path in enumerate(model.get_image_paths()[:n]):
-            stem = os.path.splitext(os.path.basename(path))[0]
+        paths_A, paths_B = model.get_image_paths(), getattr(model, "image_paths_B", [])
+        for j in range(n):
             items = []
             for name, batch in cpu.items():
+                # B-side pictures are named after the B image, so none is overwritten when the folders differ in size
+                path = paths_B[j] if name in B_SIDE and paths_B else paths_A[j]
+                stem = os.path.splitext(os.path.basename(path))[0]
                 fname = f"{stem}_{name}.png"
                 save_image(batch[j], os.path.join(img_dir, fname), opt.aspect_ratio)
                 items.append((os.path.join("images", fname), name))
-            rows.append((stem, items))
+            rows.append((os.path.basename(paths_A[j]), items))
         done += n
         bar.update(n)
     bar.close()

@@ -35,7 +35,8 @@ class BaseOptions:
         p.add_argument("--seed", type=int, default=None,
                        help="random seed for weights, data order and augmentation (default: drawn and saved)")
         # model parameters
-        p.add_argument("--model", type=str, default="cycle_gan", help=f"one of: {', '.join(MODELS)}")
+        p.add_argument("--model", type=str, default="cycle_gan", choices=list(MODELS),
+                       help="cycle_gan, or test for a single generator (one direction)")
         p.add_argument("--input_nc", type=int, default=3, help="# of input image channels: 3 RGB, 1 grayscale")
         p.add_argument("--output_nc", type=int, default=3, help="# of output image channels: 3 RGB, 1 grayscale")
         p.add_argument("--ngf", type=int, default=64, help="# of gen filters in the last conv layer")
@@ -72,6 +73,20 @@ class BaseOptions:
         p.add_argument("--load_iter", type=int, default=0, help="which iteration to load? if > 0, load iter_{load_iter}")
         p.add_argument("--verbose", action="store_true", help="if specified, print more debugging information")
         p.add_argument("--suffix", default="", type=str, help="customized suffix: opt.name = opt.name + suffix")
+        # speed (defaults chosen per device; see README "Speed")
+        p.add_argument("--amp", type=str, default=None, choices=["none", "bf16", "fp16"],
+                       help="mixed precision, GPU only (default: bf16 on GPU, none on CPU where bf16 is ~35x slower)")
+        p.add_argument("--channels_last", action=argparse.BooleanOptionalAction, default=None,
+                       help="channels_last memory format (default: on for GPU, off for CPU where it is slower)")
+        p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
+                       help="torch.compile the networks (default: off)")
+        p.add_argument("--cudnn_benchmark", action=argparse.BooleanOptionalAction, default=None,
+                       help="cudnn autotuning (default: on for GPU)")
+        # reliability
+        p.add_argument("--strict", action="store_true",
+                       help="unreadable images in the dataset are an error (default: skipped with one warning)")
+        p.add_argument("--deterministic", action="store_true",
+                       help="deterministic algorithms (with --seed, runs and resumes are repeatable)")
         return p
 
     def build_parser(self, argv):

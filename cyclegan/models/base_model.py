@@ -4,6 +4,7 @@ Subclasses fill the name lists; logging, display and checkpointing walk them gen
   loss_names   -> attributes loss_<name>     visual_names -> image tensors
   model_names  -> attributes net<name>       saved as {epoch}_net_<name>.pth (official layout)
 """
+import contextlib
 import os
 from collections import OrderedDict
 
@@ -28,6 +29,10 @@ class BaseModel:
         self.loss_names, self.model_names, self.visual_names = [], [], []
         self.optimizers, self.schedulers = [], []
         self.image_paths = []
+        # speed settings (cyclegan.training.speed.apply sets them); the defaults are the official fp32 math
+        self.speed = None
+        self.memory_format = torch.contiguous_format
+        self.scalers = None  # one fp16 GradScaler per optimizer, else None
 
     @staticmethod
     def modify_commandline_options(parser, is_train):
@@ -64,8 +69,33 @@ class BaseModel:
             net.eval()
 
     def test(self):
-        with torch.no_grad():
+        with torch.no_grad(), self.autocast():
             self.forward()
+
+    def autocast(self):
+        """Autocast to the configured amp dtype; a no-op context without amp."""
+        dtype = getattr(self.speed, "amp_dtype", None)
+        return torch.autocast(self.device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
+
+    def backward(self, loss, optimizer):
+        """loss.backward(), through the optimizer's GradScaler under fp16."""
+        scaler = self.scalers[self.optimizers.index(optimizer)] if self.scalers else None
+        (scaler.scale(loss) if scaler is not None else loss).backward()
+
+    def step(self, optimizer):
+        """optimizer.step(), through its GradScaler under fp16 (fused Adam: no host sync)."""
+        scaler = self.scalers[self.optimizers.index(optimizer)] if self.scalers else None
+        if scaler is None:
+            optimizer.step()
+        else:
+            scaler.step(optimizer)
+            scaler.update()
+
+    @staticmethod
+    def local(net):
+        """The net without its DistributedDataParallel wrapper (compiled or not), for forwards whose
+        parameters are frozen: DDP would wait for their gradients."""
+        return net.module if isinstance(net, nn.parallel.DistributedDataParallel) else net
 
     def get_image_paths(self):
         return self.image_paths
@@ -136,11 +166,16 @@ def load_official_state_dict(net, state_dict, path="<state dict>"):
         if isinstance(mod, nn.InstanceNorm2d) and attr in ("running_mean", "running_var", "num_batches_tracked") \
                 and getattr(mod, attr, None) is None:
             del state_dict[key]
-    missing, unexpected = net.load_state_dict(state_dict, strict=False)
+    hint = "Check --netG/--ngf/--norm/--no_dropout (they must match how the weights were trained)."
+    expected = set(net.state_dict())
+    missing, unexpected = sorted(expected - set(state_dict)), sorted(set(state_dict) - expected)
     if missing or unexpected:
         raise RuntimeError(
-            f"{path}: does not fit this network (architecture options differ?). "
-            f"Missing keys: {missing[:5]}{'...' if len(missing) > 5 else ''}; "
-            f"unexpected keys: {unexpected[:5]}{'...' if len(unexpected) > 5 else ''}. "
-            f"Check --netG/--ngf/--norm/--no_dropout.")
+            f"{path}: does not fit this network. Missing keys: {missing[:5]}{'...' if len(missing) > 5 else ''}; "
+            f"unexpected keys: {unexpected[:5]}{'...' if len(unexpected) > 5 else ''}. {hint}")
+    try:
+        net.load_state_dict(state_dict)
+    except RuntimeError as e:
+        raise RuntimeError(f"{path}: tensor shapes do not fit this network ({str(e).splitlines()[-1].strip()}). "
+                           f"{hint}") from None
     return net

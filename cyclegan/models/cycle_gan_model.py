@@ -65,9 +65,11 @@ class CycleGANModel(BaseModel):
     def set_input(self, data):
         """data: {'A': tensor, 'B': tensor, 'A_paths': [...], 'B_paths': [...]}; direction BtoA swaps them."""
         AtoB = self.opt.direction == "AtoB"
-        self.real_A = data["A" if AtoB else "B"].to(self.device, non_blocking=True)
-        self.real_B = data["B" if AtoB else "A"].to(self.device, non_blocking=True)
+        fmt = self.memory_format
+        self.real_A = data["A" if AtoB else "B"].to(self.device, memory_format=fmt, non_blocking=True)
+        self.real_B = data["B" if AtoB else "A"].to(self.device, memory_format=fmt, non_blocking=True)
         self.image_paths = data.get("A_paths" if AtoB else "B_paths", [])
+        self.image_paths_B = data.get("B_paths" if AtoB else "A_paths", [])
 
     def forward(self):
         self.fake_B = self.netG_A(self.real_A)
@@ -76,12 +78,13 @@ class CycleGANModel(BaseModel):
         self.rec_B = self.netG_A(self.fake_A)
 
     def backward_D_basic(self, netD, real, fake):
-        loss_real = self.criterionGAN(netD(real), True)
-        loss_fake = self.criterionGAN(netD(fake.detach()), False)
-        loss = (loss_real + loss_fake) * 0.5
-        if self.opt.gan_mode == "wgangp":
-            loss = loss + gradient_penalty(netD, real, fake, lambda_gp=self.opt.lambda_gp)
-        loss.backward()
+        with self.autocast():
+            loss_real = self.criterionGAN(netD(real), True)
+            loss_fake = self.criterionGAN(netD(fake.detach()), False)
+            loss = (loss_real + loss_fake) * 0.5
+            if self.opt.gan_mode == "wgangp":
+                loss = loss + gradient_penalty(netD, real, fake, lambda_gp=self.opt.lambda_gp)
+        self.backward(loss, self.optimizer_D)
         return loss
 
     def backward_D_A(self):
@@ -92,6 +95,12 @@ class CycleGANModel(BaseModel):
 
     def backward_G(self):
         o = self.opt
+        with self.autocast():
+            self.compute_G_loss(o)
+        self.backward(self.loss_G, self.optimizer_G)
+
+    def compute_G_loss(self, o):
+        """The generator losses (under autocast when amp is on); backward_G back-propagates loss_G."""
         if o.lambda_identity > 0:
             self.idt_A = self.netG_A(self.real_B)
             self.loss_idt_A = self.criterionIdt(self.idt_A, self.real_B) * o.lambda_B * o.lambda_identity
@@ -99,23 +108,24 @@ class CycleGANModel(BaseModel):
             self.loss_idt_B = self.criterionIdt(self.idt_B, self.real_A) * o.lambda_A * o.lambda_identity
         else:
             self.loss_idt_A = self.loss_idt_B = torch.zeros((), device=self.device)
-        self.loss_G_A = self.criterionGAN(self.netD_A(self.fake_B), True)
-        self.loss_G_B = self.criterionGAN(self.netD_B(self.fake_A), True)
+        # Ds are frozen here: call them without DDP, which would wait for their gradients
+        self.loss_G_A = self.criterionGAN(self.local(self.netD_A)(self.fake_B), True)
+        self.loss_G_B = self.criterionGAN(self.local(self.netD_B)(self.fake_A), True)
         self.loss_cycle_A = self.criterionCycle(self.rec_A, self.real_A) * o.lambda_A
         self.loss_cycle_B = self.criterionCycle(self.rec_B, self.real_B) * o.lambda_B
         self.loss_G = (self.loss_G_A + self.loss_G_B + self.loss_cycle_A + self.loss_cycle_B
                        + self.loss_idt_A + self.loss_idt_B)
-        self.loss_G.backward()
 
     def optimize_parameters(self):
         """One official training step: G_A and G_B first (Ds frozen), then D_A and D_B."""
-        self.forward()
+        with self.autocast():
+            self.forward()
         self.set_requires_grad([self.netD_A, self.netD_B], False)
         self.optimizer_G.zero_grad()
         self.backward_G()
-        self.optimizer_G.step()
+        self.step(self.optimizer_G)
         self.set_requires_grad([self.netD_A, self.netD_B], True)
         self.optimizer_D.zero_grad()
         self.backward_D_A()
         self.backward_D_B()
-        self.optimizer_D.step()
+        self.step(self.optimizer_D)

@@ -1,0 +1,120 @@
+"""Options of the Gatys neural-style command (cyclegan-gatys / python -m cyclegan.gatys).
+
+add_gatys_options(parser) adds every flag to any parser, so the comparison harness can offer
+the same names; GatysOptions().parse(argv) returns a checked argparse.Namespace in which the
+comma-separated flags are already lists.
+"""
+import argparse
+
+from cyclegan.nst import BACKBONES, DEFAULT_TV_WEIGHT, INITS, OPTIMIZERS, STYLE_LOSSES
+
+
+def add_gatys_options(parser):
+    """Add the Gatys flags to `parser` (an ArgumentParser or argument group); returns it."""
+    p = parser
+    p.add_argument("--content", help="the photo to stylize")
+    p.add_argument("--style", action="append", default=None,
+                   help="a painting whose style to transfer; repeat the flag to blend several")
+    p.add_argument("--style_blend", default=None,
+                   help="comma-separated blend weights, one per --style, e.g. 0.7,0.3 (default: equal)")
+    p.add_argument("--output", default="./results/gatys",
+                   help="output folder (the file name then encodes the parameters) or an image file path "
+                        "(default: ./results/gatys)")
+    p.add_argument("--backbone", default="vgg19", choices=BACKBONES, help="feature network (default: vgg19)")
+    p.add_argument("--content_layers", default=None,
+                   help="comma-separated layer names; default per backbone, conv4_2 for VGG "
+                        "(VGG names: convB_I before the ReLU, reluB_I after it, poolB)")
+    p.add_argument("--style_layers", default=None,
+                   help="comma-separated layer names; default per backbone, conv1_1,conv2_1,conv3_1,conv4_1,conv5_1 "
+                        "for VGG; resnet50: conv1,layer1..layer4; inception_v3: torchvision module names")
+    p.add_argument("--style_layer_weights", default=None,
+                   help="comma-separated weights, one per style layer (default: 1 each)")
+    p.add_argument("--pooling", default="avg", choices=("avg", "max"),
+                   help="pooling inside the backbone; avg (the default, as in Gatys et al.) gives smoother images")
+    p.add_argument("--style_loss", default="gram", choices=STYLE_LOSSES,
+                   help="gram: Gatys Gram matrices (size-normalised); mmd_linear/mmd_poly/mmd_gauss: Li et al. "
+                        "MMD kernels; bn: per-channel mean and std (default: gram)")
+    p.add_argument("--content_weight", type=float, default=1.0, help="weight of the content MSE (default: 1)")
+    p.add_argument("--style_weight", type=float, default=None,
+                   help="weight of the style loss (default depends on --style_loss: gram 1e6, mmd_poly 1e2, "
+                        "mmd_linear, mmd_gauss and bn 1e3)")
+    p.add_argument("--tv_weight", type=float, default=DEFAULT_TV_WEIGHT,
+                   help="weight of the total-variation smoothness term, a mean squared pixel difference "
+                        f"(default: {DEFAULT_TV_WEIGHT:g})")
+    p.add_argument("--init", default="content", choices=INITS,
+                   help="starting image (default: content)")
+    p.add_argument("--optimizer", default="lbfgs", choices=OPTIMIZERS, help="(default: lbfgs)")
+    p.add_argument("--num_iters", type=int, default=500, help="optimiser iterations (default: 500)")
+    p.add_argument("--lr", type=float, default=None, help="learning rate (default: lbfgs 1.0, adam 0.02)")
+    p.add_argument("--image_size", type=int, default=512,
+                   help="longest side of the output in pixels (default: 512)")
+    p.add_argument("--style_scale", type=float, default=1.0,
+                   help="style images are resized to image_size * style_scale on their longest side (default: 1)")
+    p.add_argument("--preserve_color", action="store_true",
+                   help="transfer onto the luminance only and keep the photo's colours")
+    p.add_argument("--seed", type=int, default=None, help="random seed for repeatable runs")
+    p.add_argument("--save_every", type=int, default=0,
+                   help="also save the image every N iterations (default: 0, only the final image)")
+    p.add_argument("--weights", default=None,
+                   help="backbone weights: a local .pth file, or 'random' (untrained: tests and benchmarks only). "
+                        "Default: torchvision's ImageNet file from the torch cache (never downloaded)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                   help="auto uses the GPU when there is one (default: auto)")
+    return p
+
+
+def _floats(text, flag, parser):
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        parser.error(f"{flag} {text!r}: give comma-separated numbers, e.g. 0.7,0.3")
+    if not values:
+        parser.error(f"{flag}: no numbers given")
+    return values
+
+
+def _names(text):
+    return [v.strip() for v in text.split(",") if v.strip()] if text else None
+
+
+def check_gatys_options(opt, parser):
+    """Turn comma-separated flags into lists and reject inconsistent values with parser.error."""
+    if not opt.content:
+        parser.error("--content is required: the photo to stylize")
+    if not opt.style:
+        parser.error("--style is required: at least one painting (repeat --style to blend several)")
+    opt.content_layers = _names(opt.content_layers)
+    opt.style_layers = _names(opt.style_layers)
+    if opt.style_blend is not None:
+        opt.style_blend = _floats(opt.style_blend, "--style_blend", parser)
+        if len(opt.style_blend) != len(opt.style):
+            parser.error(f"--style_blend has {len(opt.style_blend)} weights for {len(opt.style)} --style images; "
+                         f"give one per image")
+        if any(w < 0 for w in opt.style_blend) or sum(opt.style_blend) <= 0:
+            parser.error("--style_blend weights must be non-negative with a positive sum")
+    if opt.style_layer_weights is not None:
+        opt.style_layer_weights = _floats(opt.style_layer_weights, "--style_layer_weights", parser)
+        if opt.style_layers is not None and len(opt.style_layer_weights) != len(opt.style_layers):
+            parser.error(f"--style_layer_weights has {len(opt.style_layer_weights)} values for "
+                         f"{len(opt.style_layers)} --style_layers; give one per layer")
+    for flag, value, low in (("--num_iters", opt.num_iters, 1), ("--image_size", opt.image_size, 16),
+                             ("--save_every", opt.save_every, 0)):
+        if value < low:
+            parser.error(f"{flag} must be at least {low}, got {value}")
+    if opt.style_scale <= 0:
+        parser.error(f"--style_scale must be positive, got {opt.style_scale}")
+    if opt.lr is not None and opt.lr <= 0:
+        parser.error(f"--lr must be positive, got {opt.lr}")
+    return opt
+
+
+class GatysOptions:
+    """parser: an ArgumentParser with every Gatys flag; parse(argv) -> checked Namespace."""
+
+    def __init__(self):
+        self.parser = add_gatys_options(argparse.ArgumentParser(
+            prog="cyclegan-gatys",
+            description="Gatys et al. neural style transfer by optimisation (photo -> painting style)."))
+
+    def parse(self, argv=None):
+        return check_gatys_options(self.parser.parse_args(argv), self.parser)

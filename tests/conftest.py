@@ -1,0 +1,56 @@
+"""Shared test fixtures: the real data in ../shared/data (skipped with a reason when absent) and small
+generated two-domain datasets, so every test also runs on a fresh clone without ../shared."""
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def make_images(folder, n, size=(40, 40), seed=0, prefix="img", ext=".jpg"):
+    """Write n random-ish RGB images (smooth gradients plus noise) and return their paths."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    w, h = size
+    paths = []
+    for i in range(n):
+        yy, xx = np.mgrid[0:h, 0:w]
+        base = np.stack([xx * 255 / w, yy * 255 / h, np.full_like(xx, rng.integers(0, 255))], -1)
+        img = np.clip(base + rng.normal(0, 20, base.shape), 0, 255).astype(np.uint8)
+        p = folder / f"{prefix}{i}{ext}"
+        Image.fromarray(img).save(p)
+        paths.append(p)
+    return paths
+
+
+@pytest.fixture
+def tiny_dataset(tmp_path):
+    """DATAROOT with trainA/trainB/testA/testB of 40x40 images (names with spaces and upper-case ext)."""
+    root = tmp_path / "data"
+    for i, sub in enumerate(("trainA", "trainB", "testA", "testB")):
+        make_images(root / sub, 4, seed=i, prefix="im é ", ext=".JPG" if "A" in sub else ".png")
+    return root
+
+
+@pytest.fixture
+def shared_data():
+    if not (SHARED_DATA / "vangogh2photo-mini" / "trainA").is_dir():
+        pytest.skip(f"real data not present at {SHARED_DATA} (it is beside the repository in CI)")
+    return SHARED_DATA
+
+
+TINY = ["--load_size", "36", "--crop_size", "32", "--ngf", "4", "--ndf", "4", "--netG", "resnet_6blocks",
+        "--display_id", "0", "--num_threads", "0"]
+
+
+def run_env():
+    """Environment for subprocesses: the repository importable, one thread (two cores are shared)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    env.setdefault("OMP_NUM_THREADS", "1")
+    return env

@@ -1,0 +1,79 @@
+"""Options: official names and defaults, saved options, architecture taken from the saved run at test time."""
+import json
+
+import pytest
+
+from options.base_options import save_options
+from options.test_options import TestOptions
+from options.train_options import TrainOptions
+
+OFFICIAL_DEFAULTS = dict(
+    lr=0.0002, beta1=0.5, n_epochs=100, n_epochs_decay=100, lr_policy="linear", lambda_A=10.0, lambda_B=10.0,
+    lambda_identity=0.5, gan_mode="lsgan", pool_size=50, load_size=286, crop_size=256, batch_size=1, ngf=64,
+    ndf=64, netG="resnet_9blocks", netD="basic", n_layers_D=3, norm="instance", init_type="normal",
+    init_gain=0.02, no_dropout=True, epoch_count=1, continue_train=False, epoch="latest", direction="AtoB",
+    serial_batches=False, max_dataset_size=float("inf"), preprocess="resize_and_crop", no_flip=False,
+    checkpoints_dir="./checkpoints", name="experiment_name", phase="train", model="cycle_gan",
+    display_id=1, display_server="http://localhost", display_port=8097, display_ncols=4, display_freq=400,
+    update_html_freq=1000, print_freq=100, no_html=False, save_latest_freq=5000, save_epoch_freq=5)
+
+
+def test_train_defaults_are_the_official_ones():
+    opt = TrainOptions().parse(["--dataroot", "d"])
+    for k, v in OFFICIAL_DEFAULTS.items():
+        assert getattr(opt, k) == v, k
+    assert opt.display_env == "experiment_name"  # the experiment name, not 'main'
+    assert 1 <= opt.num_threads <= 4
+
+
+def test_gpu_ids_default_to_cpu_without_a_gpu():
+    import torch
+    opt = TrainOptions().parse(["--dataroot", "d"])
+    assert opt.gpu_ids == ([0] if torch.cuda.is_available() else [])
+    if not torch.cuda.is_available():
+        with pytest.raises(SystemExit, match="--gpu_ids 0.*no CUDA"):
+            TrainOptions().parse(["--dataroot", "d", "--gpu_ids", "0"])
+
+
+def test_test_defaults():
+    opt = TestOptions().parse(["--dataroot", "d", "--checkpoints_dir", "/nonexistent"])
+    assert opt.num_test is None  # everything, not 50
+    assert opt.model == "test" and opt.dataset_mode == "single"  # no saved run: one generator
+    assert opt.load_size == opt.crop_size == 256 and opt.no_flip and opt.serial_batches
+    assert opt.results_dir == "./results/" and opt.aspect_ratio == 1.0 and opt.phase == "test"
+
+
+def test_missing_dataroot_says_how_to_get_one():
+    with pytest.raises(SystemExit, match="download_cyclegan_dataset"):
+        TrainOptions().parse([])
+
+
+def saved_run(tmp_path, *flags):
+    parser = TrainOptions()
+    opt = parser.parse(["--dataroot", "d", "--name", "run", "--checkpoints_dir", str(tmp_path), *flags])
+    save_options(opt, tmp_path / "run", "train", parser.parser, echo=False)
+    return opt
+
+
+def test_options_are_saved_as_text_and_json(tmp_path):
+    saved_run(tmp_path, "--ngf", "16")
+    assert "ngf: 16" in " ".join((tmp_path / "run" / "train_opt.txt").read_text().split())
+    assert json.loads((tmp_path / "run" / "train_opt.json").read_text())["ngf"] == 16
+
+
+def test_test_time_architecture_comes_from_the_saved_run(tmp_path):
+    saved_run(tmp_path, "--ngf", "16", "--netG", "unet_128", "--norm", "batch")
+    opt = TestOptions().parse(["--dataroot", "d", "--name", "run", "--checkpoints_dir", str(tmp_path)])
+    assert (opt.ngf, opt.netG, opt.norm, opt.model) == (16, "unet_128", "batch", "cycle_gan")
+    with pytest.raises(SystemExit, match=r"--ngf 32 was given, but the run was trained with ngf=16"):
+        TestOptions().parse(["--dataroot", "d", "--name", "run", "--checkpoints_dir", str(tmp_path), "--ngf", "32"])
+    same = TestOptions().parse(["--dataroot", "d", "--name", "run", "--checkpoints_dir", str(tmp_path), "--ngf", "16"])
+    assert same.ngf == 16
+
+
+def test_model_flags_come_from_the_model(tmp_path):
+    opt = TestOptions().parse(["--dataroot", "d", "--model", "test", "--model_suffix", "_A",
+                               "--checkpoints_dir", str(tmp_path)])
+    assert opt.model_suffix == "_A"
+    with pytest.raises(SystemExit):
+        TrainOptions().parse(["--dataroot", "d", "--model", "nosuchmodel"])
