@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Install the project and everything it needs, on a fresh machine too:
+#   torch/torchvision, visdom 0.2.4 (source-only: needs setuptools<81 and --no-build-isolation),
+#   tornado<6.6 (6.6 breaks visdom's pages), this package with its test extra, and visdom's page
+#   assets staged from the npm registry (so the visdom page renders offline).
+# Usage: bash scripts/install.sh        (env PYTHON picks the interpreter; TORCH_SPEC overrides the torch pins)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+py="${PYTHON:-python}"
+"$py" -m pip install ${TORCH_SPEC:-torch==2.14.1 torchvision==0.29.1}
+"$py" -m pip install "setuptools<81" wheel "tornado<6.6"
+"$py" -m pip install --no-build-isolation "visdom==0.2.4"
+"$py" -m pip install --no-build-isolation -e ".[test]"
+bash scripts/stage_visdom_assets.sh
+echo "installed; run the tests with: $py -m pytest -q tests"
