@@ -15,11 +15,12 @@ def main(argv=None):
     parser = TestOptions()
     opt = parser.parse(argv)
     save_options(opt, os.path.join(opt.checkpoints_dir, opt.name), opt.phase, parser.parser, echo=False)
+    from cyclegan.data import BadDatasetError
     from cyclegan.io import CheckpointError
     from cyclegan.testing import run_test
     try:
         page = run_test(opt)
-    except (CheckpointError, FileNotFoundError, RuntimeError) as e:
+    except (CheckpointError, FileNotFoundError, RuntimeError, BadDatasetError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     print(f"results page: {os.path.abspath(page)}")

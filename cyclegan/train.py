@@ -15,12 +15,13 @@ def main(argv=None):
     opt = parser.parse(argv)
     save_dir = os.path.join(opt.checkpoints_dir, opt.name)
     save_options(opt, save_dir, opt.phase, parser.parser)
+    from cyclegan.data import BadDatasetError
     from cyclegan.io import CheckpointError
     from cyclegan.training import train
     from cyclegan.training.guards import NonFiniteLoss
     try:
         train(opt)
-    except (NonFiniteLoss, CheckpointError, FileNotFoundError) as e:
+    except (NonFiniteLoss, CheckpointError, FileNotFoundError, BadDatasetError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     print(f"checkpoints and loss_log.txt are in {save_dir}")

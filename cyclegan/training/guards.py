@@ -24,6 +24,8 @@ class NanGuard:
         new = bad.any() & (self.first_iter < 0)
         self.first_iter = torch.where(new, torch.full_like(self.first_iter, iteration), self.first_iter)
         self.first_bad = torch.where(new, bad, self.first_bad)
+        if self.first_iter.device.type == "cpu":  # no device to wait for: stop at once
+            self.check()
 
     def check(self):
         it = int(self.first_iter)

@@ -1,10 +1,12 @@
 """loss_log.txt in the official format: one line per print_freq with epoch, iters, times and losses."""
+import os
 import time
 
 
 class LossLog:
     def __init__(self, path):
         self.path = path
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         with open(path, "a") as f:
             f.write(f"================ Training Loss ({time.strftime('%c')}) ================\n")
 
