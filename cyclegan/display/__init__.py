@@ -1,0 +1,5 @@
+"""Everything the user sees while a run goes: progress bars, the visdom view and the HTML page.
+
+Import the pieces from their modules (`cyclegan.display.progress`, `cyclegan.display.visualizer`)
+so that importing this package stays cheap and never pulls in visdom.
+"""
