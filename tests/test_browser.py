@@ -1,42 +1,17 @@
 """Headless Chromium screenshots of the visdom page and of web/index.html: both must show content
 (not a blank page). Needs /usr/bin/chromium and staged visdom assets; CI installs both."""
 import argparse
-import shutil
-import subprocess
-import tempfile
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
+from _browser import CHROMIUM, SKIP_REASON, content_fraction, screenshot
 from _visdom_server import VisdomServer
 from cyclegan.display.visualizer import Visualizer
 
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason=SKIP_REASON)
 NAMES = ["real_A", "fake_B", "rec_A", "idt_B", "real_B", "fake_A", "rec_B", "idt_A"]
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
-
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium not installed (Debian: apt-get "
-                                "install chromium); CI installs it")
-
-
-def screenshot(url, out, budget_ms=8000):
-    with tempfile.TemporaryDirectory() as profile:
-        cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-               "--no-first-run", "--disable-background-networking", "--disable-component-update",
-               "--disable-sync", f"--user-data-dir={profile}", "--window-size=1280,900",
-               f"--virtual-time-budget={budget_ms}", f"--screenshot={out}", url]
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    assert out.is_file(), f"chromium wrote no screenshot: {r.stderr[-2000:]}"
-    return Image.open(out).convert("RGB")
-
-
-def content_fraction(img):
-    """Fraction of pixels that differ from the most common colour (the background)."""
-    px = np.asarray(img).reshape(-1, 3)
-    _, counts = np.unique(px, axis=0, return_counts=True)
-    return 1.0 - counts.max() / len(px)
 
 
 def fill(vis):

@@ -2,9 +2,7 @@
 import re
 import subprocess
 import sys
-from pathlib import Path
 
-import pytest
 from PIL import Image
 
 from conftest import REPO, TINY, make_images, run_env

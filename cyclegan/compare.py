@@ -1,0 +1,49 @@
+"""Entry point `cyclegan-compare`: CycleGAN vs Gatys on the same held-out photos, side by side.
+
+    cyclegan-compare --name vangogh2photo_cyclegan --photos datasets/vangogh2photo/testB \
+        --style datasets/vangogh2photo/testA --num 10 --image_size 256
+"""
+import os
+import sys
+
+from options.base_options import load_saved_options
+from options.compare_options import CompareOptions
+
+
+def main(argv=None):
+    opt = CompareOptions().parse(argv)
+    run_dir = os.path.join(opt.checkpoints_dir, opt.name)
+    saved = load_saved_options(run_dir) or {}
+    arch = {k: saved.get(k, default) for k, default in
+            (("netG", "resnet_9blocks"), ("ngf", 64), ("norm", "instance"), ("no_dropout", True))}
+    arch.update({k: getattr(opt, k) for k in ("netG", "ngf", "norm") if getattr(opt, k) is not None})
+    gatys = {"stylizer": dict(backbone=opt.backbone, weights=opt.weights, content_layers=opt.content_layers,
+                              style_layers=opt.style_layers, style_layer_weights=opt.style_layer_weights,
+                              pooling=opt.pooling, style_loss=opt.style_loss),
+             "run": dict(content_weight=opt.content_weight, style_weight=opt.style_weight, tv_weight=opt.tv_weight,
+                         init=opt.init, optimizer=opt.optimizer, num_iters=opt.num_iters, lr=opt.lr,
+                         seed=opt.seed, preserve_color=opt.preserve_color),
+             "style_size": max(16, round(opt.image_size * opt.style_scale))}
+    heldout = opt.heldout_paintings or (os.path.join(opt.dataroot, "testA") if opt.dataroot and
+                                        os.path.isdir(os.path.join(opt.dataroot, "testA")) else None)
+    settings = {"epochs": opt.classifier_epochs} if opt.classifier_epochs else None
+    out_dir = os.path.join(opt.results_dir, f"compare_{opt.name}")
+    from cyclegan.comparison.run import compare
+    from cyclegan.io import CheckpointError
+    from cyclegan.nst import WeightsError
+    try:
+        page, summary = compare(opt.name, run_dir, arch, opt.photos, opt.style, out_dir, opt.num, opt.image_size,
+                                opt.style_mode, opt.epoch, opt.direction, opt.model_suffix, opt.dataroot, heldout,
+                                opt.inception_weights, settings, gatys, opt.seed or 0, opt.device, opt.overwrite)
+    except (WeightsError, CheckpointError, FileNotFoundError, RuntimeError) as e:
+        print(f"cyclegan-compare: error: {e}", file=sys.stderr)
+        return 1
+    for method, s in summary.items():
+        print(f"{method:>16}: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                                             for k, v in s.items()))
+    print(f"comparison page: {os.path.abspath(page)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

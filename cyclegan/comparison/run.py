@@ -1,0 +1,95 @@
+"""One comparison run from plain values: build both methods, run them, measure, write the page."""
+import os
+
+from ..metrics import InceptionFeatures, InceptionWeightsMissing, fid_kid_from_features, list_images, load_image
+from ..metrics import painting_classifier
+from ..nst import Stylizer, resolve_device
+from .harness import Comparison, load_photo
+from .report import aggregate, image_metrics, write_outputs
+from .translator import Translator
+
+
+def collect_paintings(paths):
+    out = []
+    for p in paths:
+        out += [str(x) for x in list_images(p)] if os.path.isdir(p) else [str(p)]
+    if not out:
+        raise FileNotFoundError(f"no paintings found in {', '.join(map(str, paths))}")
+    return out
+
+
+def compare(name, run_dir, arch, photos_dir, styles, out_dir, num=10, image_size=256, style_mode="both",
+            epoch="latest", direction="AtoB", model_suffix=None, dataroot=None, heldout=None,
+            inception_weights=None, classifier_settings=None, gatys=None, seed=0, device="auto",
+            overwrite=False, log=print):
+    """gatys: dict with the Stylizer arguments under 'stylizer' and the stylize() arguments under 'run'."""
+    device = resolve_device(device)
+    photos = [str(p) for p in list_images(photos_dir)]
+    photos = photos[:num] if num else photos
+    paintings = collect_paintings(styles)
+    translator = Translator(run_dir, arch, epoch, direction, model_suffix, device)
+    stylizer = Stylizer(device=device, **gatys["stylizer"])
+    modes = ["per_image", "domain"] if style_mode == "both" else [style_mode]
+    comp = Comparison(out_dir, translator, stylizer, paintings, modes, image_size, gatys["run"], seed, device,
+                      overwrite, style_size=gatys.get("style_size"), log=log)
+    records = comp.run(photos)
+
+    notes, classifier = [], None
+    if dataroot:
+        classifier, info = painting_classifier(dataroot, os.path.join(os.path.dirname(out_dir), ".cache"),
+                                               classifier_settings, log=log)
+        acc = info.get("heldout") or {}
+        how = "loaded from its cache" if not info["trained"] else "trained in %.0f s" % info["train_seconds"]
+        notes.append(f"Painting classifier on {dataroot}/trainA (paintings) vs trainB (photos), {how}; "
+                     f"held-out accuracy {acc.get('accuracy', float('nan')):.3f}.")
+    else:
+        notes.append("Painting classifier not computed: no --dataroot with trainA/trainB.")
+    heldout_paintings = [str(p) for p in list_images(heldout)] if heldout else paintings
+    rows = image_metrics(records, out_dir, paintings, classifier, comp, image_size)
+
+    outputs = {m: [load_image(os.path.join(out_dir, r["methods"][m]["file"])) for r in records
+                   if "file" in r.get("methods", {}).get(m, {})] for m in ("cyclegan", "gatys_per_image",
+                                                                              "gatys_domain")}
+    try:
+        inception = InceptionFeatures(inception_weights, device)
+        ref = inception([load_photo(p, image_size)[0] for p in heldout_paintings])
+
+        def fid_fn(imgs):
+            if len(imgs) < 2:
+                return ("not computed: fewer than 2 outputs", None, None)
+            r = fid_kid_from_features(inception(imgs), ref)
+            return r.fid, r.kid_mean, r.kid_std
+        notes.append(f"FID/KID against {len(heldout_paintings)} held-out paintings with Inception weights from "
+                     f"{inception_weights or 'the torchvision cache'}.")
+    except InceptionWeightsMissing as e:
+        missing = "not computed: no Inception weights"
+
+        def fid_fn(imgs):
+            return missing, missing, None
+        notes.append(f"FID/KID {e}")
+    inputs = [os.path.join(out_dir, r["input"]) for r in records if "input" in r]  # the photos that loaded
+    reference = reference_rows(inputs, heldout_paintings, classifier, image_size)
+    summary = aggregate(rows, outputs, reference, classifier, fid_fn)
+    w = gatys["stylizer"].get("weights")
+    notes.append(f"Gatys and the Gram/content distances use {gatys['stylizer'].get('backbone', 'vgg19')} with "
+                 + ("RANDOM weights: their Gatys images, Gram and content distances are not meaningful."
+                    if w == "random" or (w and "random" in os.path.basename(str(w)).lower())
+                    else f"weights from {w or 'the torchvision cache'}."))
+    notes.append("Weight-free measures: time, memory, SSIM, edge correlation, colour distance, painting classifier.")
+    config = dict(name=name, photos=photos_dir, styles=list(map(str, styles)), num=len(photos), image_size=image_size,
+                  style_mode=style_mode, seed=seed, device=str(device), gatys=gatys, dataroot=dataroot)
+    page = write_outputs(out_dir, f"CycleGAN ({name}) vs Gatys on {len(photos)} photos", rows, summary, records,
+                         notes, config)
+    return page, summary
+
+
+def reference_rows(photos, paintings, classifier, size):
+    """Floor and ceiling of the painting classifier: real held-out photos and paintings."""
+    if classifier is None:
+        return {}
+    out = {}
+    for key, paths in (("photos", photos), ("paintings", paintings)):
+        probs = classifier.predict_prob([load_photo(p, size)[0] for p in paths])
+        out[key] = {"images": len(paths), "failed": 0,
+                    "fraction_paintings": float(sum(float(p) > 0.5 for p in probs) / len(paths))}
+    return out

@@ -1,0 +1,122 @@
+"""cyclegan-compare end to end: a tiny CycleGAN trained here, Gatys with random VGG weights from a file,
+real vangogh2photo-mini data where present (generated images otherwise); page, JSON and CSV agree,
+metrics lie in their ranges, a re-run resumes, a corrupt photo is reported, and the page renders."""
+import csv
+import json
+import math
+import shutil
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from _browser import CHROMIUM, SKIP_REASON, content_fraction, screenshot
+from conftest import REPO, SHARED_DATA, TINY, make_images, run_env
+from cyclegan.io import atomic_save
+from cyclegan.nst import load_extractor
+
+RANGES = {"ssim": (-1, 1), "edge_corr": (-1, 1), "color_swd": (0, 200), "p_painting": (0, 1),
+          "time_s": (0, 600), "peak_mem_mb": (0, 1e5), "gram_dist": (0, math.inf), "content_dist": (0, math.inf),
+          "cycle_l1": (0, 1), "fraction_paintings": (0, 1)}
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("compare")
+    real = SHARED_DATA / "vangogh2photo-mini"
+    if (real / "trainA").is_dir():
+        root, source = real, "real vangogh2photo-mini"
+    else:
+        root, source = tmp / "data", "generated images (../shared/data is absent)"
+        for i, sub in enumerate(("trainA", "trainB", "testA", "testB")):
+            make_images(root / sub, 6, size=(48, 40), seed=i)
+    print(f"comparison test on {source}")
+    photos = tmp / "photos"
+    photos.mkdir()
+    for p in sorted((root / "testB").iterdir())[:3]:
+        shutil.copy(p, photos / p.name)
+    (photos / "zz_corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    ck = tmp / "ck"
+    subprocess.run([sys.executable, "-m", "cyclegan.train", "--dataroot", str(root), "--name", "tiny",
+                    "--checkpoints_dir", str(ck), *TINY, "--n_epochs", "1", "--n_epochs_decay", "0",
+                    "--max_dataset_size", "4"], cwd=REPO, env=run_env(), check=True, capture_output=True)
+    weights = tmp / "vgg19_random.pth"
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        atomic_save(load_extractor("vgg19", ["conv5_1"], weights="random").body.state_dict(), weights)
+    args = [sys.executable, "-m", "cyclegan.compare", "--name", "tiny", "--checkpoints_dir", str(ck),
+            "--photos", str(photos), "--style", str(root / "testA"), "--dataroot", str(root), "--num", "4",
+            "--image_size", "48", "--weights", str(weights), "--num_iters", "3", "--classifier_epochs", "2",
+            "--results_dir", str(tmp / "res"), "--seed", "1"]
+    first = subprocess.run(args, cwd=REPO, env=run_env(), capture_output=True, text=True, timeout=900)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    return {"out": tmp / "res" / "compare_tiny", "args": args, "first": first}
+
+
+def test_page_json_and_csv_exist_and_agree(setup):
+    out = setup["out"]
+    data = json.loads((out / "metrics.json").read_text())
+    assert set(data["summary"]) >= {"cyclegan", "gatys_per_image", "gatys_domain", "photos", "paintings"}
+    with open(out / "metrics.csv") as f:
+        rows = list(csv.reader(f))
+    summary = {r[1]: r for r in rows if r and r[0] == "summary" and r[1] != "method"}
+    header = next(r for r in rows if r and r[0] == "summary" and r[1] == "method")
+    for method, s in data["summary"].items():
+        for col, cell in zip(header[2:], summary[method][2:]):
+            value = s.get(col)
+            if isinstance(value, float):
+                assert float(cell) == pytest.approx(value, rel=1e-5), (method, col)
+    per_image = [r for r in rows[1:] if r and r[0] != "summary" and r[0] != ""]
+    assert len(per_image) == len(data["per_image"]) == 3 * 3 + 1  # 3 photos x 3 methods + the corrupt one
+    html = (out / "index.html").read_text()
+    assert html.index("Metrics per method") < html.index("input")  # the table is above the rows
+    assert "RANDOM weights" in html and "not computed: no Inception weights" in html
+
+
+def test_every_metric_lies_in_its_range(setup):
+    data = json.loads((setup["out"] / "metrics.json").read_text())
+    good = [r for r in data["per_image"] if "error" not in r]
+    assert len(good) == 9
+    for row in good:
+        for k, (lo, hi) in RANGES.items():
+            if row.get(k) is not None:
+                assert lo <= row[k] <= hi, (row["method"], k, row[k])
+    for m in ("cyclegan", "gatys_per_image", "gatys_domain", "photos", "paintings"):
+        frac = data["summary"][m]["fraction_paintings"]
+        assert 0 <= frac <= 1
+    assert data["summary"]["cyclegan"]["cycle_l1"] is not None
+    assert data["summary"]["cyclegan"]["fid"] == "not computed: no Inception weights"
+    painting = {r["painting"] for r in good if r["method"] == "gatys_per_image"}
+    assert painting and all(p.endswith((".jpg", ".png")) for p in painting)  # recorded per photo
+
+
+def test_a_corrupt_photo_is_reported_and_the_rest_done(setup):
+    data = json.loads((setup["out"] / "metrics.json").read_text())
+    bad = [r for r in data["per_image"] if "zz_corrupt" in r["photo"]]
+    assert len(bad) == 1 and "error" in bad[0]
+    assert "zz_corrupt.jpg: FAILED" in (setup["out"] / "index.html").read_text()
+
+
+def test_rerun_reuses_finished_photos_and_overwrite_recomputes(setup):
+    outputs = sorted((setup["out"] / "images").glob("*_gatys_domain.png"))
+    before = {p: p.stat().st_mtime_ns for p in outputs}
+    again = subprocess.run(setup["args"], cwd=REPO, env=run_env(), capture_output=True, text=True, timeout=900)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert {p: p.stat().st_mtime_ns for p in outputs} == before
+    fresh = subprocess.run(setup["args"] + ["--overwrite", "--num", "1"], cwd=REPO, env=run_env(),
+                           capture_output=True, text=True, timeout=900)
+    assert fresh.returncode == 0, fresh.stderr[-2000:]
+    assert outputs[0].stat().st_mtime_ns != before[outputs[0]]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason=SKIP_REASON)
+def test_page_shows_the_image_grid_in_chromium(setup, tmp_path):
+    shot = screenshot((setup["out"] / "index.html").as_uri(), tmp_path / "compare.png")
+    assert content_fraction(shot) > 0.2  # the metric table and the rows of pictures, not a blank page
+    lower = shot.crop((0, shot.height // 2, shot.width, shot.height))
+    colours = np.unique(np.asarray(lower.resize((160, 60))).reshape(-1, 3), axis=0)
+    assert len(colours) > 200  # photographs, not just text
