@@ -9,15 +9,15 @@ from .gatys_options import add_gatys_options, check_gatys_options
 class CompareOptions:
     def __init__(self):
         p = argparse.ArgumentParser(
-            prog="cyclegan-compare", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+            prog="cyclegan-compare",
             description="Stylize the same held-out photos with a CycleGAN generator and with the Gatys "
                         "optimizer; write results/compare_NAME/{index.html,metrics.json,metrics.csv}.")
         c = p.add_argument_group("comparison")
         c.add_argument("--name", required=True, help="a trained (or *_pretrained) CycleGAN under --checkpoints_dir")
-        c.add_argument("--checkpoints_dir", default="./checkpoints")
-        c.add_argument("--epoch", default="latest", help="which saved generator to load")
+        c.add_argument("--checkpoints_dir", default="./checkpoints", help="(default: ./checkpoints)")
+        c.add_argument("--epoch", default="latest", help="which saved generator to load (default: latest)")
         c.add_argument("--direction", default="AtoB", choices=["AtoB", "BtoA"],
-                       help="AtoB: paintings are A and photos B (vangogh2photo), so photo->painting is G_B")
+                       help="AtoB (default): paintings are A and photos B (vangogh2photo), so photo->painting is G_B")
         c.add_argument("--model_suffix", default=None,
                        help="load {epoch}_net_G{suffix}.pth instead (e.g. '' for a pretrained latest_net_G.pth)")
         c.add_argument("--netG", default=None, help="generator architecture (default: from the run's saved options, "
@@ -25,10 +25,10 @@ class CompareOptions:
         c.add_argument("--ngf", type=int, default=None, help="(default: saved, else 64)")
         c.add_argument("--norm", default=None, help="(default: saved, else instance)")
         c.add_argument("--photos", required=True, help="folder of photos, e.g. datasets/vangogh2photo/testB")
-        c.add_argument("--num", type=int, default=10, help="number of photos (the first N, sorted); 0 for all")
+        c.add_argument("--num", type=int, default=10, help="number of photos (the first N, sorted); 0 for all (default: 10)")
         c.add_argument("--style_mode", default="both", choices=["per_image", "domain", "both"],
                        help="per_image: one seeded painting per photo; domain: style statistics pooled over all "
-                            "paintings, like CycleGAN learning from the whole collection")
+                            "paintings, like CycleGAN learning from the whole collection (default: both)")
         c.add_argument("--dataroot", default=None,
                        help="dataset with trainA/trainB for the painting classifier and testA as held-out "
                             "paintings (default: the parent of --photos when it has trainA/trainB)")
@@ -38,10 +38,10 @@ class CompareOptions:
                        help="local Inception v3 weights for FID/KID (default: the torchvision cache); without "
                             "them those cells say 'not computed'")
         c.add_argument("--classifier_epochs", type=int, default=None, help="painting-classifier epochs (default 30)")
-        c.add_argument("--results_dir", default="./results/")
+        c.add_argument("--results_dir", default="./results/", help="writes RESULTS_DIR/compare_NAME (default: ./results/)")
         c.add_argument("--overwrite", action="store_true", help="recompute outputs already on disk")
-        add_gatys_options(p.add_argument_group("Gatys (same names as cyclegan-gatys)"))
-        p.set_defaults(image_size=256, content="(the photos)", output=None)
+        add_gatys_options(p.add_argument_group("Gatys (same names as cyclegan-gatys)"), single_run=False)
+        p.set_defaults(image_size=256)
         self.parser = p
 
     def parse(self, argv=None):

@@ -9,17 +9,22 @@ import argparse
 from cyclegan.nst import BACKBONES, DEFAULT_TV_WEIGHT, INITS, OPTIMIZERS, STYLE_LOSSES
 
 
-def add_gatys_options(parser):
-    """Add the Gatys flags to `parser` (an ArgumentParser or argument group); returns it."""
+def add_gatys_options(parser, single_run=True):
+    """Add the Gatys flags to `parser` (an ArgumentParser or argument group); returns it.
+
+    single_run=False leaves out --content, --style_blend and --output, which a harness that runs many
+    photos (cyclegan-compare) replaces with its own."""
     p = parser
-    p.add_argument("--content", help="the photo to stylize")
+    if single_run:
+        p.add_argument("--content", help="the photo to stylize")
     p.add_argument("--style", action="append", default=None,
                    help="a painting whose style to transfer; repeat the flag to blend several")
-    p.add_argument("--style_blend", default=None,
-                   help="comma-separated blend weights, one per --style, e.g. 0.7,0.3 (default: equal)")
-    p.add_argument("--output", default="./results/gatys",
-                   help="output folder (the file name then encodes the parameters) or an image file path "
-                        "(default: ./results/gatys)")
+    if single_run:
+        p.add_argument("--style_blend", default=None,
+                       help="comma-separated blend weights, one per --style, e.g. 0.7,0.3 (default: equal)")
+        p.add_argument("--output", default="./results/gatys",
+                       help="output folder (the file name then encodes the parameters) or an image file path "
+                            "(default: ./results/gatys)")
     p.add_argument("--backbone", default="vgg19", choices=BACKBONES, help="feature network (default: vgg19)")
     p.add_argument("--content_layers", default=None,
                    help="comma-separated layer names; default per backbone, conv4_2 for VGG "
@@ -79,13 +84,13 @@ def _names(text):
 
 def check_gatys_options(opt, parser):
     """Turn comma-separated flags into lists and reject inconsistent values with parser.error."""
-    if not opt.content:
+    if hasattr(opt, "content") and not opt.content:
         parser.error("--content is required: the photo to stylize")
     if not opt.style:
         parser.error("--style is required: at least one painting (repeat --style to blend several)")
     opt.content_layers = _names(opt.content_layers)
     opt.style_layers = _names(opt.style_layers)
-    if opt.style_blend is not None:
+    if getattr(opt, "style_blend", None) is not None:
         opt.style_blend = _floats(opt.style_blend, "--style_blend", parser)
         if len(opt.style_blend) != len(opt.style):
             parser.error(f"--style_blend has {len(opt.style_blend)} weights for {len(opt.style)} --style images; "

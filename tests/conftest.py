@@ -44,6 +44,26 @@ def shared_data():
     return SHARED_DATA
 
 
+@pytest.fixture(scope="session")
+def vgg_weights_file(tmp_path_factory):
+    """Random VGG19 weights (the part up to conv5_1, torchvision key names) saved once per session:
+    no pretrained weights exist on these machines, and the code never falls back to random ones itself."""
+    import warnings
+
+    import torch
+    from cyclegan.io import atomic_save
+    from cyclegan.nst import load_extractor
+
+    path = tmp_path_factory.getbasetemp() / "gatys_vgg19_random.pth"
+    if not path.exists():
+        torch.manual_seed(0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            body = load_extractor("vgg19", ["conv5_1"], weights="random").body
+        atomic_save(body.state_dict(), path)
+    return path
+
+
 TINY = ["--load_size", "36", "--crop_size", "32", "--ngf", "4", "--ndf", "4", "--netG", "resnet_6blocks",
         "--display_id", "0", "--num_threads", "0"]
 

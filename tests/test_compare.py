@@ -7,16 +7,12 @@ import math
 import shutil
 import subprocess
 import sys
-import warnings
 
 import numpy as np
 import pytest
-import torch
 
 from _browser import CHROMIUM, SKIP_REASON, content_fraction, screenshot
 from conftest import REPO, SHARED_DATA, TINY, make_images, run_env
-from cyclegan.io import atomic_save
-from cyclegan.nst import load_extractor
 
 RANGES = {"ssim": (-1, 1), "edge_corr": (-1, 1), "color_swd": (0, 200), "p_painting": (0, 1),
           "time_s": (0, 600), "peak_mem_mb": (0, 1e5), "gram_dist": (0, math.inf), "content_dist": (0, math.inf),
@@ -24,7 +20,7 @@ RANGES = {"ssim": (-1, 1), "edge_corr": (-1, 1), "color_swd": (0, 200), "p_paint
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory):
+def setup(tmp_path_factory, vgg_weights_file):
     tmp = tmp_path_factory.mktemp("compare")
     real = SHARED_DATA / "vangogh2photo-mini"
     if (real / "trainA").is_dir():
@@ -43,11 +39,7 @@ def setup(tmp_path_factory):
     subprocess.run([sys.executable, "-m", "cyclegan.train", "--dataroot", str(root), "--name", "tiny",
                     "--checkpoints_dir", str(ck), *TINY, "--n_epochs", "1", "--n_epochs_decay", "0",
                     "--max_dataset_size", "4"], cwd=REPO, env=run_env(), check=True, capture_output=True)
-    weights = tmp / "vgg19_random.pth"
-    torch.manual_seed(0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        atomic_save(load_extractor("vgg19", ["conv5_1"], weights="random").body.state_dict(), weights)
+    weights = vgg_weights_file
     args = [sys.executable, "-m", "cyclegan.compare", "--name", "tiny", "--checkpoints_dir", str(ck),
             "--photos", str(photos), "--style", str(root / "testA"), "--dataroot", str(root), "--num", "4",
             "--image_size", "48", "--weights", str(weights), "--num_iters", "3", "--classifier_epochs", "2",

@@ -5,7 +5,6 @@ import warnings
 import pytest
 import torch
 
-from cyclegan.io import atomic_save
 from cyclegan.nst import BACKBONES, Stylizer, WeightsError, available_layers, load_extractor
 from cyclegan.nst.losses import (GaussMMDStyle, GramStyle, MeanStdStyle, PolyMMDStyle, gram, gram_loss,
                                  make_style_loss)
@@ -216,14 +215,3 @@ def test_max_pooling_option_keeps_max_pools():
     assert any(isinstance(m, torch.nn.MaxPool2d) for m in mx)
 
 
-@pytest.fixture
-def vgg_weights_file(tmp_path_factory):
-    """Random VGG19 weights (the part up to conv5_1, torchvision key names) saved once per session."""
-    path = tmp_path_factory.getbasetemp() / "gatys_vgg19_random.pth"
-    if not path.exists():
-        torch.manual_seed(0)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            body = load_extractor("vgg19", ["conv5_1"], weights="random").body
-        atomic_save(body.state_dict(), path)
-    return path

@@ -4,14 +4,12 @@ import os
 import subprocess
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import pytest
 import torch
 
-from cyclegan.io import atomic_save
-from cyclegan.nst import INITS, OPTIMIZERS, Stylizer, load_extractor, load_image, output_filename, run_files, save_image
+from cyclegan.nst import INITS, OPTIMIZERS, Stylizer, load_image, output_filename, run_files, save_image
 from cyclegan.nst.images import rgb_to_yiq
 from options.gatys_options import GatysOptions, add_gatys_options
 
@@ -27,19 +25,6 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
-
-@pytest.fixture
-def vgg_weights_file(tmp_path_factory):
-    """Random VGG19 weights (the part up to conv5_1, torchvision key names) saved once per session."""
-    path = tmp_path_factory.getbasetemp() / "gatys_vgg19_random.pth"
-    if not path.exists():
-        torch.manual_seed(0)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            body = load_extractor("vgg19", ["conv5_1"], weights="random").body
-        atomic_save(body.state_dict(), path)
-    return path
 
 
 def smooth_image(seed, h=64, w=64):

@@ -11,11 +11,8 @@ import re
 import time
 import traceback
 
-import numpy as np
-import torch
-from PIL import Image
-
-from ..data.image_folder import load_rgb
+from ..data.image_folder import load_tensor
+from ..nst.images import save_image as save_png
 from ..perf import current_memory_mb, peak_memory_mb, reset_peak_memory, synchronize
 
 METHODS = ("cyclegan", "gatys_per_image", "gatys_domain")
@@ -23,17 +20,7 @@ METHODS = ("cyclegan", "gatys_per_image", "gatys_domain")
 
 def load_photo(path, size):
     """Image file -> (1,3,H,W) tensor in [0,1], longest side `size`, both sides multiples of 4."""
-    img = load_rgb(path)
-    w, h = img.size
-    s = size / max(w, h)
-    w, h = max(4, round(w * s / 4) * 4), max(4, round(h * s / 4) * 4)
-    img = img.resize((w, h), Image.BICUBIC)
-    return torch.from_numpy(np.asarray(img, dtype=np.float32) / 255.0).permute(2, 0, 1).unsqueeze(0).contiguous()
-
-
-def save_png(t, path):
-    a = (t[0].clamp(0, 1) * 255 + 0.5).to(torch.uint8).permute(1, 2, 0).numpy()
-    Image.fromarray(a).save(path)
+    return load_tensor(path, size, multiple=4)
 
 
 def photo_key(index, path):

@@ -2,6 +2,7 @@
 import os
 
 import numpy as np
+import torch
 from PIL import Image
 
 IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".tif", ".tiff", ".webp")
@@ -46,3 +47,30 @@ def load_rgb(path):
     with Image.open(path) as img:
         img.load()
         return to_rgb(img)
+
+
+def load_tensor(path, size=None, multiple=1):
+    """Image file -> (1, 3, H, W) float tensor in [0, 1].
+
+    size: None keeps the size; an int is the longest side; (H, W) is exact. Sides are then rounded
+    to a multiple of `multiple` (e.g. 4 for the ResNet generators). Missing files raise
+    FileNotFoundError, unreadable ones ValueError, both naming the file.
+    """
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: no such image file")
+    try:
+        img = load_rgb(path)
+    except (OSError, SyntaxError) as e:
+        raise ValueError(f"{path}: not a readable image ({e})") from None
+    w, h = img.size
+    if isinstance(size, (tuple, list)):
+        h, w = size
+    elif size:
+        s = size / max(w, h)
+        w, h = max(1, round(w * s)), max(1, round(h * s))
+    if multiple > 1:
+        w, h = max(multiple, round(w / multiple) * multiple), max(multiple, round(h / multiple) * multiple)
+    if (w, h) != img.size:
+        img = img.resize((w, h), Image.BICUBIC)
+    a = np.asarray(img, dtype=np.float32) / 255.0
+    return torch.from_numpy(a).permute(2, 0, 1).unsqueeze(0).contiguous()

@@ -7,9 +7,9 @@ accepted where sizes may differ (the classifier and Inception resize every image
 import os
 from pathlib import Path
 
-import numpy as np
 import torch
-from PIL import Image
+
+from ..data.image_folder import load_tensor
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
@@ -73,20 +73,8 @@ def _check_values(t, name):
 
 
 def load_image(path, size=None):
-    """Read an image file as a float (3, H, W) tensor in [0, 1]; `size` int or (H, W) resizes (bicubic)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such image file")
-    try:
-        with Image.open(path) as im:
-            im = im.convert("RGB")
-            if size is not None:
-                h, w = (size, size) if isinstance(size, int) else size
-                im = im.resize((w, h), Image.BICUBIC)
-            arr = np.asarray(im, dtype=np.float32) / 255.0
-    except OSError as e:
-        raise ValueError(f"{path}: not a readable image ({e})") from None
-    return torch.from_numpy(arr.copy()).permute(2, 0, 1)
+    """Read an image file as a float (3, H, W) tensor in [0, 1]; `size` int (square) or (H, W) resizes."""
+    return load_tensor(path, (size, size) if isinstance(size, int) else size)[0]
 
 
 def load_images(paths, size=None):

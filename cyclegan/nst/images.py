@@ -5,23 +5,14 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
+
+from cyclegan.data.image_folder import load_tensor
 
 
 def load_image(path, size=None):
     """Read an image as a (1, 3, H, W) float tensor in [0, 1]; `size` = longest side in pixels."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such image file")
-    try:
-        with Image.open(path) as im:
-            im = im.convert("RGB")
-    except (UnidentifiedImageError, OSError) as e:
-        raise ValueError(f"{path}: not a readable image ({e})") from None
-    if size:
-        im = im.resize(_fit(im.size, size), Image.BICUBIC)
-    arr = np.asarray(im, dtype=np.float32) / 255.0
-    return torch.from_numpy(arr).permute(2, 0, 1).unsqueeze(0).contiguous()
+    return load_tensor(path, size)
 
 
 def _fit(wh, longest):
