@@ -35,7 +35,8 @@ def main(argv=None):
     ap.add_argument("--small", action="store_true", help="the short preset even when the real dataset is there")
     ap.add_argument("--display_id", default="0", help="1 to watch in visdom (start it with scripts/start_visdom.sh)")
     ap.add_argument("--offline", action="store_true", help="do not try to download; use the built-in dataset")
-    args = ap.parse_args(argv)
+    ap.add_argument("--synthetic_images", type=int, default=120, help="training images per domain when generating")
+    args, extra = ap.parse_known_args(argv)  # anything else goes to cyclegan-train (e.g. --n_epochs 1)
 
     from cyclegan import test as test_cmd, train as train_cmd
     root, how = (None, None) if args.offline else get_vangogh(args.datasets_dir)
@@ -50,12 +51,13 @@ def main(argv=None):
         root = os.path.join(args.datasets_dir, "synthetic_vangogh")
         if not os.path.isdir(os.path.join(root, "trainA")):
             from cyclegan.data.synthetic import make_synthetic_dataset
-            make_synthetic_dataset(root)
+            make_synthetic_dataset(root, n_train=args.synthetic_images, n_test=max(4, args.synthetic_images // 6))
         name, train_flags = "synthetic_vangogh_small", SMALL
         print("== MAIN JOB: vangogh2photo could not be reached, so this run uses the BUILT-IN SYNTHETIC "
               f"two-domain dataset at {root} (A: stroke 'paintings', B: smooth 'photos') and the small preset "
               "(about 10 minutes on a laptop CPU). It shows the workflow; it is not a Van Gogh model. ==")
-    rc = train_cmd.main(["--dataroot", root, "--name", name, "--display_id", args.display_id, *common, *train_flags])
+    rc = train_cmd.main(["--dataroot", root, "--name", name, "--display_id", args.display_id, *common, *train_flags,
+                         *extra])
     if rc:
         return rc
     test_flags = ["--load_size", "64", "--crop_size", "64"] if train_flags else []

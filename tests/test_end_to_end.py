@@ -80,3 +80,18 @@ def test_train_and_test_on_real_vangogh2photo(shared_data, tmp_path):
     n_A, n_B = len(list((root / "testA").iterdir())), len(list((root / "testB").iterdir()))
     assert len(list(images.glob("*_fake_B.png"))) == n_A  # every painting and every photo translated
     assert len(list(images.glob("*_fake_A.png"))) == n_B
+
+
+def test_quickstart_falls_back_to_the_builtin_dataset_and_says_so(tmp_path):
+    """The README's first command, with the dataset unreachable (a closed local port as the mirror)."""
+    env = run_env()
+    env["CYCLEGAN_DATA_URL"] = "http://127.0.0.1:9/nothing-here"
+    p = subprocess.run([sys.executable, "-m", "cyclegan.quickstart", "--datasets_dir", str(tmp_path / "datasets"),
+                        "--checkpoints_dir", str(tmp_path / "ck"), "--results_dir", str(tmp_path / "res"),
+                        "--synthetic_images", "4", "--n_epochs", "1", "--n_epochs_decay", "0",
+                        "--num_threads", "0"], cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    assert "could not be reached" in p.stdout and "BUILT-IN SYNTHETIC" in p.stdout
+    page = tmp_path / "res" / "synthetic_vangogh_small" / "test_latest" / "index.html"
+    assert f"results page: {page}" in p.stdout and page.is_file()
+    assert len(list((tmp_path / "datasets" / "synthetic_vangogh" / "trainA").iterdir())) == 4
