@@ -14,7 +14,9 @@ def main(argv=None):
     parser = TrainOptions()
     opt = parser.parse(argv)
     save_dir = os.path.join(opt.checkpoints_dir, opt.name)
-    save_options(opt, save_dir, opt.phase, parser.parser)
+    main_rank = int(os.environ.get("RANK", "0")) == 0  # under torchrun only rank 0 writes
+    if main_rank:
+        save_options(opt, save_dir, opt.phase, parser.parser)
     from cyclegan.data import BadDatasetError
     from cyclegan.io import CheckpointError
     from cyclegan.training import train
@@ -24,7 +26,8 @@ def main(argv=None):
     except (NonFiniteLoss, CheckpointError, FileNotFoundError, BadDatasetError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    print(f"checkpoints and loss_log.txt are in {save_dir}")
+    if main_rank:
+        print(f"checkpoints and loss_log.txt are in {save_dir}")
     return 0
 
 

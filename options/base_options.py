@@ -82,6 +82,8 @@ class BaseOptions:
                        help="torch.compile the networks (default: off)")
         p.add_argument("--cudnn_benchmark", action=argparse.BooleanOptionalAction, default=None,
                        help="cudnn autotuning (default: on for GPU)")
+        p.add_argument("--fast_norm", action="store_true",
+                       help="instance norm through the group_norm kernel (same math to ~1e-6; faster on CPU)")
         # reliability
         p.add_argument("--strict", action="store_true",
                        help="unreadable images in the dataset are an error (default: skipped with one warning)")

@@ -22,7 +22,7 @@ class TestModel(BaseModel):
         setattr(self, "netG" + opt.model_suffix, net)
 
     def set_input(self, data):
-        self.real = data["A"].to(self.device, non_blocking=True)
+        self.real = data["A"].to(self.device, memory_format=self.memory_format, non_blocking=True)
         self.image_paths = data["A_paths"]
 
     def forward(self):

@@ -15,37 +15,56 @@ from ..data import create_dataloader, create_dataset
 from ..display.progress import Progress
 from ..display.visualizer import Visualizer
 from ..models import create_model
-from . import checkpoint
+from . import checkpoint, distributed, speed
 from .guards import NanGuard, StopSignal
 from .loss_log import LossLog
 
 
-def seed_everything(seed):
+def seed_everything(seed, deterministic=False):
     random.seed(seed)
     np.random.seed(seed % 2 ** 32)
     torch.manual_seed(seed)
+    if deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # required for deterministic cuBLAS
+        torch.use_deterministic_algorithms(True)
 
 
 def train(opt, opt_dict=None):
-    """Train the model `opt` describes; returns the model. `opt_dict` is the saved form of the options."""
+    """Train the model `opt` describes; returns the model. `opt_dict` is the saved form of the options.
+    Under torchrun each process trains one data-parallel shard; only rank 0 prints and writes files."""
+    ctx = distributed.setup(opt)
+    try:
+        with distributed.quiet_unless_main(ctx):
+            return train_process(opt, opt_dict, ctx)
+    finally:
+        distributed.cleanup(ctx)
+
+
+def train_process(opt, opt_dict, ctx):
     opt_dict = opt_dict if opt_dict is not None else {k: v for k, v in vars(opt).items()}
-    seed_everything(opt.seed)
+    seed_everything(opt.seed, getattr(opt, "deterministic", False))
     dataset = create_dataset(opt)
     loader = create_dataloader(dataset, opt.batch_size, shuffle=not opt.serial_batches,
-                               num_workers=opt.num_threads, seed=opt.seed, pin_memory=bool(opt.gpu_ids))
-    print(f"The number of training images = {len(dataset)}")
+                               num_workers=opt.num_threads, seed=opt.seed, rank=ctx.rank,
+                               world_size=ctx.world_size, pin_memory=bool(opt.gpu_ids))
+    print(f"The number of training images = {len(dataset)} ({distributed.describe(ctx)})")
 
     model = create_model(opt)
+    cfg = speed.resolve_from(opt, model.device)
+    speed.apply(model, cfg)  # before setup: it may rebuild the optimisers the schedulers bind to
     continue_train, opt.continue_train = opt.continue_train, False
     model.setup(opt)  # schedulers; weights are restored below, with everything else
     opt.continue_train = continue_train
     counters = {"epoch": opt.epoch_count, "batches_done": 0, "total_iters": 0}
     if continue_train:
-        counters = resume_run(model, opt, counters)
+        counters = resume_run(model, opt, counters)  # on every rank
+        speed.fuse_optimizers(model, cfg)  # a loaded optimiser state may predate --amp
+    distributed.wrap(model, ctx)
+    print(f"speed settings: {cfg.as_dict()}")
 
     last_epoch = opt.n_epochs + opt.n_epochs_decay
-    log = LossLog(os.path.join(model.save_dir, "loss_log.txt"))
-    vis = Visualizer(opt)
+    log = LossLog(os.path.join(model.save_dir, "loss_log.txt")) if ctx.is_main else distributed.Null()
+    vis = Visualizer(opt) if ctx.is_main else distributed.Null()
     guard = NanGuard(model.loss_names, model.device)
     total_iters = counters["total_iters"]
     try:
@@ -54,14 +73,15 @@ def train(opt, opt_dict=None):
                 start = counters["batches_done"] if epoch == counters["epoch"] else 0
                 loader.sampler.set_epoch(epoch, start * opt.batch_size)
                 epoch_start = time.time()
-                epoch_iter = start * opt.batch_size
+                epoch_iter = start * opt.batch_size * ctx.world_size  # counters count images of all ranks
                 g_sum = torch.zeros((), device=model.device)
-                bar = Progress(len(loader.sampler), desc=f"epoch {epoch}/{last_epoch}", unit="img")
+                bar = Progress(len(loader.sampler) * ctx.world_size, desc=f"epoch {epoch}/{last_epoch}",
+                               unit="img") if ctx.is_main else distributed.Null()
                 window_start, window_iters, t_data = time.time(), 0, 0.0
                 data_start = time.time()
                 for i, data in enumerate(loader, start):
                     t_data += time.time() - data_start
-                    n = data["A"].shape[0]
+                    n = data["A"].shape[0] * ctx.world_size
                     total_iters += n
                     epoch_iter += n
                     model.set_input(data)
@@ -89,6 +109,7 @@ def train(opt, opt_dict=None):
                         guard.check()
                         label = f"iter_{total_iters}" if opt.save_by_iter and not stop.requested else "latest"
                         save(model, label, epoch, i + 1, total_iters, opt_dict)
+                        print(f"saved the latest model (epoch {epoch}, total_iters {total_iters})", flush=True)
                     if stop.requested:
                         bar.close()
                         print(f"stopped by {stop.requested} at epoch {epoch}, iteration {total_iters}; saved to "
@@ -98,7 +119,8 @@ def train(opt, opt_dict=None):
                 bar.close()
 
                 guard.check()
-                old_lr, lr = model.update_learning_rate(float(g_sum) / max(1, len(loader)))
+                g_mean = float(distributed.average(g_sum)) / max(1, len(loader))  # same on all ranks
+                old_lr, lr = model.update_learning_rate(g_mean)
                 if lr != old_lr:
                     print(f"learning rate {old_lr:.7f} -> {lr:.7f}")
                 if epoch % opt.save_epoch_freq == 0 or epoch == last_epoch:
@@ -113,6 +135,8 @@ def train(opt, opt_dict=None):
 
 
 def save(model, label, next_epoch, batches_done, total_iters, opt_dict):
+    if not distributed.is_main():
+        return
     counters = {"epoch": next_epoch, "batches_done": batches_done, "total_iters": total_iters}
     checkpoint.save_state(model, label, counters, opt_dict)
 
@@ -136,6 +160,8 @@ def resume_run(model, opt, counters):
 
 def prune_states(save_dir, keep=2):
     """Keep latest_state.pth and the `keep` newest numbered full states (they are large)."""
+    if not distributed.is_main():
+        return
     numbered = [p for p in checkpoint.candidates(save_dir) if not p.endswith("latest_state.pth")]
     for path in numbered[keep:]:
         os.remove(path)

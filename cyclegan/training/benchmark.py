@@ -1,0 +1,262 @@
+"""The CycleGAN speed benchmark: training-step time, inference throughput, memory and FLOP rate per configuration.
+
+For each configuration (eager float32 baseline, channels_last, compile, cudnn benchmark, bf16/fp16 amp,
+fast_norm, the per-device defaults, all GPU options together) it trains a fresh model, fed by a real
+DataLoader over JPEGs, and prints one JSON line: median step ms after warm-up, the share of the step
+spent waiting for data, peak memory, achieved GFLOP/s (FLOPs counted with torch.utils.flop_counter)
+next to the measured GEMM rate, and test images/s at --test_batch against batch-1 eager inference.
+"""
+import contextlib
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .. import perf
+from ..data import create_dataloader, create_dataset
+from ..models import create_model
+from . import speed
+
+# configuration name -> explicit speed settings; missing keys take the float32 baseline (all off)
+CONFIG_SETTINGS = {
+    "eager": {},
+    "channels_last": {"channels_last": True},
+    "compile": {"compile": True},
+    "cudnn": {"cudnn_benchmark": True},
+    "bf16": {"amp": "bf16"},
+    "fp16": {"amp": "fp16"},
+    "fast_norm": {"fast_norm": True},
+    "default": None,  # the per-device auto defaults
+    "all": {"amp": "bf16", "channels_last": True, "compile": True, "cudnn_benchmark": True},
+}
+
+
+def sig(x, digits=4):
+    """x rounded to `digits` significant digits (tiny benchmark runs give tiny rates)."""
+    return float(f"{x:.{digits}g}")
+
+
+def config_for(name, device_type):
+    settings = CONFIG_SETTINGS[name]
+    if settings is None:
+        return speed.resolve(device_type)
+    base = dict(amp="none", channels_last=False, compile=False, cudnn_benchmark=False, fast_norm=False)
+    base.update(settings)
+    if device_type != "cuda":
+        base["cudnn_benchmark"] = False
+    return speed.resolve(device_type, **base)
+
+
+def device_name(device):
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip() + f" ({os.cpu_count()} logical cores)"
+    except OSError:
+        pass
+    return platform.processor() or "cpu"
+
+
+def make_images(folder, count, size, seed=0):
+    """Write `count` random JPEGs of size x size into folder/trainA and folder/trainB."""
+    rng = np.random.default_rng(seed)
+    for side in ("trainA", "trainB"):
+        os.makedirs(os.path.join(folder, side), exist_ok=True)
+        for i in range(count):
+            # smooth noise: photo-like JPEG size and decode cost (pure noise decodes far slower)
+            small = rng.integers(0, 256, (size // 8 + 1, size // 8 + 1, 3), dtype=np.uint8)
+            Image.fromarray(small).resize((size, size), Image.BILINEAR).save(
+                os.path.join(folder, side, f"{i:04d}.jpg"), quality=90)
+    return folder
+
+
+class BatchStream:
+    """Endless batches from a DataLoader, moving to the next epoch when one ends."""
+
+    def __init__(self, loader):
+        self.loader, self.epoch = loader, 0
+        self.loader.sampler.set_epoch(0)
+        self.it = iter(loader)
+
+    def next(self):
+        try:
+            return next(self.it)
+        except StopIteration:
+            self.epoch += 1
+            self.loader.sampler.set_epoch(self.epoch)
+            self.it = iter(self.loader)
+            return next(self.it)
+
+
+def build_model(model_opt, cfg, seed):
+    torch.manual_seed(seed)
+    model = create_model(model_opt)
+    return speed.apply(model, cfg)
+
+
+def time_training(model, stream, warmup, repeats, device):
+    """Median step ms and median data-wait ms over `repeats` steps after `warmup` steps."""
+    step_ms, data_ms = [], []
+    for k in range(warmup + repeats):
+        t0 = time.perf_counter()
+        data = stream.next()
+        t1 = time.perf_counter()
+        model.set_input(data)
+        model.optimize_parameters()
+        perf.synchronize(device)
+        t2 = time.perf_counter()
+        if k >= warmup:
+            data_ms.append((t1 - t0) * 1e3)
+            step_ms.append((t2 - t1) * 1e3)
+    return step_ms, data_ms
+
+
+def inference_ips(net, cfg, batch, size, device, warmup, repeats, in_nc=3):
+    """Generator images per second at `batch` (no grad, cfg's amp and memory format)."""
+    x = torch.randn(batch, in_nc, size, size, device=device).contiguous(memory_format=cfg.memory_format)
+    with torch.no_grad(), speed.autocast(cfg):
+        ms = perf.median_ms(lambda: net(x), warmup=warmup, repeats=repeats, device=device)
+    return batch / ms * 1e3
+
+
+def profile_step(model, stream, device, top=8):
+    """Profile one training step; returns [(op, self ms, % of total)] and the printable table."""
+    acts = [torch.profiler.ProfilerActivity.CPU]
+    if device.type == "cuda":
+        acts.append(torch.profiler.ProfilerActivity.CUDA)
+    data = stream.next()
+    with torch.profiler.profile(activities=acts) as prof:
+        model.set_input(data)
+        model.optimize_parameters()
+        perf.synchronize(device)
+    key = "self_device_time_total" if device.type == "cuda" else "self_cpu_time_total"
+    events = [e for e in prof.key_averages() if getattr(e, key) > 0]
+    total = sum(getattr(e, key) for e in events) or 1
+    events.sort(key=lambda e: getattr(e, key), reverse=True)
+    rows = [[e.key, round(getattr(e, key) / 1e3, 2), round(100.0 * getattr(e, key) / total, 1)] for e in events[:top]]
+    return rows, prof.key_averages().table(sort_by=key, row_limit=top + 4)
+
+
+def reference(model_opt, size, device, seed, test_warmup, test_repeats):
+    """FLOPs of one training step and of one generator image, and batch-1 eager inference speed."""
+    cfg = config_for("eager", device.type)
+    model = build_model(model_opt, cfg, seed)
+    g = torch.Generator().manual_seed(seed)
+    shape = (model_opt.batch_size, model_opt.input_nc, size, size)
+    data = {"A": torch.rand(shape, generator=g) * 2 - 1, "B": torch.rand(shape, generator=g) * 2 - 1,
+            "A_paths": [], "B_paths": []}
+    model.set_input(data)
+    step_flops, _ = perf.count_flops(model.optimize_parameters)
+    net = model.netG_A.eval()
+    x = torch.zeros(1, model_opt.input_nc, size, size, device=device)
+    with torch.no_grad():
+        image_flops, _ = perf.count_flops(lambda: net(x))
+    ips1 = inference_ips(net, cfg, 1, size, device, test_warmup, test_repeats, model_opt.input_nc)
+    return step_flops, image_flops, ips1
+
+
+def run(model_opt, configs, size, device, test_batch, warmup, repeats, num_workers, seed=0,
+        gemm=True, profile=False, out=None):
+    """Benchmark each configuration; yields one result dict per configuration (and prints it to `out`)."""
+    device = torch.device(device)
+    gpu = device.type == "cuda"
+    test_warmup, test_repeats = (5, 20) if gpu else (1, max(2, min(repeats, 3)))
+    rates = {}
+    if gemm:
+        rates["float32"] = perf.gemm_gflops(device, torch.float32)
+        if gpu:
+            rates["bfloat16"] = perf.gemm_gflops(device, torch.bfloat16)
+            rates["float16"] = perf.gemm_gflops(device, torch.float16)
+    step_flops, image_flops, ips1 = reference(model_opt, size, device, seed, test_warmup, test_repeats)
+
+    dataset = create_dataset(model_opt)
+    loader = create_dataloader(dataset, model_opt.batch_size, shuffle=True, num_workers=num_workers, seed=seed,
+                               pin_memory=gpu)
+    stream = BatchStream(loader)
+    results = []
+    for name in configs:
+        cfg = config_for(name, device.type)
+        model = build_model(model_opt, cfg, seed)
+        perf.reset_peak_memory(device)
+        step_ms, data_ms = time_training(model, stream, warmup, repeats, device)
+        peak = perf.peak_memory_mb(device)
+        net = model.netG_A.eval()
+        perf.reset_peak_memory(device)
+        ips = inference_ips(net, cfg, test_batch, size, device, test_warmup, test_repeats, model_opt.input_nc)
+        test_peak = perf.peak_memory_mb(device)
+        med = statistics.median(step_ms)
+        achieved = step_flops / (med * 1e-3) / 1e9
+        dtype = {"none": "float32", "bf16": "bfloat16", "fp16": "float16"}[cfg.amp]
+        bound = rates.get(dtype)
+        row = {
+            "config": name, "device": str(device), "device_name": device_name(device),
+            "torch": torch.__version__, "threads": torch.get_num_threads(),
+            "size": size, "netG": model_opt.netG, "ngf": model_opt.ngf, "ndf": model_opt.ndf,
+            "batch_size": model_opt.batch_size, **{k: v for k, v in cfg.as_dict().items() if k != "device_type"},
+            "train_step_ms": round(med, 2), "train_step_ms_all": [round(t, 2) for t in step_ms],
+            "train_images_per_s": round(model_opt.batch_size / med * 1e3, 3),
+            "data_ms": round(statistics.median(data_ms), 3),
+            "data_fraction": round(statistics.median(data_ms) / med, 4), "num_workers": num_workers,
+            "peak_memory_mb": round(peak, 1), "memory_kind": "cuda_max_allocated" if gpu else "rss_peak",
+            "train_gflop_per_step": sig(step_flops / 1e9), "achieved_gflops": sig(achieved),
+            "gemm_gflops": {k: round(v, 1) for k, v in rates.items()}, "bound_dtype": dtype,
+            "fraction_of_gemm_bound": sig(achieved / bound) if bound else None,
+            "test_batch": test_batch, "test_images_per_s": round(ips, 3),
+            "test_gflops": round(ips * image_flops / 1e9, 2), "test_peak_memory_mb": round(test_peak, 1),
+            "test_images_per_s_batch1_eager": round(ips1, 3), "test_speedup_vs_batch1_eager": round(ips / ips1, 3),
+            "warmup": warmup, "repeats": repeats,
+        }
+        if profile:
+            model.netG_A.train()
+            row["profile_top"], table = profile_step(model, stream, device)
+            print(f"== profile of one training step, config {name} ==\n{table}", file=sys.stderr, flush=True)
+        results.append(row)
+        if out is not None:
+            print(json.dumps(row), file=out, flush=True)
+        del model, net
+    return results
+
+
+def main(argv=None):
+    """`python -m cyclegan.benchmark [options]`: JSON lines on stdout, progress on stderr."""
+    from options.benchmark_options import BenchmarkOptions
+    from options.train_options import TrainOptions
+    opt = BenchmarkOptions().parse(argv)
+    if opt.threads > 0:
+        torch.set_num_threads(opt.threads)
+    device = torch.device(opt.device)
+    with tempfile.TemporaryDirectory(prefix="cyclegan_bench_") as tmp:
+        load_size = opt.size * 286 // 256
+        dataroot = opt.dataroot
+        if dataroot is None:
+            count = max(16, opt.batch_size * (opt.warmup + opt.repeats + 2))
+            dataroot = make_images(os.path.join(tmp, "data"), count, load_size, opt.seed)
+        elif not os.path.isdir(os.path.join(dataroot, "trainA")) or not os.path.isdir(os.path.join(dataroot, "trainB")):
+            raise SystemExit(f"--dataroot {dataroot}: needs trainA/ and trainB/ subfolders of images")
+        gpu_ids = str(device.index or 0) if device.type == "cuda" else "-1"
+        model_opt = TrainOptions().parse([
+            "--dataroot", dataroot, "--name", "benchmark", "--checkpoints_dir", tmp, "--netG", opt.netG,
+            "--ngf", str(opt.ngf), "--ndf", str(opt.ndf), "--batch_size", str(opt.batch_size),
+            "--load_size", str(load_size), "--crop_size", str(opt.size), "--gpu_ids", gpu_ids,
+            "--seed", str(opt.seed), "--display_id", "0", "--num_threads", str(opt.num_workers)])
+        print(f"benchmarking {', '.join(opt.configs)} on {device_name(device)}, {opt.size} px, {opt.netG}, "
+              f"batch {opt.batch_size}", file=sys.stderr, flush=True)
+        out = sys.stdout
+        with contextlib.redirect_stdout(sys.stderr):  # model-creation chatter to stderr; JSON alone on stdout
+            run(model_opt, opt.configs, opt.size, device, opt.test_batch, opt.warmup, opt.repeats,
+                opt.num_workers, opt.seed, gemm=not opt.no_gemm, profile=opt.profile, out=out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

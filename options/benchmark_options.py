@@ -1,0 +1,68 @@
+"""Options of the CycleGAN speed benchmark (`python -m cyclegan.benchmark`); see README "Speed"."""
+import argparse
+import os
+
+import torch
+
+from cyclegan.models.generators import GENERATORS
+
+CONFIGS = ("eager", "channels_last", "compile", "cudnn", "bf16", "fp16", "fast_norm", "default", "all")
+DEFAULT_CONFIGS = {"cpu": "eager,channels_last,fast_norm",
+                   "cuda": "eager,cudnn,channels_last,bf16,fp16,compile,default,all"}
+
+
+class BenchmarkOptions:
+    def build_parser(self):
+        p = argparse.ArgumentParser(prog="cyclegan-benchmark", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+                                    description="Time CycleGAN training steps and inference; one JSON line per "
+                                                "configuration on stdout.")
+        p.add_argument("--size", type=int, default=256, help="image size (crop_size) in pixels")
+        p.add_argument("--netG", default="resnet_9blocks", choices=GENERATORS, help="generator architecture")
+        p.add_argument("--ngf", type=int, default=64, help="# of gen filters in the last conv layer")
+        p.add_argument("--ndf", type=int, default=64, help="# of discrim filters in the first conv layer")
+        p.add_argument("--batch_size", type=int, default=1, help="training batch size")
+        p.add_argument("--test_batch", type=int, default=None,
+                       help="inference batch size (default: 64 on GPU, 4 on CPU)")
+        p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N, or auto (cuda when available)")
+        p.add_argument("--configs", default=None,
+                       help=f"comma-separated, from: {', '.join(CONFIGS)} (default: {DEFAULT_CONFIGS['cpu']} "
+                            f"on CPU; {DEFAULT_CONFIGS['cuda']} on GPU). eager is the float32 baseline, "
+                            f"default the per-device defaults, all = bf16 + channels_last + compile + cudnn")
+        p.add_argument("--warmup", type=int, default=None, help="untimed steps first (default: 1 CPU, 10 GPU)")
+        p.add_argument("--repeats", type=int, default=None, help="timed steps; the median is reported "
+                                                                 "(default: 3 CPU, 30 GPU)")
+        p.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: leave torch's default)")
+        p.add_argument("--num_workers", type=int, default=min(4, os.cpu_count() or 1),
+                       help="DataLoader workers feeding the training steps")
+        p.add_argument("--dataroot", default=None,
+                       help="folder with trainA/ and trainB/ to load (default: generated JPEGs in a temp folder)")
+        p.add_argument("--no_gemm", action="store_true", help="skip measuring the GEMM rate")
+        p.add_argument("--profile", action="store_true",
+                       help="profile one step per configuration: top ops in the JSON, a table on stderr")
+        p.add_argument("--seed", type=int, default=0, help="seed for weights and data")
+        return p
+
+    def parse(self, argv=None):
+        self.parser = self.build_parser()
+        opt = self.parser.parse_args(argv)
+        if opt.device == "auto":
+            opt.device = "cuda" if torch.cuda.is_available() else "cpu"
+        dev = torch.device(opt.device)
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            raise SystemExit(f"--device {opt.device}: no CUDA GPU is available; use --device cpu")
+        if dev.type not in DEFAULT_CONFIGS:
+            raise SystemExit(f"--device {opt.device}: only cpu and cuda are supported")
+        gpu = dev.type == "cuda"
+        opt.configs = [c.strip() for c in (opt.configs or DEFAULT_CONFIGS[dev.type]).split(",") if c.strip()]
+        unknown = [c for c in opt.configs if c not in CONFIGS]
+        if unknown:
+            raise SystemExit(f"--configs: unknown {', '.join(unknown)}; choose from {', '.join(CONFIGS)}")
+        for name, value in (("size", opt.size), ("batch_size", opt.batch_size), ("ngf", opt.ngf), ("ndf", opt.ndf)):
+            if value < 1:
+                raise SystemExit(f"--{name} must be positive, got {value}")
+        if opt.size % 4:
+            raise SystemExit(f"--size {opt.size}: must be a multiple of 4 (the generator downsamples twice)")
+        opt.test_batch = opt.test_batch or (64 if gpu else 4)
+        opt.warmup = (10 if gpu else 1) if opt.warmup is None else opt.warmup
+        opt.repeats = (30 if gpu else 3) if opt.repeats is None else max(1, opt.repeats)
+        return opt

@@ -1,0 +1,241 @@
+"""Speed flags: per-device defaults, and that channels_last / compile / amp / fast_norm train like eager float32.
+
+Tiny nets (ngf/ndf 4, 32 px). torch.compile's inductor takes ~100 s per net on this CPU, so the compile
+path is tested with the "eager" dynamo backend (same wrapping, no code generation).
+"""
+import json
+import warnings
+
+import pytest
+import torch
+
+from cyclegan.models import create_model
+from cyclegan.training import speed
+from options.train_options import TrainOptions
+
+
+def make_opt(tmp_path, *extra):
+    return TrainOptions().parse(["--dataroot", str(tmp_path), "--name", "s", "--checkpoints_dir", str(tmp_path),
+                                 "--ngf", "4", "--ndf", "4", "--netG", "resnet_6blocks", "--gpu_ids", "-1",
+                                 "--seed", "1", "--display_id", "0", "--pool_size", "0", *extra])
+
+
+def batch(seed=0, n=1, size=32):
+    g = torch.Generator().manual_seed(seed)
+    return {"A": torch.rand(n, 3, size, size, generator=g) * 2 - 1,
+            "B": torch.rand(n, 3, size, size, generator=g) * 2 - 1, "A_paths": [], "B_paths": []}
+
+
+def trained(opt, cfg=None, steps=1):
+    torch.manual_seed(0)
+    model = create_model(opt)
+    if cfg is not None:
+        speed.apply(model, cfg)
+    for i in range(steps):
+        model.set_input(batch(i))
+        model.optimize_parameters()
+    return model
+
+
+def params(model):
+    return {f"{n}.{k}": v.detach().float() for n, net in model.nets() for k, v in net.state_dict().items()}
+
+
+def assert_close(a, b, atol, lr=2e-4, steps=1):
+    """Weights agree to `atol` except where Adam's first steps (~lr * sign(grad)) flipped on a gradient
+    that is ~0: float noise there moves a weight by up to 2 * lr per step, so allow that for 1% of them."""
+    pa, pb = params(a), params(b)
+    assert pa.keys() == pb.keys()
+    diff = torch.cat([(pa[k] - pb[k]).abs().flatten() for k in pa])
+    assert diff.max().item() <= 2 * lr * steps * 1.01, diff.max().item()
+    assert (diff > atol).float().mean().item() < 0.01, (diff > atol).float().mean().item()
+    for name in a.loss_names:  # the step's losses were computed from identical weights
+        la, lb = float(getattr(a, "loss_" + name).detach()), float(getattr(b, "loss_" + name).detach())
+        assert abs(la - lb) <= 1e-4 * max(1.0, abs(la)), (name, la, lb)
+
+
+def test_defaults_per_device():
+    cpu = speed.resolve("cpu")
+    assert (cpu.amp, cpu.channels_last, cpu.compile, cpu.cudnn_benchmark, cpu.fast_norm) == \
+        ("none", False, False, False, False)
+    gpu = speed.resolve("cuda")
+    assert (gpu.amp, gpu.channels_last, gpu.compile, gpu.cudnn_benchmark) == ("bf16", True, False, True)
+    assert speed.resolve("cuda", deterministic=True).cudnn_benchmark is False
+    assert speed.resolve("cuda", amp="fp16", channels_last=False).amp_dtype is torch.float16
+    with pytest.raises(ValueError, match="--amp"):
+        speed.resolve("cpu", amp="fp8")
+    with pytest.raises(ValueError, match="--deterministic"):
+        speed.resolve("cuda", cudnn_benchmark=True, deterministic=True)
+
+
+def test_cpu_amp_warns_about_measured_slowdown():
+    with pytest.warns(UserWarning, match="35x slower"):
+        speed.resolve("cpu", amp="bf16")
+
+
+def test_flags_parse_and_resolve(tmp_path):
+    opt = make_opt(tmp_path)
+    assert (opt.amp, opt.channels_last, opt.compile, opt.cudnn_benchmark) == (None, None, None, None)
+    assert speed.resolve_from(opt, "cpu") == speed.SpeedConfig()
+    opt = make_opt(tmp_path, "--amp", "fp16", "--channels_last", "--compile", "--no-cudnn_benchmark")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cfg = speed.resolve_from(opt, "cpu")
+    assert (cfg.amp, cfg.channels_last, cfg.compile, cfg.cudnn_benchmark) == ("fp16", True, True, False)
+    assert speed.resolve_from(make_opt(tmp_path, "--no-channels_last"), "cuda").channels_last is False
+
+
+def test_default_cpu_config_is_bit_identical_to_plain_model(tmp_path):
+    opt = make_opt(tmp_path)
+    plain = trained(opt, None, steps=2)
+    applied = trained(opt, speed.resolve_from(opt, "cpu"), steps=2)
+    pa, pb = params(plain), params(applied)
+    assert all(torch.equal(pa[k], pb[k]) for k in pa)
+    assert float(plain.loss_G.detach()) == float(applied.loss_G.detach())
+
+
+def test_channels_last_trains_like_eager(tmp_path):
+    opt = make_opt(tmp_path)
+    eager = trained(opt)
+    cl = trained(opt, speed.resolve("cpu", channels_last=True))
+    assert cl.real_A.is_contiguous(memory_format=torch.channels_last)
+    conv = next(m for m in cl.netG_A.modules() if isinstance(m, torch.nn.Conv2d))
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    assert_close(eager, cl, atol=2e-5)
+
+
+def test_instance_norm_probe_matches_a_direct_check(tmp_path):
+    x = torch.randn(1, 8, 8, 8, dtype=torch.float64)
+    w = torch.randn(1, 8, 8, 8, dtype=torch.float64)
+    grads = []
+    for fmt in (torch.contiguous_format, torch.channels_last):
+        xi = x.clone().requires_grad_()
+        torch.nn.functional.instance_norm(xi).backward(w.contiguous(memory_format=fmt))
+        grads.append(xi.grad)
+    ok = torch.allclose(grads[0], grads[1])
+    assert speed.instance_norm_channels_last_ok("cpu") == ok
+    cl = trained(make_opt(tmp_path), speed.resolve("cpu", channels_last=True), steps=0)
+    swapped = any(isinstance(m, speed.FastInstanceNorm2d) for m in cl.netG_A.modules())
+    assert swapped == (not ok)
+
+
+def test_fast_norm_trains_like_eager(tmp_path):
+    opt = make_opt(tmp_path)
+    eager = trained(opt)
+    fast = trained(opt, speed.resolve("cpu", fast_norm=True))
+    assert any(isinstance(m, speed.FastInstanceNorm2d) for m in fast.netG_A.modules())
+    assert_close(eager, fast, atol=2e-5)
+
+
+def test_compile_path_trains_like_eager(tmp_path, monkeypatch):
+    real_compile = torch.compile
+    calls = []
+
+    def eager_backend_compile(model, **kw):
+        calls.append(type(model).__name__)
+        return real_compile(model, backend="eager", **kw)
+
+    monkeypatch.setattr(torch, "compile", eager_backend_compile)
+    opt = make_opt(tmp_path)
+    eager = trained(opt)
+    comp = trained(opt, speed.resolve("cpu", compile=True))
+    assert len(calls) == 4 and hasattr(comp.netG_A, "_orig_mod")
+    assert [n for n, _ in comp.nets()] == ["G_A", "G_B", "D_A", "D_B"]
+    assert not any(hasattr(net, "_orig_mod") for _, net in comp.nets())  # nets() unwraps for saving
+    assert_close(eager, comp, atol=1e-5)
+
+
+def test_fp16_grad_scaler_path(tmp_path):
+    opt = make_opt(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cfg = speed.resolve("cpu", amp="fp16")
+    try:
+        model = trained(opt, cfg, steps=2)
+    except RuntimeError as e:  # an older torch without CPU fp16 autocast or CPU fused Adam
+        pytest.skip(f"fp16 autocast / fused Adam not supported on this CPU build: {e}")
+    assert len(model.scalers) == 2 and all(isinstance(s, torch.amp.GradScaler) for s in model.scalers)
+    assert all(getattr(o, "_step_supports_amp_scaling", False) for o in model.optimizers)  # fused: no host sync
+    assert model.optimizer_G is model.optimizers[0] and model.optimizer_D is model.optimizers[1]
+    assert all(s.get_scale() > 0 for s in model.scalers)
+    eager = trained(opt, None, steps=2)
+    p16, p32 = params(model), params(eager)
+    assert all(torch.isfinite(v).all() for v in p16.values())
+    assert any(not torch.equal(p16[k], p32[k]) for k in p16)  # really a different (half-precision) path
+    # fp16 training moves the weights the same way as float32, within half-precision error
+    diffs = [(p16[k] - p32[k]).abs().max().item() for k in p16]
+    assert max(diffs) < 2e-3
+
+
+def test_bf16_autocast_runs_on_cpu(tmp_path):
+    opt = make_opt(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = trained(opt, speed.resolve("cpu", amp="bf16"))
+    assert model.fake_B.dtype == torch.bfloat16
+    assert model.scalers is None
+    assert torch.isfinite(model.loss_G)
+    model.test()
+    assert model.fake_B.dtype == torch.bfloat16
+
+
+def test_fuse_optimizers_survives_an_unfused_resume(tmp_path):
+    opt = make_opt(tmp_path)
+    plain = trained(opt)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cfg = speed.resolve("cpu", amp="fp16")
+    model = trained(opt, cfg, steps=0)
+    for o, sd in zip(model.optimizers, [o.state_dict() for o in plain.optimizers]):
+        o.load_state_dict(sd)
+    assert not model.optimizers[0].param_groups[0]["fused"]
+    speed.fuse_optimizers(model, cfg)
+    assert all(g["fused"] for o in model.optimizers for g in o.param_groups)
+    model.set_input(batch(5))
+    model.optimize_parameters()
+    assert torch.isfinite(model.loss_G)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="host-sync check needs CUDA (sync debug mode)")
+def test_no_host_sync_in_a_gpu_step(tmp_path):
+    opt = TrainOptions().parse(["--dataroot", str(tmp_path), "--ngf", "4", "--ndf", "4", "--gpu_ids", "0",
+                                "--netG", "resnet_6blocks", "--seed", "1", "--display_id", "0", "--pool_size", "0"])
+    for amp in ("bf16", "fp16"):
+        model = trained(opt, speed.resolve("cuda", amp=amp), steps=1)
+        data = batch(3)
+        torch.cuda.synchronize()
+        torch.cuda.set_sync_debug_mode("error")
+        try:
+            model.set_input({k: v.pin_memory() if torch.is_tensor(v) else v for k, v in data.items()})
+            model.optimize_parameters()
+        finally:
+            torch.cuda.set_sync_debug_mode(0)
+
+
+def test_benchmark_prints_json_lines(capsys, tmp_path):
+    from cyclegan.training.benchmark import main
+    assert main(["--size", "32", "--ngf", "4", "--ndf", "4", "--netG", "resnet_6blocks", "--warmup", "1",
+                 "--repeats", "2", "--test_batch", "2", "--num_workers", "1", "--device", "cpu",
+                 "--configs", "eager,channels_last", "--profile"]) == 0
+    out = capsys.readouterr().out
+    rows = [json.loads(line) for line in out.splitlines() if line.strip()]  # stdout is JSON only
+    assert [r["config"] for r in rows] == ["eager", "channels_last"]
+    for r in rows:
+        for key in ("train_step_ms", "test_images_per_s", "test_images_per_s_batch1_eager", "peak_memory_mb",
+                    "achieved_gflops", "gemm_gflops", "fraction_of_gemm_bound", "data_fraction", "profile_top"):
+            assert key in r, key
+        assert r["train_step_ms"] > 0 and len(r["train_step_ms_all"]) == 2
+        assert r["test_images_per_s"] > 0 and r["peak_memory_mb"] > 0
+        assert r["gemm_gflops"]["float32"] > 0 and r["train_gflop_per_step"] > 0
+        assert 0 < r["fraction_of_gemm_bound"] < 1.5
+        assert r["achieved_gflops"] == pytest.approx(r["train_gflop_per_step"] / r["train_step_ms"] * 1e3, rel=0.02)
+        assert r["profile_top"] and r["profile_top"][0][0].startswith(("aten::", "autograd", "Optimizer"))
+    assert rows[1]["channels_last"] is True and rows[0]["channels_last"] is False
+
+
+def test_benchmark_rejects_bad_flags():
+    from options.benchmark_options import BenchmarkOptions
+    with pytest.raises(SystemExit, match="unknown warp"):
+        BenchmarkOptions().parse(["--configs", "eager,warp", "--device", "cpu"])
+    with pytest.raises(SystemExit, match="multiple of 4"):
+        BenchmarkOptions().parse(["--size", "30", "--device", "cpu"])
