@@ -13,8 +13,8 @@ import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SMALL = ["--load_size", "72", "--crop_size", "64", "--ngf", "16", "--ndf", "16", "--netG", "resnet_6blocks",
-         "--n_epochs", "6", "--n_epochs_decay", "4", "--print_freq", "40", "--save_epoch_freq", "5",
-         "--display_freq", "40", "--update_html_freq", "200", "--pool_size", "50"]
+         "--n_epochs", "8", "--n_epochs_decay", "8", "--print_freq", "100", "--save_epoch_freq", "4",
+         "--display_freq", "100", "--update_html_freq", "400", "--pool_size", "50"]
 
 
 def get_vangogh(datasets_dir):
@@ -35,7 +35,7 @@ def main(argv=None):
     ap.add_argument("--small", action="store_true", help="the short preset even when the real dataset is there")
     ap.add_argument("--display_id", default="0", help="1 to watch in visdom (start it with scripts/start_visdom.sh)")
     ap.add_argument("--offline", action="store_true", help="do not try to download; use the built-in dataset")
-    ap.add_argument("--synthetic_images", type=int, default=120, help="training images per domain when generating")
+    ap.add_argument("--synthetic_images", type=int, default=200, help="training images per domain when generating")
     args, extra = ap.parse_known_args(argv)  # anything else goes to cyclegan-train (e.g. --n_epochs 1)
 
     from cyclegan import test as test_cmd, train as train_cmd
