@@ -107,6 +107,34 @@ def test_matches_one_process_with_the_same_global_batch(runs):
     assert any(not torch.allclose(fresh[k], ddp[k]) for k in ddp)
 
 
+def test_sigterm_to_one_rank_stops_both_at_the_same_iteration(tmp_path):
+    """The ranks agree on stopping (at print_freq), so a signal to one of them cannot hang the other."""
+    import signal
+    import time
+    data = make_data(tmp_path / "data", count=4)
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               OMP_NUM_THREADS="1")
+    for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
+        env.pop(key, None)
+    args = train_args(data, tmp_path / "ckpt", "sig", 1)
+    args[args.index("--n_epochs") + 1] = "200"
+    proc = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nnodes=1",
+                             "--nproc_per_node=2", "-m", "cyclegan.train", *args], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for line in proc.stdout:
+        if "End of epoch 1 " in line:
+            break
+    workers = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    assert len(workers) == 2, workers
+    os.kill(int(workers[-1]), signal.SIGTERM)  # only one rank gets the signal
+    start = time.time()
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, out[-3000:]
+    assert time.time() - start < 60 and "stopped by" in out
+    state = torch.load(tmp_path / "ckpt" / "sig" / "latest_state.pth", weights_only=True)
+    assert state["counters"]["total_iters"] > 4
+
+
 def test_setup_without_torchrun_is_a_single_process(monkeypatch):
     from cyclegan.training import distributed
     for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):

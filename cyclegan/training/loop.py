@@ -105,15 +105,19 @@ def train_process(opt, opt_dict, ctx):
                         window_start, window_iters, t_data = time.time(), 0, 0.0
                     bar.update(n)
 
-                    if total_iters % opt.save_latest_freq < n or stop.requested:
+                    stopping = stop.requested is not None
+                    if ctx.world_size > 1:  # all ranks must stop at one iteration: agree at print_freq
+                        stopping = total_iters % opt.print_freq < n and bool(distributed.average(
+                            torch.tensor(float(stopping), device=model.device)) > 0)
+                    if total_iters % opt.save_latest_freq < n or stopping:
                         guard.check()
-                        label = f"iter_{total_iters}" if opt.save_by_iter and not stop.requested else "latest"
+                        label = f"iter_{total_iters}" if opt.save_by_iter and not stopping else "latest"
                         save(model, label, epoch, i + 1, total_iters, opt_dict)
                         print(f"saved the latest model (epoch {epoch}, total_iters {total_iters})", flush=True)
-                    if stop.requested:
+                    if stopping:
                         bar.close()
-                        print(f"stopped by {stop.requested} at epoch {epoch}, iteration {total_iters}; saved to "
-                              f"{model.save_dir}. Resume with the same command plus --continue_train")
+                        print(f"stopped by {stop.requested or 'a signal'} at epoch {epoch}, iteration {total_iters}; "
+                              f"saved to {model.save_dir}. Resume with the same command plus --continue_train")
                         return model
                     data_start = time.time()
                 bar.close()
