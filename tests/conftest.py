@@ -64,6 +64,24 @@ def vgg_weights_file(tmp_path_factory):
     return path
 
 
+@pytest.fixture
+def one_thread():
+    """Small convolutions on a shared 2-core machine run several times faster on one thread."""
+    import torch
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def smooth_image(seed, h=64, w=64):
+    """A smooth random (1, 3, h, w) image in [0, 1]: upsampled 8x8 noise."""
+    import torch
+    g = torch.Generator().manual_seed(seed)
+    return torch.nn.functional.interpolate(torch.rand(1, 3, 8, 8, generator=g), size=(h, w), mode="bilinear",
+                                           align_corners=False)
+
+
 TINY = ["--load_size", "36", "--crop_size", "32", "--ngf", "4", "--ndf", "4", "--netG", "resnet_6blocks",
         "--display_id", "0", "--num_threads", "0"]
 

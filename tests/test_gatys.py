@@ -9,21 +9,9 @@ from cyclegan.nst import BACKBONES, Stylizer, WeightsError, available_layers, lo
 from cyclegan.nst.losses import (GaussMMDStyle, GramStyle, MeanStdStyle, PolyMMDStyle, gram, gram_loss,
                                  make_style_loss)
 from cyclegan.nst.mmd import gauss_kernel_sum, gauss_kernel_sum_dense
+from conftest import smooth_image
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Small convolutions on a shared 2-core machine run several times faster on one thread.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def smooth_image(seed, h=64, w=64):
-    g = torch.Generator().manual_seed(seed)
-    small = torch.rand(1, 3, 8, 8, generator=g)
-    return torch.nn.functional.interpolate(small, size=(h, w), mode="bilinear", align_corners=False)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def random_stylizer(**kw):

@@ -4,7 +4,6 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import torch
@@ -12,25 +11,12 @@ import torch
 from cyclegan.nst import INITS, OPTIMIZERS, Stylizer, load_image, output_filename, run_files, save_image
 from cyclegan.nst.images import rgb_to_yiq
 from options.gatys_options import GatysOptions, add_gatys_options
+from conftest import REPO, SHARED_DATA as SHARED, smooth_image
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "data"
 ONE_THREAD_ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Small convolutions on a shared 2-core machine run several times faster on one thread.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def smooth_image(seed, h=64, w=64):
-    g = torch.Generator().manual_seed(seed)
-    return torch.nn.functional.interpolate(torch.rand(1, 3, 8, 8, generator=g), size=(h, w), mode="bilinear",
-                                           align_corners=False)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture
