@@ -101,15 +101,7 @@ def test_server_starts_only_when_asked(tmp_path):
     assert vis._server_proc.poll() is not None  # the server it started is gone again
 
 
-# -- end to end with the lead's training entry point -----------------------------------------
-def have_train():
-    try:
-        import cyclegan.train  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
+# -- end to end with the training entry point -------------------------------------------------
 def tiny_dataset(root, n=4, size=40):
     rng = np.random.default_rng(0)
     for sub in ("trainA", "trainB", "testA", "testB"):
@@ -130,11 +122,6 @@ def train_cmd(tmp_path, port, name, display_id=1, extra=()):
             "--max_dataset_size", "4", *extra]
 
 
-needs_train = pytest.mark.skipif(not have_train(), reason="cyclegan.train (the lead's training "
-                                 "entry point) is not importable yet")
-
-
-@needs_train
 def test_training_run_fills_the_visdom_env(tmp_path):
     with VisdomServer(tmp_path) as srv:
         r = subprocess.run(train_cmd(tmp_path, srv.port, "e2e"), cwd=REPO, env=repo_env(),
@@ -152,7 +139,6 @@ def test_training_run_fills_the_visdom_env(tmp_path):
     assert (tmp_path / "ck" / "e2e" / "web" / "images" / "epoch001_rec_A.png").is_file()
 
 
-@needs_train
 def test_training_without_server_finishes_and_warns_once(tmp_path):
     port = free_port()  # nothing listens there
     r = subprocess.run(train_cmd(tmp_path, port, "noserver"), cwd=REPO, env=repo_env(),
@@ -183,7 +169,6 @@ def step_times(model, batches, vis, iters, display, epoch=1):
     return times, time.thread_time() - cpu0, cpu_vis
 
 
-@needs_train
 def test_display_overhead_is_small_in_one_run(tmp_path):
     """Display on vs off on the same model and data in one process, in interleaved blocks.
 
