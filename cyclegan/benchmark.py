@@ -5,7 +5,12 @@
 
 Add -h for each benchmark's options. Each prints one JSON line per configuration on stdout.
 """
+import contextlib
+import os
 import sys
+import tempfile
+
+import torch
 
 
 def main(argv=None):
@@ -15,8 +20,39 @@ def main(argv=None):
         return gatys_main(argv[1:])
     if argv and argv[0] == "cyclegan":
         argv = argv[1:]
-    from cyclegan.training.benchmark import main as cyclegan_main
-    return cyclegan_main(argv)
+    return cyclegan_benchmark(argv)
+
+
+def cyclegan_benchmark(argv):
+    """`python -m cyclegan.benchmark [options]`: JSON lines on stdout, progress on stderr."""
+    from cyclegan.training.benchmark import device_name, make_images, run
+    from options.benchmark_options import BenchmarkOptions
+    from options.train_options import TrainOptions
+    opt = BenchmarkOptions().parse(argv)
+    if opt.threads > 0:
+        torch.set_num_threads(opt.threads)
+    device = torch.device(opt.device)
+    with tempfile.TemporaryDirectory(prefix="cyclegan_bench_") as tmp:
+        load_size = opt.size * 286 // 256
+        dataroot = opt.dataroot
+        if dataroot is None:
+            count = max(16, opt.batch_size * (opt.warmup + opt.repeats + 2))
+            dataroot = make_images(os.path.join(tmp, "data"), count, load_size, opt.seed)
+        elif not os.path.isdir(os.path.join(dataroot, "trainA")) or not os.path.isdir(os.path.join(dataroot, "trainB")):
+            raise SystemExit(f"--dataroot {dataroot}: needs trainA/ and trainB/ subfolders of images")
+        gpu_ids = str(device.index or 0) if device.type == "cuda" else "-1"
+        model_opt = TrainOptions().parse([
+            "--dataroot", dataroot, "--name", "benchmark", "--checkpoints_dir", tmp, "--netG", opt.netG,
+            "--ngf", str(opt.ngf), "--ndf", str(opt.ndf), "--batch_size", str(opt.batch_size),
+            "--load_size", str(load_size), "--crop_size", str(opt.size), "--gpu_ids", gpu_ids,
+            "--seed", str(opt.seed), "--display_id", "0", "--num_threads", str(opt.num_workers)])
+        print(f"benchmarking {', '.join(opt.configs)} on {device_name(device)}, {opt.size} px, {opt.netG}, "
+              f"batch {opt.batch_size}", file=sys.stderr, flush=True)
+        out = sys.stdout
+        with contextlib.redirect_stdout(sys.stderr):  # model-creation chatter to stderr; JSON alone on stdout
+            run(model_opt, opt.configs, opt.size, device, opt.test_batch, opt.warmup, opt.repeats,
+                opt.num_workers, opt.seed, gemm=not opt.no_gemm, profile=opt.profile, out=out)
+    return 0
 
 
 if __name__ == "__main__":
