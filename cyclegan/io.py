@@ -8,6 +8,7 @@ crash or a full disk never leaves a half-written checkpoint in place.
 import errno
 import os
 import pickle
+import shutil
 import tempfile
 import zipfile
 
@@ -65,13 +66,25 @@ def load_state_dict_file(path, map_location="cpu"):
 
 def atomic_save(obj, path):
     """torch.save to a temp file beside `path`, fsync, rename; the old file survives any failure."""
+    _write_atomically(path, lambda f: torch.save(obj, f))
+
+
+def atomic_copy(src, dst):
+    """A second, independent copy of a finished file, written the same safe way (no re-serialising)."""
+    def copy(out):
+        with open(src, "rb") as f:
+            shutil.copyfileobj(f, out, 1 << 20)
+    _write_atomically(dst, copy)
+
+
+def _write_atomically(path, write):
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -14,7 +14,7 @@ import statistics
 import torch
 
 from ..display.html import write_page
-from ..metrics import NOT_COMPUTED, color_distance, edge_correlation, load_image, pool_lab_pixels, ssim
+from ..metrics import color_distance, edge_correlation, load_image, pool_lab_pixels, ssim
 from .harness import METHODS, load_photo
 
 PER_IMAGE = ("time_s", "peak_mem_mb", "ssim", "edge_corr", "color_swd", "p_painting", "gram_dist", "content_dist",
@@ -65,7 +65,7 @@ def cnn_distances(st, domain_targets, x, y):
     return {"gram_dist": parts["style"], "content_dist": parts["content"]}
 
 
-def aggregate(rows, method_outputs, reference, classifier, fid_fn):
+def aggregate(rows, method_outputs, reference, fid_fn):
     """Per-method summary. method_outputs: {method: [image tensors]}; fid_fn(outputs) -> FidKidResult."""
     summary = {}
     for method in METHODS:
@@ -164,11 +164,4 @@ def photo_rows(records):
     return sections
 
 
-def fid_cells(result):
-    """(fid, kid, kid_std) numbers, or the 'not computed' text in each cell."""
-    if not result.computed:
-        return result.not_computed, result.not_computed, None
-    return result.fid, result.kid_mean, result.kid_std
-
-
-__all__ = ["image_metrics", "aggregate", "write_outputs", "fid_cells", "NOT_COMPUTED"]
+__all__ = ["image_metrics", "aggregate", "write_outputs"]

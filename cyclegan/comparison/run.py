@@ -1,10 +1,10 @@
 """One comparison run from plain values: build both methods, run them, measure, write the page."""
 import os
 
-from ..metrics import InceptionFeatures, InceptionWeightsMissing, fid_kid_from_features, list_images, load_image
-from ..metrics import painting_classifier
+from ..metrics import (NOT_COMPUTED, InceptionFeatures, InceptionWeightsMissing, fid_kid_from_features, list_images,
+                       load_image, painting_classifier)
 from ..nst import Stylizer, resolve_device
-from .harness import Comparison, load_photo
+from .harness import METHODS, Comparison, load_photo
 from .report import aggregate, image_metrics, write_outputs
 from .translator import Translator
 
@@ -48,8 +48,7 @@ def compare(name, run_dir, arch, photos_dir, styles, out_dir, num=10, image_size
     rows = image_metrics(records, out_dir, paintings, classifier, comp, image_size)
 
     outputs = {m: [load_image(os.path.join(out_dir, r["methods"][m]["file"])) for r in records
-                   if "file" in r.get("methods", {}).get(m, {})] for m in ("cyclegan", "gatys_per_image",
-                                                                              "gatys_domain")}
+                   if "file" in r.get("methods", {}).get(m, {})] for m in METHODS}
     try:
         inception = InceptionFeatures(inception_weights, device)
         ref = inception([load_photo(p, image_size)[0] for p in heldout_paintings])
@@ -62,14 +61,12 @@ def compare(name, run_dir, arch, photos_dir, styles, out_dir, num=10, image_size
         notes.append(f"FID/KID against {len(heldout_paintings)} held-out paintings with Inception weights from "
                      f"{inception_weights or 'the torchvision cache'}.")
     except InceptionWeightsMissing as e:
-        missing = "not computed: no Inception weights"
-
         def fid_fn(imgs):
-            return missing, missing, None
+            return NOT_COMPUTED, NOT_COMPUTED, None
         notes.append(f"FID/KID {e}")
     inputs = [os.path.join(out_dir, r["input"]) for r in records if "input" in r]  # the photos that loaded
     reference = reference_rows(inputs, heldout_paintings, classifier, image_size)
-    summary = aggregate(rows, outputs, reference, classifier, fid_fn)
+    summary = aggregate(rows, outputs, reference, fid_fn)
     w = gatys["stylizer"].get("weights")
     notes.append(f"Gatys and the Gram/content distances use {gatys['stylizer'].get('backbone', 'vgg19')} with "
                  + ("RANDOM weights: their Gatys images, Gram and content distances are not meaningful."

@@ -11,7 +11,7 @@ import random
 import numpy as np
 import torch
 
-from ..io import CheckpointError, atomic_save, safe_load
+from ..io import CheckpointError, atomic_copy, atomic_save, safe_load
 
 
 def rng_state():
@@ -48,9 +48,11 @@ def _np_state():
             "cached_gaussian": float(cached)}
 
 
-def save_state(model, label, counters, opt_dict):
-    """Write the official weight files and then the full state for `label` (e.g. 'latest', 5, 'iter_800')."""
-    model.save_networks(label)
+def save_state(model, labels, counters, opt_dict):
+    """Write the official weight files and the full state under each label (e.g. ['latest', 5]):
+    serialised once for the first label, then copied to the others."""
+    first, *others = labels
+    model.save_networks(first)
     state = {
         "nets": {name: {k: v.detach().cpu() for k, v in net.state_dict().items()} for name, net in model.nets()},
         "optimizers": [o.state_dict() for o in model.optimizers],
@@ -61,7 +63,13 @@ def save_state(model, label, counters, opt_dict):
         "counters": dict(counters),
         "options": opt_dict,
     }
-    atomic_save(state, os.path.join(model.save_dir, f"{label}_state.pth"))
+    atomic_save(state, os.path.join(model.save_dir, f"{first}_state.pth"))
+    for label in others:
+        for name, _ in model.nets():
+            atomic_copy(os.path.join(model.save_dir, f"{first}_net_{name}.pth"),
+                        os.path.join(model.save_dir, f"{label}_net_{name}.pth"))
+        atomic_copy(os.path.join(model.save_dir, f"{first}_state.pth"),
+                    os.path.join(model.save_dir, f"{label}_state.pth"))
 
 
 def load_state(path, model):

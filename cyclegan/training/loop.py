@@ -112,7 +112,7 @@ def train_process(opt, opt_dict, ctx):
                     if total_iters % opt.save_latest_freq < n or stopping:
                         guard.check()
                         label = f"iter_{total_iters}" if opt.save_by_iter and not stopping else "latest"
-                        save(model, label, epoch, i + 1, total_iters, opt_dict)
+                        save(model, [label], epoch, i + 1, total_iters, opt_dict)
                         print(f"saved the latest model (epoch {epoch}, total_iters {total_iters})", flush=True)
                     if stopping:
                         bar.close()
@@ -129,8 +129,7 @@ def train_process(opt, opt_dict, ctx):
                     print(f"learning rate {old_lr:.7f} -> {lr:.7f}")
                 if epoch % opt.save_epoch_freq == 0 or epoch == last_epoch:
                     print(f"saving the model at the end of epoch {epoch}, iters {total_iters}")
-                    save(model, "latest", epoch + 1, 0, total_iters, opt_dict)
-                    save(model, epoch, epoch + 1, 0, total_iters, opt_dict)
+                    save(model, [epoch, "latest"], epoch + 1, 0, total_iters, opt_dict)
                     prune_states(model.save_dir, keep=2)
                 print(f"End of epoch {epoch} / {last_epoch} \t Time Taken: {time.time() - epoch_start:.0f} sec")
     finally:
@@ -138,11 +137,11 @@ def train_process(opt, opt_dict, ctx):
     return model
 
 
-def save(model, label, next_epoch, batches_done, total_iters, opt_dict):
+def save(model, labels, next_epoch, batches_done, total_iters, opt_dict):
     if not distributed.is_main():
         return
     counters = {"epoch": next_epoch, "batches_done": batches_done, "total_iters": total_iters}
-    checkpoint.save_state(model, label, counters, opt_dict)
+    checkpoint.save_state(model, labels, counters, opt_dict)
 
 
 def resume_run(model, opt, counters):
