@@ -28,6 +28,9 @@ class TrainOptions(BaseOptions):
         p.add_argument("--continue_train", action="store_true", help="continue training: load the latest model")
         p.add_argument("--epoch_count", type=int, default=1,
                        help="the starting epoch count (with --continue_train it comes from the checkpoint)")
+        p.add_argument("--overwrite", action="store_true",
+                       help="train into a --name that already holds a run: the old run (or the later epochs a "
+                            "--continue_train --epoch_count start would overwrite) is moved to NAME.old-<timestamp>")
         p.add_argument("--resume_from", type=str, default=None,
                        help="with --continue_train: resume from this full-state file (e.g. an older N_state.pth "
                             "when latest_state.pth is damaged; by default the newest readable one is used)")

@@ -2,7 +2,8 @@
 
 `{label}_state.pth` holds the four nets, both optimisers, the schedulers, both image pools, the RNG
 states, the counters and the options. The official `{label}_net_X.pth` weight files are written
-too, so official tools still read them. All writes are atomic; all reads are weights_only.
+too, so official tools still read them. All writes are atomic; all reads are weights_only; full states carry
+checksums of their tensors that loading verifies.
 """
 import glob
 import os
@@ -11,7 +12,7 @@ import random
 import numpy as np
 import torch
 
-from ..io import CheckpointError, atomic_copy, atomic_save, safe_load
+from ..io import CheckpointError, atomic_copy, load_checked, save_checked
 
 
 def rng_state():
@@ -63,7 +64,7 @@ def save_state(model, labels, counters, opt_dict):
         "counters": dict(counters),
         "options": opt_dict,
     }
-    atomic_save(state, os.path.join(model.save_dir, f"{first}_state.pth"))
+    save_checked(state, os.path.join(model.save_dir, f"{first}_state.pth"))  # checksummed, verified on load
     for label in others:
         for name, _ in model.nets():
             atomic_copy(os.path.join(model.save_dir, f"{first}_net_{name}.pth"),
@@ -74,7 +75,7 @@ def save_state(model, labels, counters, opt_dict):
 
 def load_state(path, model):
     """Restore everything saved by save_state into `model`; returns the counters dict."""
-    state = safe_load(path, map_location="cpu")
+    state = load_checked(path, map_location="cpu")
     if not isinstance(state, dict) or "nets" not in state or "counters" not in state:
         raise CheckpointError(f"{path}: not a full-state checkpoint (no nets/counters inside)")
     for name, net in model.nets():

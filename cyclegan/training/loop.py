@@ -15,7 +15,7 @@ from ..data import create_dataloader, create_dataset
 from ..display.progress import Progress
 from ..display.visualizer import Visualizer
 from ..models import create_model
-from . import checkpoint, distributed, speed
+from . import checkpoint, distributed, run_folder, speed
 from .guards import NanGuard, StopSignal
 from .loss_log import LossLog
 
@@ -29,12 +29,15 @@ def seed_everything(seed, deterministic=False):
         torch.use_deterministic_algorithms(True)
 
 
-def train(opt, opt_dict=None):
+def train(opt, opt_dict=None, before_start=None):
     """Train the model `opt` describes; returns the model. `opt_dict` is the saved form of the options.
-    Under torchrun each process trains one data-parallel shard; only rank 0 prints and writes files."""
+    Under torchrun each process trains one data-parallel shard; only rank 0 prints and writes files.
+    The run folder is locked and checked first (run_folder.claim); then rank 0 calls `before_start()`."""
     ctx = distributed.setup(opt)
     try:
-        with distributed.quiet_unless_main(ctx):
+        with run_folder.claim(opt, ctx), distributed.quiet_unless_main(ctx):
+            if before_start is not None and ctx.is_main:
+                before_start()
             return train_process(opt, opt_dict, ctx)
     finally:
         distributed.cleanup(ctx)
