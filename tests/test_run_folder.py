@@ -2,6 +2,7 @@
 one training process per run folder (a second real process is refused, a SIGKILLed holder's lock is taken
 over), and full states whose tensors were corrupted by one flipped byte are named and skipped on resume."""
 import hashlib
+import os
 import shutil
 import signal
 import socket
@@ -148,6 +149,14 @@ def test_the_lock_is_released_when_training_fails_and_is_not_taken_twice(tmp_pat
             RunLock(str(tmp_path / "fails")).acquire()
     finally:
         lock.release()
+    # SIGTERM before the loop's own handler is installed (dataset scan, model build): exit 143, lock released
+    from cyclegan.training.distributed import DistContext
+    from cyclegan.training.run_folder import claim
+    with pytest.raises(SystemExit) as stop:
+        with claim(opt, DistContext()):
+            assert (tmp_path / "fails" / "train.lock").exists()
+            os.kill(os.getpid(), signal.SIGTERM)
+    assert stop.value.code == 143 and not (tmp_path / "fails" / "train.lock").exists()
 
 
 def flip_byte_in_largest_tensor(path):
