@@ -113,13 +113,14 @@ def _write_atomically(path, write):
 CHECKSUMS = "checksums"
 
 
-def _leaves(obj, prefix=""):
+def leaves(obj, prefix=""):
+    """(path, value) for every leaf of nested dicts, lists and tuples, paths like nets/G_A/model.1.weight."""
     if isinstance(obj, dict):
         for k, v in obj.items():
-            yield from _leaves(v, f"{prefix}{k}/")
+            yield from leaves(v, f"{prefix}{k}/")
     elif isinstance(obj, (list, tuple)):
         for i, v in enumerate(obj):
-            yield from _leaves(v, f"{prefix}{i}/")
+            yield from leaves(v, f"{prefix}{i}/")
     else:
         yield prefix.rstrip("/"), obj
 
@@ -127,7 +128,7 @@ def _leaves(obj, prefix=""):
 def checksums(state):
     """{tensor path: sha256 of dtype, shape and bytes} plus "(values)": one sha256 of every non-tensor leaf."""
     sums, values = {}, hashlib.sha256()
-    for path, v in _leaves(state):
+    for path, v in leaves(state):
         if torch.is_tensor(v):
             t = v.detach().cpu().contiguous().reshape(-1)
             h = hashlib.sha256(f"{t.dtype}{tuple(v.shape)}".encode())
@@ -154,6 +155,7 @@ def load_checked(path, map_location="cpu"):
     bad = sorted(k for k in expected.keys() | got.keys() if expected.get(k) != got.get(k))
     if bad:
         raise CheckpointError(
-            f"{path}: corrupted, the checksum of {', '.join(bad[:3])}{f' (and {len(bad) - 3} more)' if len(bad) > 3 else ''} "
+            f"{path}: corrupted, the checksum of {', '.join(bad[:3])}"
+            f"{f' (and {len(bad) - 3} more)' if len(bad) > 3 else ''} "
             f"does not match what was saved (a disk, copy or memory error). Delete it and use an older checkpoint.")
     return state

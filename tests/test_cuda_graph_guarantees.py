@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from conftest import REPO, run_env
-from test_resume import cmd as cpu_cmd, max_diff, run_to_end, start_and_signal, weights
+from test_resume import cmd as cpu_cmd, run_to_end, sigkill_and_resume_diff, start_and_signal
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(),
                                 reason="needs a CUDA GPU: the CUDA-graph step runs only there and none is visible")
@@ -59,12 +59,4 @@ def test_sigterm_saves_and_exits_zero_with_the_graph(tiny_dataset, tmp_path):
 
 
 def test_sigkill_and_resume_with_the_graph_matches_uninterrupted(tiny_dataset, tmp_path):
-    ck = tmp_path / "ck"
-    run_to_end(cmd(tiny_dataset, ck, "full"))
-    rc, _, _ = start_and_signal(cmd(tiny_dataset, ck, "killed"), "saved the latest model", 3, signal.SIGKILL)
-    assert rc == -signal.SIGKILL
-    resumed = run_to_end(cmd(tiny_dataset, ck, "killed", "--continue_train"))
-    assert "resumed from" in resumed.stdout and "latest_state.pth" in resumed.stdout
-    diff = max_diff(weights(ck / "full"), weights(ck / "killed"))
-    print(f"max weight difference after SIGKILL + resume with the CUDA graph: {diff:g}")
-    assert diff <= 1e-6  # the bound tests/test_resume.py holds the eager CPU step to
+    assert sigkill_and_resume_diff(tiny_dataset, tmp_path / "ck", *GPU) <= 1e-6  # the eager CPU step's bound

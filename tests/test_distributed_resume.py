@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from conftest import REPO, TINY
+from cyclegan.io import leaves
 from test_distributed import make_data
 
 LR = 2e-4  # the default --lr
@@ -38,15 +39,8 @@ def run(args):
     return subprocess.run(args, cwd=REPO, env=env(), capture_output=True, text=True, timeout=400)
 
 
-def tensors(obj, prefix=""):
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            yield from tensors(v, f"{prefix}{k}/")
-    elif isinstance(obj, (list, tuple)):
-        for i, v in enumerate(obj):
-            yield from tensors(v, f"{prefix}{i}/")
-    elif torch.is_tensor(obj):
-        yield prefix.rstrip("/"), obj.float()
+def tensors(obj):
+    return [(k, v.float()) for k, v in leaves(obj) if torch.is_tensor(v)]
 
 
 @pytest.fixture(scope="module")

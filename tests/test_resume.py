@@ -49,16 +49,20 @@ def max_diff(a, b):
     return max((a[n][k].float() - b[n][k].float()).abs().max().item() for n in a for k in a[n])
 
 
-def test_sigkill_after_kth_save_then_resume_matches_uninterrupted(tiny_dataset, tmp_path):
-    ck = tmp_path / "ck"
-    run_to_end(cmd(tiny_dataset, ck, "full"))
-    rc, out, _ = start_and_signal(cmd(tiny_dataset, ck, "killed"), "saved the latest model", 3, signal.SIGKILL)
+def sigkill_and_resume_diff(root, ck, *extra):
+    """Max weight difference between an uninterrupted run and one SIGKILLed after its 3rd save and resumed."""
+    run_to_end(cmd(root, ck, "full", *extra))
+    rc, out, _ = start_and_signal(cmd(root, ck, "killed", *extra), "saved the latest model", 3, signal.SIGKILL)
     assert rc == -signal.SIGKILL
-    resumed = run_to_end(cmd(tiny_dataset, ck, "killed", "--continue_train"))
+    resumed = run_to_end(cmd(root, ck, "killed", "--continue_train", *extra))
     assert "resumed from" in resumed.stdout and "latest_state.pth" in resumed.stdout
     diff = max_diff(weights(ck / "full"), weights(ck / "killed"))
-    print(f"max weight difference after SIGKILL + resume: {diff:g}")
-    assert diff <= 1e-6
+    print(f"max weight difference after SIGKILL + resume {' '.join(map(str, extra))}: {diff:g}")
+    return diff
+
+
+def test_sigkill_after_kth_save_then_resume_matches_uninterrupted(tiny_dataset, tmp_path):
+    assert sigkill_and_resume_diff(tiny_dataset, tmp_path / "ck") <= 1e-6
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])

@@ -16,6 +16,7 @@ import pytest
 import torch
 
 from conftest import REPO, TINY, make_images, run_env
+from cyclegan.io import leaves
 
 FLAGS = [*TINY, "--seed", "1", "--n_epochs", "2", "--n_epochs_decay", "0", "--save_epoch_freq", "1",
          "--save_latest_freq", "2", "--print_freq", "100"]
@@ -169,15 +170,8 @@ def flip_byte_in_largest_tensor(path):
     path.write_bytes(bytes(data))
 
 
-def tensor_leaves(obj, prefix=""):
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            yield from tensor_leaves(v, f"{prefix}{k}/")
-    elif isinstance(obj, (list, tuple)):
-        for i, v in enumerate(obj):
-            yield from tensor_leaves(v, f"{prefix}{i}/")
-    elif torch.is_tensor(obj):
-        yield prefix.rstrip("/"), obj
+def tensor_leaves(obj):
+    return [(k, v) for k, v in leaves(obj) if torch.is_tensor(v)]
 
 
 def changed_tensors(a, b):

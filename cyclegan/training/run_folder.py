@@ -20,7 +20,9 @@ import socket
 import sys
 import time
 
-import torch
+import torch.distributed as dist
+
+from ..io import CheckpointError, safe_load
 
 LOCK_NAME = "train.lock"
 _HELD = {}  # real path -> RunLock: POSIX locks do not exclude the process that holds them
@@ -129,8 +131,8 @@ def numbered_epochs(folder):
 def read_counters(path):
     """The counters of a full state (None when it cannot be read; resume reports that file properly)."""
     try:
-        return torch.load(path, map_location="cpu", weights_only=True, mmap=True)["counters"]
-    except Exception:
+        return safe_load(path)["counters"]
+    except (CheckpointError, KeyError, TypeError):
         return None
 
 
@@ -170,7 +172,8 @@ def later_files(folder, opt):
         return None, None, []
     files = [p for n, paths in numbered_epochs(folder).items() if n >= start for p in paths]
     if source != "latest":
-        files += glob.glob(os.path.join(folder, "latest_net_*.pth")) + glob.glob(os.path.join(folder, "latest_state.pth"))
+        files += [p for pattern in ("latest_net_*.pth", "latest_state.pth")
+                  for p in glob.glob(os.path.join(folder, pattern))]
     return start, source, sorted(files)
 
 
@@ -248,7 +251,6 @@ def claim(opt, ctx):
                 lock.release()
                 lock = None
     if ctx.enabled:
-        import torch.distributed as dist
         verdict = [error]
         dist.broadcast_object_list(verdict, src=0)
         error = verdict[0]
