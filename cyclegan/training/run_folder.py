@@ -9,6 +9,7 @@ so every rank stops when rank 0 refuses. The kernel drops the lock with its proc
 left behind is then reported and taken over with a warning.
 """
 import contextlib
+import errno
 import fcntl
 import glob
 import json
@@ -49,9 +50,12 @@ class RunLock:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             try:
                 fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
+            except OSError as e:
                 holder = _read(fd)
                 os.close(fd)
+                if e.errno not in (errno.EAGAIN, errno.EACCES):  # not "held": locks unsupported (some network disks)
+                    raise RunFolderError(f"{self.path}: cannot be locked ({e.strerror}); this filesystem seems not to "
+                                         f"support file locks. Use a --checkpoints_dir on a local disk.") from None
                 raise RunFolderError(
                     f"{self.folder} is in use by another training process: {_who(holder)}. Only one process may "
                     f"train into a run folder. Wait for it to finish, stop it"
