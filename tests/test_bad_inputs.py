@@ -81,6 +81,7 @@ def test_training_runs_through_a_bad_corpus_and_strict_stops_it(tmp_path):
     assert p.returncode == 0, p.stderr[-3000:]
     assert p.stderr.count("unusable file(s)") == 1 and "bomb.png" in p.stderr and "loop_a.jpg" in p.stderr
     assert "The number of training images = 7" in p.stdout  # the 7 usable paintings
+    args[args.index("bad")] = "bad_strict"  # "bad" holds a run now: reusing its name would be refused
     strict = subprocess.run(args + ["--strict"], cwd=REPO, env=run_env(), capture_output=True, text=True,
                             timeout=600)
     assert strict.returncode == 1 and "--strict" in strict.stderr and "truncated.png" in strict.stderr
