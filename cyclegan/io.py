@@ -77,6 +77,11 @@ def atomic_copy(src, dst):
     _write_atomically(dst, copy)
 
 
+def atomic_write_text(path, text):
+    """Write a text file (UTF-8) the same safe way."""
+    _write_atomically(path, lambda f: f.write(str(text).encode("utf-8")))
+
+
 def _write_atomically(path, write):
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))

@@ -13,7 +13,7 @@ import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SMALL = ["--load_size", "72", "--crop_size", "64", "--ngf", "16", "--ndf", "16", "--netG", "resnet_6blocks",
-         "--n_epochs", "8", "--n_epochs_decay", "8", "--print_freq", "100", "--save_epoch_freq", "4",
+         "--n_epochs", "6", "--n_epochs_decay", "6", "--print_freq", "100", "--save_epoch_freq", "4",
          "--display_freq", "100", "--update_html_freq", "400", "--pool_size", "50"]
 
 
@@ -51,7 +51,7 @@ def main(argv=None):
         root = os.path.join(args.datasets_dir, "synthetic_vangogh")
         if not os.path.isdir(os.path.join(root, "trainA")):
             from cyclegan.data.synthetic import make_synthetic_dataset
-            make_synthetic_dataset(root, n_train=args.synthetic_images, n_test=max(4, args.synthetic_images // 6))
+            make_synthetic_dataset(root, n_train=args.synthetic_images, n_test=max(4, args.synthetic_images // 6), size=72)
         name, train_flags = "synthetic_vangogh_small", SMALL
         print("== MAIN JOB: vangogh2photo could not be reached, so this run uses the BUILT-IN SYNTHETIC "
               f"two-domain dataset at {root} (A: stroke 'paintings', B: smooth 'photos') and the small preset "
@@ -61,11 +61,16 @@ def main(argv=None):
     if rc:
         return rc
     test_flags = ["--load_size", "64", "--crop_size", "64"] if train_flags else []
-    rc = test_cmd.main(["--dataroot", root, "--name", name, "--results_dir", args.results_dir, *common, *test_flags])
-    print(f"== done: {'synthetic' if 'synthetic' in name else 'vangogh2photo'} run '{name}'; "
-          f"checkpoints in {os.path.join(args.checkpoints_dir, name)} ==")
-    return rc
-
+    page = test_cmd.run(["--dataroot", root, "--name", name, "--results_dir", args.results_dir, *common,
+                         *test_flags])
+    train_page = os.path.abspath(os.path.join(args.checkpoints_dir, name, "web", "index.html"))
+    print(f"== done: {'synthetic' if 'synthetic' in name else 'vangogh2photo'} run '{name}'; checkpoints in "
+          f"{os.path.abspath(os.path.join(args.checkpoints_dir, name))} ==")
+    if os.path.isfile(train_page):
+        print(f"training page: {train_page}")
+    if page:
+        print(f"results page:  {page}")
+    return 0 if page else 1
 
 if __name__ == "__main__":
     sys.exit(main())

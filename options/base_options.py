@@ -146,9 +146,16 @@ def explicit_flags(parser, argv):
     return set(vars(ns))
 
 
+INTERNAL = ("explicit",)  # bookkeeping on the namespace, not options: kept out of the dumps
+
+
+def option_items(opt):
+    return sorted((k, v) for k, v in vars(opt).items() if k not in INTERNAL)
+
+
 def option_lines(opt, parser=None):
     lines = ["----------------- Options ---------------"]
-    for k, v in sorted(vars(opt).items()):
+    for k, v in option_items(opt):
         default = parser.get_default(k) if parser is not None else None
         note = f"\t[default: {default}]" if parser is not None and v != default and default is not None else ""
         lines.append(f"{k:>25}: {str(v):<30}{note}")
@@ -165,7 +172,7 @@ def save_options(opt, folder, phase, parser=None, echo=True):
     with open(os.path.join(folder, f"{phase}_opt.txt"), "w") as f:
         f.write(text + "\n")
     data = {k: (v if isinstance(v, (int, float, str, bool, list, type(None))) else str(v))
-            for k, v in vars(opt).items()}
+            for k, v in option_items(opt)}
     with open(os.path.join(folder, f"{phase}_opt.json"), "w") as f:
         json.dump(data, f, indent=1, sort_keys=True, default=str)
 
