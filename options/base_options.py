@@ -26,7 +26,8 @@ class BaseOptions:
     def initialize(self, parser):
         p = parser
         p.add_argument("--dataroot", default=None,
-                       help="path to images (should have subfolders trainA, trainB, testA, testB)")
+                       help="dataset folder with trainA, trainB, testA, testB; for --model test (one direction) "
+                            "a folder of images or one image file")
         p.add_argument("--name", type=str, default="experiment_name",
                        help="name of the experiment; decides where samples and models are stored")
         p.add_argument("--gpu_ids", type=str, default=default_gpu_ids(),
