@@ -40,7 +40,7 @@ def cyclegan_benchmark(argv):
             dataroot = make_images(os.path.join(tmp, "data"), count, load_size, opt.seed)
         elif not os.path.isdir(os.path.join(dataroot, "trainA")) or not os.path.isdir(os.path.join(dataroot, "trainB")):
             raise SystemExit(f"--dataroot {dataroot}: needs trainA/ and trainB/ subfolders of images")
-        gpu_ids = str(device.index or 0) if device.type == "cuda" else "-1"
+        gpu_ids = str(device.index or 0) if device.type == "cuda" else "-1"  # the training flag for --device
         model_opt = TrainOptions().parse([
             "--dataroot", dataroot, "--name", "benchmark", "--checkpoints_dir", tmp, "--netG", opt.netG,
             "--ngf", str(opt.ngf), "--ndf", str(opt.ndf), "--batch_size", str(opt.batch_size),
@@ -50,7 +50,7 @@ def cyclegan_benchmark(argv):
               f"batch {opt.batch_size}", file=sys.stderr, flush=True)
         out = sys.stdout
         with contextlib.redirect_stdout(sys.stderr):  # model-creation chatter to stderr; JSON alone on stdout
-            run(model_opt, opt.configs, opt.size, device, opt.test_batch, opt.warmup, opt.repeats,
+            run(model_opt, opt.configs, opt.size, opt.test_batch, opt.warmup, opt.repeats,
                 opt.num_workers, opt.seed, gemm=not opt.no_gemm, profile=opt.profile, out=out)
     return 0
 

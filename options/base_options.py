@@ -30,7 +30,8 @@ class BaseOptions:
         p.add_argument("--name", type=str, default="experiment_name",
                        help="name of the experiment; decides where samples and models are stored")
         p.add_argument("--gpu_ids", type=str, default=default_gpu_ids(),
-                       help="gpu ids, e.g. 0  0,1,2  or -1 for CPU (default: the first GPU if any, else CPU)")
+                       help="the GPU to use, e.g. 0 or 1, or -1 for the CPU (default: the first GPU if any, else "
+                            "CPU); for several GPUs start one process per GPU with torchrun")
         p.add_argument("--checkpoints_dir", type=str, default="./checkpoints", help="models are saved here")
         p.add_argument("--seed", type=int, default=None,
                        help="random seed for weights, data order and augmentation (default: drawn and saved)")
@@ -114,6 +115,7 @@ class BaseOptions:
         if opt.suffix:
             opt.name = opt.name + "_" + opt.suffix.format(**vars(opt))
         opt.gpu_ids = parse_gpu_ids(opt.gpu_ids)
+        opt.device = torch.device("cuda", opt.gpu_ids[0]) if opt.gpu_ids else torch.device("cpu")
         self.finish(opt)
         self.opt = opt
         return opt
@@ -123,11 +125,22 @@ class BaseOptions:
 
 
 def parse_gpu_ids(text):
+    """'-1' -> [] (CPU), '1' -> [1]. One process drives one device: several ids are an error naming torchrun."""
     if isinstance(text, list):
         return text
-    ids = [int(x) for x in str(text).split(",") if x.strip() and int(x) >= 0]
+    try:
+        ids = [int(x) for x in str(text).split(",") if x.strip() and int(x) >= 0]
+    except ValueError:
+        raise SystemExit(f"--gpu_ids {text}: give one GPU id such as 0, or -1 for the CPU") from None
+    if len(ids) > 1:
+        raise SystemExit(f"--gpu_ids {text}: one process trains on one GPU. For {len(ids)} GPUs start one process "
+                         f"per GPU: CUDA_VISIBLE_DEVICES={','.join(map(str, ids))} torchrun --standalone "
+                         f"--nproc_per_node={len(ids)} -m cyclegan.train ... (README \"Multi-GPU and multi-node\")")
     if ids and not torch.cuda.is_available():
         raise SystemExit(f"--gpu_ids {text}: no CUDA GPU is available on this machine; use --gpu_ids -1 for the CPU")
+    if ids and ids[0] >= torch.cuda.device_count():
+        raise SystemExit(f"--gpu_ids {text}: this machine has {torch.cuda.device_count()} GPU(s), ids 0 to "
+                         f"{torch.cuda.device_count() - 1}")
     return ids
 
 
