@@ -30,9 +30,19 @@ def test_gpu_ids_default_to_cpu_without_a_gpu():
     import torch
     opt = TrainOptions().parse(["--dataroot", "d"])
     assert opt.gpu_ids == ([0] if torch.cuda.is_available() else [])
+    assert opt.device == (torch.device("cuda", 0) if torch.cuda.is_available() else torch.device("cpu"))
+    assert TrainOptions().parse(["--dataroot", "d", "--gpu_ids", "-1"]).device == torch.device("cpu")
     if not torch.cuda.is_available():
         with pytest.raises(SystemExit, match="--gpu_ids 0.*no CUDA"):
             TrainOptions().parse(["--dataroot", "d", "--gpu_ids", "0"])
+
+
+def test_several_gpu_ids_point_at_torchrun():
+    for argv in (["--gpu_ids", "0,1"], ["--gpu_ids", "2,3,5"]):
+        with pytest.raises(SystemExit, match=r"one process trains on one GPU.*torchrun --standalone --nproc_per_node="):
+            TrainOptions().parse(["--dataroot", "d", *argv])
+    with pytest.raises(SystemExit, match="--gpu_ids x: give one GPU id"):
+        TrainOptions().parse(["--dataroot", "d", "--gpu_ids", "x"])
 
 
 def test_test_defaults():
