@@ -105,12 +105,12 @@ class BaseModel:
                 net = torch.compile(net)
             setattr(self, "net" + name, net)
         self._fuse_optimizers()
-        if self.scalers is None or len(self.scalers) != len(self.optimizers):
+        if speed.amp != "fp16" or self.scalers is None:  # kept otherwise: they may hold a loaded scale
             self.scalers = make_scalers(speed, len(self.optimizers))
-        # Hook for a captured step (CUDA graph): after the settings above are in place, a subclass or a
-        # wrapper may capture optimize_parameters() here, keyed on self.speed, with static input buffers
-        # that set_input() copies into; load_state_dict() copies into existing tensors, so a capture
-        # stays valid across a resume.
+        # Hook for a captured step (CUDA graph): once the settings above are in place, capture
+        # optimize_parameters() here (keyed on self.speed), with static input buffers that set_input()
+        # copies into. Net weights load in place, but optimizer.load_state_dict() swaps the optimizer's
+        # state tensors, so load_state_dict() must invalidate the capture (re-capture lazily at next step).
         return self
 
     def _fuse_optimizers(self):
