@@ -11,6 +11,7 @@ import sys
 import torch
 
 from cyclegan.data.transforms import PREPROCESS_MODES
+from cyclegan.io import atomic_write_json, atomic_write_text
 from cyclegan.models import MODELS, get_option_setter
 from cyclegan.models.discriminators import DISCRIMINATORS
 from cyclegan.models.generators import GENERATORS
@@ -158,16 +159,13 @@ def option_lines(opt, parser=None):
 
 def save_options(opt, folder, phase, parser=None, echo=True):
     """Write {phase}_opt.txt and {phase}_opt.json into folder (official text layout plus JSON)."""
-    os.makedirs(folder, exist_ok=True)
     text = "\n".join(option_lines(opt, parser))
     if echo:
         print(text)
-    with open(os.path.join(folder, f"{phase}_opt.txt"), "w") as f:
-        f.write(text + "\n")
+    atomic_write_text(os.path.join(folder, f"{phase}_opt.txt"), text + "\n")
     data = {k: (v if isinstance(v, (int, float, str, bool, list, type(None))) else str(v))
             for k, v in vars(opt).items()}
-    with open(os.path.join(folder, f"{phase}_opt.json"), "w") as f:
-        json.dump(data, f, indent=1, sort_keys=True, default=str)
+    atomic_write_json(os.path.join(folder, f"{phase}_opt.json"), data, indent=1, sort_keys=True, default=str)
 
 
 def load_saved_options(folder, phase="train"):

@@ -1,8 +1,8 @@
 """One comparison run from plain values: build both methods, run them, measure, write the page."""
 import os
 
-from ..metrics import (NOT_COMPUTED, InceptionFeatures, InceptionWeightsMissing, fid_kid_from_features, list_images,
-                       load_image, painting_classifier)
+from ..images import list_images, load_image
+from ..metrics import NOT_COMPUTED, InceptionFeatures, InceptionWeightsMissing, fid_kid_from_features, painting_classifier
 from ..nst import Stylizer, resolve_device
 from .harness import METHODS, Comparison, load_photo
 from .report import aggregate, image_metrics, write_outputs

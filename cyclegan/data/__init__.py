@@ -5,7 +5,8 @@ import torch
 from torch.utils.data import DataLoader
 
 from .datasets import SingleDataset, UnalignedDataset
-from .image_folder import IMG_EXTENSIONS, load_rgb, make_dataset
+from ..images import IMG_EXTENSIONS, load_rgb
+from .image_folder import make_dataset
 from .sampler import EpochSampler
 from .scan import BadDatasetError, scan_images
 
