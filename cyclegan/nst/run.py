@@ -11,6 +11,8 @@ from cyclegan.images import is_image_file
 from cyclegan.nst.images import load_image, output_filename, save_image
 from cyclegan.nst.optimize import DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT, Stylizer
 
+DEVICES = ("auto", "cpu", "cuda")
+
 
 def resolve_device(device="auto"):
     """'auto' -> cuda when available, else cpu; 'cuda' without a GPU is an error that says so."""
