@@ -4,6 +4,8 @@ import os
 
 from cyclegan.comparison.run import STYLE_MODES
 from cyclegan.data import DIRECTIONS
+from cyclegan.models.generators import GENERATORS
+from cyclegan.models.layers import NORM_TYPES
 
 from .base_options import Options
 from .gatys_options import add_gatys_options, check_gatys_options
@@ -24,10 +26,10 @@ class CompareOptions(Options):
                        help="AtoB (default): paintings are A and photos B (vangogh2photo), so photo->painting is G_B")
         c.add_argument("--model_suffix", default=None,
                        help="load {epoch}_net_G{suffix}.pth instead (e.g. '' for a pretrained latest_net_G.pth)")
-        c.add_argument("--netG", default=None, help="generator architecture (default: from the run's saved options, "
-                                                    "else resnet_9blocks)")
+        c.add_argument("--netG", default=None, choices=GENERATORS,
+                       help="generator architecture (default: from the run's saved options, else resnet_9blocks)")
         c.add_argument("--ngf", type=int, default=None, help="(default: saved, else 64)")
-        c.add_argument("--norm", default=None, help="(default: saved, else instance)")
+        c.add_argument("--norm", default=None, choices=NORM_TYPES, help="(default: saved, else instance)")
         c.add_argument("--photos", required=True, help="folder of photos, e.g. datasets/vangogh2photo/testB")
         c.add_argument("--num", type=int, default=10, help="number of photos (the first N, sorted); 0 for all (default: 10)")
         c.add_argument("--style_mode", default="both", choices=STYLE_MODES,

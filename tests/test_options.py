@@ -148,6 +148,7 @@ def test_choices_come_from_the_library_constants():
     assert choices(GatysOptions())["pooling"] == POOLINGS
     compare = choices(CompareOptions())
     assert compare["style_mode"] == STYLE_MODES and compare["direction"] == DIRECTIONS
+    assert compare["norm"] == NORM_TYPES
 
 
 @pytest.mark.parametrize("command", [["train"], ["test"], ["gatys"], ["compare"], ["benchmark"],
