@@ -16,11 +16,20 @@ import torch
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] == "gatys":
-        from cyclegan.nst.benchmark import main as gatys_main
-        return gatys_main(argv[1:])
+        return gatys_benchmark(argv[1:])
     if argv and argv[0] == "cyclegan":
         argv = argv[1:]
     return cyclegan_benchmark(argv)
+
+
+def gatys_benchmark(argv):
+    """`python -m cyclegan.benchmark gatys [options]`: JSON lines on stdout, readable lines on stderr."""
+    from cyclegan.nst.benchmark import run
+    from options.benchmark_options import GatysBenchmarkOptions
+    opt = GatysBenchmarkOptions().parse(argv)
+    run(opt.sizes, opt.losses, opt.backbone, opt.weights, opt.device, opt.evals, opt.warmup, opt.baseline_repeats,
+        opt.mmd_samples, opt.threads, count_flops=not opt.no_flops)
+    return 0
 
 
 def cyclegan_benchmark(argv):

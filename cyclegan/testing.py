@@ -3,24 +3,12 @@ import os
 import time
 
 import torch
-from PIL import Image
 
 from .data import create_dataloader, create_dataset
-from .data.transforms import tensor_to_image
 from .display.html import write_page
 from .display.progress import Progress
+from .images import save_image
 from .models import create_model
-
-
-def save_image(tensor, path, aspect_ratio=1.0):
-    """Save a (C,H,W) tensor in [-1,1] as PNG; aspect_ratio > 1 widens, < 1 heightens, as officially."""
-    img = Image.fromarray(tensor_to_image(tensor))
-    w, h = img.size
-    if aspect_ratio > 1.0:
-        img = img.resize((int(w * aspect_ratio), h), Image.BICUBIC)
-    elif aspect_ratio < 1.0:
-        img = img.resize((w, int(h / aspect_ratio)), Image.BICUBIC)
-    img.save(path)
 
 
 def run_test(opt):
@@ -58,7 +46,7 @@ def run_test(opt):
             for name, batch in cpu.items():
                 stem = os.path.splitext(os.path.basename(paths[name][j]))[0]
                 fname = f"{stem}_{name}.png"
-                save_image(batch[j], os.path.join(img_dir, fname), opt.aspect_ratio)
+                save_image(batch[j], os.path.join(img_dir, fname), signed=True, aspect_ratio=opt.aspect_ratio)
                 items.append((os.path.join("images", fname), name))
             rows.append((os.path.basename(model.get_image_paths()[j]), items))
         done += n

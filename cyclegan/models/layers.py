@@ -4,6 +4,8 @@ import functools
 import torch.nn as nn
 from torch.nn import init
 
+NORM_TYPES = ("instance", "batch", "sync_batch", "none")
+INIT_TYPES = ("normal", "xavier", "kaiming", "orthogonal")
 
 def get_norm_layer(norm_type="instance"):
     """Return a constructor for the norm layer: batch | instance | sync_batch | none."""
