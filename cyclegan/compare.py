@@ -6,17 +6,13 @@
 import os
 import sys
 
-from options.base_options import load_saved_options
-from options.compare_options import CompareOptions
+from options.compare_options import CompareOptions, generator_arch
 
 
 def main(argv=None):
     opt = CompareOptions().parse(argv)
     run_dir = os.path.join(opt.checkpoints_dir, opt.name)
-    saved = load_saved_options(run_dir) or {}
-    arch = {k: saved.get(k, default) for k, default in
-            (("netG", "resnet_9blocks"), ("ngf", 64), ("norm", "instance"), ("no_dropout", True))}
-    arch.update({k: getattr(opt, k) for k in ("netG", "ngf", "norm") if getattr(opt, k) is not None})
+    arch = generator_arch(run_dir, opt)
     gatys = {"stylizer": dict(backbone=opt.backbone, weights=opt.weights, content_layers=opt.content_layers,
                               style_layers=opt.style_layers, style_layer_weights=opt.style_layer_weights,
                               pooling=opt.pooling, style_loss=opt.style_loss),
@@ -34,7 +30,8 @@ def main(argv=None):
     try:
         page, summary = compare(opt.name, run_dir, arch, opt.photos, opt.style, out_dir, opt.num, opt.image_size,
                                 opt.style_mode, opt.epoch, opt.direction, opt.model_suffix, opt.dataroot, heldout,
-                                opt.inception_weights, settings, gatys, opt.seed or 0, opt.device, opt.overwrite)
+                                opt.inception_weights, settings, gatys, opt.seed or 0, opt.device, opt.overwrite,
+                                fast_nst_dir=os.path.join(opt.checkpoints_dir, opt.fast_nst) if opt.fast_nst else None)
     except (WeightsError, CheckpointError, FileNotFoundError, RuntimeError) as e:
         print(f"cyclegan-compare: error: {e}", file=sys.stderr)
         return 1

@@ -3,7 +3,17 @@ Every Gatys option is accepted under its own name (see options/gatys_options.py)
 import argparse
 import os
 
+from .base_options import load_saved_options
 from .gatys_options import add_gatys_options, check_gatys_options
+
+
+def generator_arch(run_dir, opt=None):
+    """A CycleGAN run's generator architecture: its saved options, then --netG/--ngf/--norm when given."""
+    saved = load_saved_options(run_dir) or {}
+    arch = {k: saved.get(k, default) for k, default in
+            (("netG", "resnet_9blocks"), ("ngf", 64), ("norm", "instance"), ("no_dropout", True))}
+    arch.update({k: getattr(opt, k) for k in ("netG", "ngf", "norm") if getattr(opt, k, None) is not None})
+    return arch
 
 
 class CompareOptions:
@@ -24,6 +34,9 @@ class CompareOptions:
                                                     "else resnet_9blocks)")
         c.add_argument("--ngf", type=int, default=None, help="(default: saved, else 64)")
         c.add_argument("--norm", default=None, help="(default: saved, else instance)")
+        c.add_argument("--fast_nst", default=None,
+                       help="a fast-NST run under --checkpoints_dir (cyclegan-fast-nst train --name NAME) to compare "
+                            "as a third method (default: none)")
         c.add_argument("--photos", required=True, help="folder of photos, e.g. datasets/vangogh2photo/testB")
         c.add_argument("--num", type=int, default=10, help="number of photos (the first N, sorted); 0 for all (default: 10)")
         c.add_argument("--style_mode", default="both", choices=["per_image", "domain", "both"],

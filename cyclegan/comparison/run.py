@@ -4,6 +4,7 @@ import os
 from ..metrics import (NOT_COMPUTED, InceptionFeatures, InceptionWeightsMissing, fid_kid_from_features, list_images,
                        load_image, painting_classifier)
 from ..nst import Stylizer, resolve_device
+from ..nst.fast import FastStylizer
 from .harness import METHODS, Comparison, load_photo
 from .report import aggregate, image_metrics, write_outputs
 from .translator import Translator
@@ -21,8 +22,9 @@ def collect_paintings(paths):
 def compare(name, run_dir, arch, photos_dir, styles, out_dir, num=10, image_size=256, style_mode="both",
             epoch="latest", direction="AtoB", model_suffix=None, dataroot=None, heldout=None,
             inception_weights=None, classifier_settings=None, gatys=None, seed=0, device="auto",
-            overwrite=False, log=print):
-    """gatys: dict with the Stylizer arguments under 'stylizer' and the stylize() arguments under 'run'."""
+            overwrite=False, log=print, fast_nst_dir=None):
+    """gatys: dict with the Stylizer arguments under 'stylizer' and the stylize() arguments under 'run'.
+    fast_nst_dir: a fast-NST run folder (cyclegan-fast-nst train) for the third method, or None."""
     device = resolve_device(device)
     photos = [str(p) for p in list_images(photos_dir)]
     photos = photos[:num] if num else photos
@@ -30,8 +32,9 @@ def compare(name, run_dir, arch, photos_dir, styles, out_dir, num=10, image_size
     translator = Translator(run_dir, arch, epoch, direction, model_suffix, device)
     stylizer = Stylizer(device=device, **gatys["stylizer"])
     modes = ["per_image", "domain"] if style_mode == "both" else [style_mode]
+    fast = FastStylizer(fast_nst_dir, device=device) if fast_nst_dir else None
     comp = Comparison(out_dir, translator, stylizer, paintings, modes, image_size, gatys["run"], seed, device,
-                      overwrite, style_size=gatys.get("style_size"), log=log)
+                      overwrite, style_size=gatys.get("style_size"), log=log, fast_nst=fast)
     records = comp.run(photos)
 
     notes, classifier = [], None
@@ -74,8 +77,10 @@ def compare(name, run_dir, arch, photos_dir, styles, out_dir, num=10, image_size
                     else f"weights from {w or 'the torchvision cache'}."))
     notes.append("Weight-free measures: time, memory, SSIM, edge correlation, colour distance, painting classifier.")
     config = dict(name=name, photos=photos_dir, styles=list(map(str, styles)), num=len(photos), image_size=image_size,
-                  style_mode=style_mode, seed=seed, device=str(device), gatys=gatys, dataroot=dataroot)
-    page = write_outputs(out_dir, f"CycleGAN ({name}) vs Gatys on {len(photos)} photos", rows, summary, records,
+                  style_mode=style_mode, seed=seed, device=str(device), gatys=gatys, dataroot=dataroot,
+                  fast_nst=fast.path if fast else None)
+    also = f", fast NST ({os.path.basename(os.path.normpath(fast_nst_dir))})" if fast else ""
+    page = write_outputs(out_dir, f"CycleGAN ({name}){also} vs Gatys on {len(photos)} photos", rows, summary, records,
                          notes, config)
     return page, summary
 

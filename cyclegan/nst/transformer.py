@@ -56,12 +56,18 @@ class TransformerNet(nn.Module):
     def forward(self, x):
         """(N, 3, H, W) in [0, 1] -> (N, 3, H, W), unclamped (the loss sees the raw output; see stylize)."""
         h, w = x.shape[-2:]
-        ph, pw = (-h) % 4, (-w) % 4
-        if ph or pw:  # reflection needs padding < the side; tiny images fall back to replicate
-            mode = "reflect" if ph < h and pw < w else "replicate"
-            x = F.pad(x, (0, pw, 0, ph), mode=mode)
-        y = self.out(self.up(self.res(self.down(x * 2 - 1))))
+        y = self.out(self.up(self.res(self.down(pad_to_multiple(x, 4) * 2 - 1))))
         return (y[..., :h, :w] + 1) / 2
+
+
+def pad_to_multiple(x, m):
+    """Pad (N, C, H, W) at the bottom and right to multiples of `m` (reflection; replicate for tiny images).
+    Crop the result back with [..., :H, :W]."""
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % m, (-w) % m
+    if not (ph or pw):
+        return x
+    return F.pad(x, (0, pw, 0, ph), mode="reflect" if ph < h and pw < w else "replicate")
 
 
 def arch_of(state_dict):
