@@ -22,8 +22,8 @@ def main(argv=None):
     try:
         if opt.command == "train":
             run_dir = os.path.join(opt.checkpoints_dir, opt.name)
-            save_options(opt, run_dir, PHASE, echo=False)
-            summary = fast_nst.train(opt, {k: v for k, v in vars(opt).items()})
+            summary = fast_nst.train(opt, {k: v for k, v in vars(opt).items()},
+                                     on_ready=lambda: save_options(opt, run_dir, PHASE, echo=False))
             print(f"trained {summary['iteration']} iterations in {summary['seconds']:.1f} s; loss "
                   f"{summary['first_loss']:.4g} -> {summary['last_loss']:.4g}\nnetwork: {summary['net']}\n"
                   f"samples page: {os.path.abspath(summary['page'])}")

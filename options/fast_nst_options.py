@@ -92,11 +92,12 @@ class FastNSTOptions:
             p.error(f"--style {opt.style}: no such image file or folder")
         run_dir = os.path.join(opt.checkpoints_dir, opt.name)
         saved = load_saved_options(run_dir, PHASE)
+        started = os.path.isfile(os.path.join(run_dir, "latest_state.pth"))
         if opt.continue_train:
-            if saved is None:
-                p.error(f"--continue_train: {run_dir} holds no fast-NST run to resume")
+            if saved is None or not started:
+                p.error(f"--continue_train: {run_dir} holds no fast-NST checkpoint to resume")
             opt.seed = saved["seed"] if opt.seed is None else opt.seed
-        elif saved is not None or os.path.isfile(os.path.join(run_dir, "latest_net_T.pth")):
+        elif started:
             p.error(f"{run_dir} already holds a fast-NST run: pass --continue_train to resume it, "
                     f"or choose another --name (nothing was overwritten)")
         if opt.seed is None:

@@ -50,8 +50,10 @@ def style_paths(style):
     return make_dataset(style) if os.path.isdir(style) else [style]
 
 
-def train(opt, opt_dict, log=print):
-    """Train as `opt` says (see options/fast_nst_options.py); returns a summary dict."""
+def train(opt, opt_dict, log=print, on_ready=None):
+    """Train as `opt` says (see options/fast_nst_options.py); returns a summary dict.
+    on_ready() is called once everything is loaded, before the first iteration (the entry saves the options
+    then, so a run that fails to start leaves no run folder behind)."""
     device = resolve_device(opt.device)
     save_dir = os.path.join(opt.checkpoints_dir, opt.name)
     photos = scan_images(make_dataset(opt.photos), opt.image_size, label=f"--photos {opt.photos}")
@@ -82,7 +84,6 @@ def train(opt, opt_dict, log=print):
         log(f"resumed from {path} at iteration {counters['iteration']}")
     sampler = PhotoSampler(photos, opt.image_size, opt.batch_size, opt.seed)
     samples = [load_image(p, opt.image_size) for p in photos[:opt.num_samples]]
-    loss_log = LossLog(os.path.join(save_dir, "loss_log.txt"))
     log(f"fast NST: {len(photos)} photos, {len(styles)} style image(s), {opt.backbone}/{opt.style_loss}, "
         f"{opt.image_size}px batch {opt.batch_size}, device {device}, speed {cfg.as_dict()}")
 
@@ -90,6 +91,9 @@ def train(opt, opt_dict, log=print):
         checkpoint.save_state(run, ["latest"], counters, opt_dict)
         write_samples_page(save_dir, opt.name, net, samples, counters, cfg)
 
+    if on_ready is not None:
+        on_ready()
+    loss_log = LossLog(os.path.join(save_dir, "loss_log.txt"))
     start_iter, start_time = counters["iteration"], time.time()
     bar = Progress(opt.num_iters - start_iter, desc="fast-nst", unit="it")
     try:
