@@ -2,6 +2,7 @@
 
     python -m cyclegan.benchmark [options]          CycleGAN training step and test throughput
     python -m cyclegan.benchmark gatys [options]    the Gatys optimizer: ms per L-BFGS evaluation per loss
+    python -m cyclegan.benchmark fast_nst [options] fast-NST images/s and memory beside Gatys's time per image
 
 Add -h for each benchmark's options. Each prints one JSON line per configuration on stdout.
 """
@@ -18,6 +19,9 @@ def main(argv=None):
     if argv and argv[0] == "gatys":
         from cyclegan.nst.benchmark import main as gatys_main
         return gatys_main(argv[1:])
+    if argv and argv[0] == "fast_nst":
+        from cyclegan.nst.fast_benchmark import main as fast_main
+        return fast_main(argv[1:])
     if argv and argv[0] == "cyclegan":
         argv = argv[1:]
     return cyclegan_benchmark(argv)
