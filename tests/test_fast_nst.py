@@ -1,6 +1,7 @@
 """cyclegan-fast-nst at 64 px with random VGG weights saved by the test: training lowers the loss and writes
 its run folder (options, checkpoint, loss log, samples page), a resumed run ends bit-identical to an
 uninterrupted one, stylisation keeps every input's size, and bad runs fail clearly without leaving a run."""
+import json
 import re
 import subprocess
 import sys
@@ -108,3 +109,26 @@ def test_missing_weights_fail_clearly_and_leave_no_run(data, tmp_path):
     assert not (tmp_path / "x").exists()
     r = fast_nst("stylize", "--name", "absent", "--checkpoints_dir", tmp_path, "--input", style, check=False)
     assert r.returncode == 2 and "absent" in r.stderr and "cyclegan-fast-nst train" in r.stderr
+
+
+def test_benchmark_prints_a_line_per_size_and_batch():
+    r = subprocess.run([sys.executable, "-m", "cyclegan.benchmark", "fast_nst", "--sizes", "32", "--batch", "2",
+                        "--repeats", "1", "--no_gatys"], cwd=REPO, env=run_env(), capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    rows = [json.loads(line) for line in r.stdout.splitlines()]
+    measured = [row for row in rows if row["device"] == "cpu"]
+    assert [(row["size"], row["batch"]) for row in measured] == [(32, 1), (32, 2)]
+    assert all(row["images_per_s"] > 0 and row["peak_mb"] > 0 for row in measured)
+    if not torch.cuda.is_available():
+        assert {"benchmark": "fast_nst", "device": "cuda", "result": "not measured"} in rows
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (the bf16 + channels_last path)")
+def test_gpu_defaults_match_the_cpu_output(trained):
+    from cyclegan.nst.fast import FastStylizer
+    run_dir, _ = trained
+    x = torch.rand(2, 3, 48, 40, generator=torch.Generator().manual_seed(0))
+    cpu, gpu = FastStylizer(run_dir, device="cpu"), FastStylizer(run_dir, device="cuda")
+    assert gpu.amp_dtype == torch.bfloat16 and gpu.memory_format == torch.channels_last
+    assert (gpu(x) - cpu(x)).abs().mean() < 0.02  # bf16 rounding only

@@ -27,9 +27,7 @@ def cyclegan_frames(run_dir, arch, epoch="latest", direction="AtoB", model_suffi
 
 
 def fast_nst_frames(run_dir, epoch="latest", device="cpu"):
-    device = torch.device(device)
-    gpu = device.type == "cuda"
-    return FastStylizer(run_dir, epoch, device, torch.bfloat16 if gpu else None, channels_last=gpu)
+    return FastStylizer(run_dir, epoch, device)  # bf16 and channels_last on a GPU
 
 
 def gatys_frames(stylizer, targets, temporal_init=True, **stylize_kwargs):

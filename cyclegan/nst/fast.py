@@ -78,9 +78,10 @@ class PhotoSampler:
 
 
 class FastStylizer:
-    """A trained transformer loaded from a run folder; call it on (N, 3, H, W) images in [0, 1]."""
+    """A trained transformer loaded from a run folder; call it on (N, 3, H, W) images in [0, 1].
+    amp_dtype and channels_last default per device, as in training: bf16 and channels_last on a GPU, off on the CPU."""
 
-    def __init__(self, run_dir, epoch="latest", device="cpu", amp_dtype=None, channels_last=False):
+    def __init__(self, run_dir, epoch="latest", device="cpu", amp_dtype="auto", channels_last=None):
         path = os.path.join(run_dir, NET_FILE.format(label=epoch))
         if not os.path.isfile(path):
             have = sorted(os.listdir(run_dir)) if os.path.isdir(run_dir) else []
@@ -91,7 +92,10 @@ class FastStylizer:
             self.net = from_state_dict(load_state_dict_file(path), path).to(device)
         except ValueError as e:
             raise CheckpointError(str(e)) from None
-        self.path, self.device, self.amp_dtype = path, torch.device(device), amp_dtype
+        self.device = torch.device(device)
+        gpu = self.device.type == "cuda"
+        self.path, self.amp_dtype = path, (torch.bfloat16 if gpu else None) if amp_dtype == "auto" else amp_dtype
+        channels_last = gpu if channels_last is None else channels_last
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         if channels_last:
             self.net.to(memory_format=torch.channels_last)
