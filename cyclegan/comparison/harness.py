@@ -1,4 +1,5 @@
-"""Run the methods (CycleGAN, fast NST, Gatys) on the same photos, timed and memory-measured, with per-photo results cached on disk.
+"""Run the methods (CycleGAN, fast NST, Gatys) on the same photos, timed and memory-measured, with
+per-photo results cached on disk.
 
 Layout of out_dir: images/{key}_{method}.png and records/{key}.json (one per photo: per method the
 output file, wall seconds, peak memory, the painting used, or the error). A re-run reuses what is
