@@ -5,7 +5,6 @@
 
 The work is in cyclegan.media; this file builds the chosen method's frame styliser and reports the flicker.
 """
-import json
 import os
 import sys
 
@@ -35,7 +34,7 @@ def build_process(opt, device):
 def main(argv=None):
     from options.video_options import VideoOptions
     opt = VideoOptions().parse(argv)
-    from cyclegan.io import CheckpointError, atomic_write
+    from cyclegan.io import CheckpointError, atomic_write_json
     from cyclegan.media import VideoError, stylize_video
     from cyclegan.nst import WeightsError, resolve_device
     try:
@@ -46,7 +45,7 @@ def main(argv=None):
         return 2
     info.update(input=opt.input, output=opt.output, method=opt.method, name=opt.name, device=str(device))
     report = os.path.splitext(opt.output)[0] + ".json"
-    atomic_write(report, lambda f: f.write(json.dumps(info, indent=1).encode()))
+    atomic_write_json(report, info, indent=1)
     ratio = "undefined (a still input, a changing output)" if info["flicker"] is None else f"{info['flicker']:.4f}"
     print(f"wrote {opt.output}: {info['frames']} frames at {info['fps']} fps, {info['size'][0]}x{info['size'][1]}, "
           f"audio {info['audio'] or 'none'}, {info['seconds']:.1f} s\n"

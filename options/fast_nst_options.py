@@ -7,9 +7,10 @@ import argparse
 import os
 import random
 
+from cyclegan.nst import DEVICES
 from cyclegan.nst.fast import DEFAULT_TV_WEIGHT
 
-from .base_options import load_saved_options
+from .base_options import Options, load_saved_options
 from .gatys_options import add_loss_options, add_weights_options, check_layer_options
 
 PHASE = "fast_nst_train"  # CHECKPOINTS_DIR/NAME/fast_nst_train_opt.{txt,json}
@@ -21,10 +22,7 @@ def add_run_options(p, name_required=True):
     return p
 
 
-def build_parser():
-    parser = argparse.ArgumentParser(prog="cyclegan-fast-nst",
-                                     description="Fast neural style (Johnson et al. 2016, instance norm): train a "
-                                                 "feed-forward network for one style, then stylise images with it.")
+def add_commands(parser):
     sub = parser.add_subparsers(dest="command", required=True, metavar="{train,stylize}")
     t = sub.add_parser("train", help="train a network on a folder of photos against a painting or a folder of them")
     t.add_argument("--photos", required=True, help="folder of training photos (searched recursively), e.g. trainB")
@@ -60,17 +58,20 @@ def build_parser():
     s.add_argument("--image_size", type=int, default=None,
                    help="longest side of the outputs (default: each input's own size)")
     s.add_argument("--epoch", default="latest", help="which saved network: {epoch}_net_T.pth (default: latest)")
-    s.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+    s.add_argument("--device", default="auto", choices=DEVICES,
                    help="auto uses the GPU when there is one (default: auto)")
     return parser
 
 
-class FastNSTOptions:
-    def __init__(self):
-        self.parser = build_parser()
+class FastNSTOptions(Options):
+    prog = "cyclegan-fast-nst"
+    description = ("Fast neural style (Johnson et al. 2016, instance norm): train a feed-forward network for one "
+                   "style, then stylise images with it.")
 
-    def parse(self, argv=None):
-        opt = self.parser.parse_args(argv)
+    def initialize(self, parser):
+        return add_commands(parser)
+
+    def finish(self, opt):
         p = self.parser
         if opt.command == "stylize":
             if opt.image_size is not None and opt.image_size < 16:

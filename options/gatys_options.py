@@ -4,13 +4,13 @@ add_gatys_options(parser) adds every flag to any parser, so the comparison harne
 the same names; GatysOptions().parse(argv) returns a checked argparse.Namespace in which the
 comma-separated flags are already lists.
 """
-import argparse
+from cyclegan.nst import BACKBONES, DEFAULT_TV_WEIGHT, DEVICES, INITS, OPTIMIZERS, POOLINGS, STYLE_LOSSES
 
-from cyclegan.nst import BACKBONES, DEFAULT_TV_WEIGHT, INITS, OPTIMIZERS, STYLE_LOSSES
+from .base_options import Options
 
 
 def add_loss_options(p):
-    """The feature network and loss flags shared with cyclegan-fast-nst: --backbone .. --tv_weight."""
+    """--backbone .. --tv_weight: the feature network and loss flags, shared with cyclegan-fast-nst and -video."""
     p.add_argument("--backbone", default="vgg19", choices=BACKBONES, help="feature network (default: vgg19)")
     p.add_argument("--content_layers", default=None,
                    help="comma-separated layer names; default per backbone, conv4_2 for VGG "
@@ -20,7 +20,7 @@ def add_loss_options(p):
                         "for VGG; resnet50: conv1,layer1..layer4; inception_v3: torchvision module names")
     p.add_argument("--style_layer_weights", default=None,
                    help="comma-separated weights, one per style layer (default: 1 each)")
-    p.add_argument("--pooling", default="avg", choices=("avg", "max"),
+    p.add_argument("--pooling", default="avg", choices=POOLINGS,
                    help="pooling inside the backbone; avg (the default, as in Gatys et al.) gives smoother images")
     p.add_argument("--style_loss", default="gram", choices=STYLE_LOSSES,
                    help="gram: Gatys Gram matrices (size-normalised); mmd_linear/mmd_poly/mmd_gauss: Li et al. "
@@ -40,7 +40,7 @@ def add_weights_options(p):
     p.add_argument("--weights", default=None,
                    help="backbone weights: a local .pth file, or 'random' (untrained: tests and benchmarks only). "
                         "Default: torchvision's ImageNet file from the torch cache (never downloaded)")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+    p.add_argument("--device", default="auto", choices=DEVICES,
                    help="auto uses the GPU when there is one (default: auto)")
     return p
 
@@ -130,13 +130,12 @@ def check_gatys_options(opt, parser):
     return opt
 
 
-class GatysOptions:
-    """parser: an ArgumentParser with every Gatys flag; parse(argv) -> checked Namespace."""
+class GatysOptions(Options):
+    prog = "cyclegan-gatys"
+    description = "Gatys et al. neural style transfer by optimisation (photo -> painting style)."
 
-    def __init__(self):
-        self.parser = add_gatys_options(argparse.ArgumentParser(
-            prog="cyclegan-gatys",
-            description="Gatys et al. neural style transfer by optimisation (photo -> painting style)."))
+    def initialize(self, parser):
+        return add_gatys_options(parser)
 
-    def parse(self, argv=None):
-        return check_gatys_options(self.parser.parse_args(argv), self.parser)
+    def finish(self, opt):
+        check_gatys_options(opt, self.parser)

@@ -3,20 +3,23 @@ Gatys's loss and backbone flags keep their cyclegan-gatys names (options/gatys_o
 import argparse
 import os
 
+from cyclegan.data import DIRECTIONS
 from cyclegan.media import FORMATS
 
+from .base_options import Options
 from .fast_nst_options import add_run_options
 from .gatys_options import add_loss_options, add_weights_options, check_layer_options
 
 METHODS = ("cyclegan", "fast_nst", "gatys")
 
 
-class VideoOptions:
-    def __init__(self):
-        p = argparse.ArgumentParser(
-            prog="cyclegan-video",
-            description="Stylise a video frame by frame, keeping its frame rate and audio; prints and saves a "
-                        "flicker measure (OUTPUT with .json instead of its video suffix).")
+class VideoOptions(Options):
+    prog = "cyclegan-video"
+    description = ("Stylise a video frame by frame, keeping its frame rate and audio; prints and saves a flicker "
+                   "measure (OUTPUT with .json instead of its video suffix).")
+
+    def initialize(self, parser):
+        p = parser
         p.add_argument("--input", required=True, help="the video file")
         p.add_argument("--method", required=True, choices=METHODS,
                        help="cyclegan: a trained CycleGAN run (--name); fast_nst: a cyclegan-fast-nst run (--name); "
@@ -29,7 +32,7 @@ class VideoOptions:
                        help="longest side of the output frames in pixels (default: the input's size)")
         p.add_argument("--batch_size", type=int, default=8, help="frames stylised at once (default: 8)")
         p.add_argument("--epoch", default="latest", help="which saved network to load (default: latest)")
-        p.add_argument("--direction", default="AtoB", choices=["AtoB", "BtoA"],
+        p.add_argument("--direction", default="AtoB", choices=DIRECTIONS,
                        help="cyclegan: AtoB (default) when paintings are A and photos B, as in vangogh2photo")
         p.add_argument("--model_suffix", default=None,
                        help="cyclegan: load {epoch}_net_G{suffix}.pth instead (e.g. '' for latest_net_G.pth)")
@@ -42,11 +45,10 @@ class VideoOptions:
         g.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
         add_loss_options(g)
         add_weights_options(p)
-        self.parser = p
+        return p
 
-    def parse(self, argv=None):
+    def finish(self, opt):
         p = self.parser
-        opt = p.parse_args(argv)
         if opt.method in ("cyclegan", "fast_nst") and not opt.name:
             p.error(f"--method {opt.method} needs --name: the run under --checkpoints_dir to use")
         if opt.method == "gatys":

@@ -10,11 +10,10 @@ and averaged; the content loss compares the output's content-layer activations w
 """
 import os
 
-import numpy as np
 import torch
 from PIL import Image
 
-from cyclegan.data.image_folder import load_rgb
+from cyclegan.images import load_rgb, to_tensor
 from cyclegan.io import CheckpointError, load_state_dict_file
 from cyclegan.nst.losses import content_loss, tv_loss
 from cyclegan.nst.optimize import DEFAULT_STYLE_WEIGHT
@@ -58,8 +57,7 @@ def square_crop(img, size, rng):
     w, h = img.size
     x = int(torch.randint(0, w - size + 1, (1,), generator=rng))
     y = int(torch.randint(0, h - size + 1, (1,), generator=rng))
-    a = np.asarray(img.crop((x, y, x + size, y + size)), dtype=np.float32) / 255.0
-    return torch.from_numpy(a).permute(2, 0, 1)
+    return to_tensor(img.crop((x, y, x + size, y + size)))
 
 
 class PhotoSampler:

@@ -7,7 +7,6 @@ image: a few L-BFGS iterations are timed and the seconds per iteration multiplie
 (cyclegan-gatys's default 500), stated as a projection. Runs on the CPU, and on the GPU when there is
 one; otherwise the GPU lines say "not measured". One JSON line per configuration on stdout.
 """
-import argparse
 import json
 import sys
 import time
@@ -18,19 +17,6 @@ import torch
 from cyclegan import perf
 from cyclegan.nst.optimize import Stylizer
 from cyclegan.nst.transformer import TransformerNet, stylize
-
-
-def parse_args(argv=None):
-    p = argparse.ArgumentParser(prog="cyclegan-benchmark fast_nst", description=__doc__.split("\n")[0])
-    p.add_argument("--sizes", default="256,512", help="comma-separated square sizes (default: 256,512)")
-    p.add_argument("--batch", type=int, default=4, help="the batched configuration's batch size (default: 4)")
-    p.add_argument("--repeats", type=int, default=3, help="timed passes per configuration (median)")
-    p.add_argument("--gatys_iters", type=int, default=2, help="timed Gatys L-BFGS iterations per size (default: 2)")
-    p.add_argument("--gatys_num_iters", type=int, default=500,
-                   help="iterations per image for the projected Gatys time (default: 500, cyclegan-gatys's)")
-    p.add_argument("--no_gatys", action="store_true", help="skip the Gatys lines")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
-    return p.parse_args(argv)
 
 
 def fast_row(net, size, batch, device, repeats):
@@ -64,15 +50,10 @@ def gatys_row(stylizer, size, device, iters, num_iters):
             "peak_mb": round(perf.peak_memory_mb(device), 1)}
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
-    if not sizes or min(sizes) < 32 or args.batch < 1 or args.repeats < 1 or args.gatys_iters < 1:
-        print("cyclegan-benchmark fast_nst: error: --sizes must be at least 32 px and --batch, --repeats, "
-              "--gatys_iters positive", file=sys.stderr)
-        return 2
-    if args.threads:
-        torch.set_num_threads(args.threads)
+def run(sizes=(256, 512), batch=4, repeats=3, gatys_iters=2, gatys_num_iters=500, gatys=True, threads=None):
+    """Print the fast-NST rows (and Gatys's when `gatys`) for every size on each device; see the module docstring."""
+    if threads:
+        torch.set_num_threads(threads)
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
     torch.manual_seed(0)
     net = TransformerNet().eval()
@@ -80,27 +61,22 @@ def main(argv=None):
           file=sys.stderr)
     for device in devices:
         for size in sizes:
-            for batch in sorted({1, args.batch}):
-                row = fast_row(net, size, batch, device, args.repeats)
-                print(f"# {device.type} {size}px batch {batch}: {row['images_per_s']:.2f} images/s, "
+            for n in sorted({1, batch}):
+                row = fast_row(net, size, n, device, repeats)
+                print(f"# {device.type} {size}px batch {n}: {row['images_per_s']:.2f} images/s, "
                       f"peak {row['peak_mb']:.0f} MB (+{row['peak_delta_mb']:.0f})", file=sys.stderr)
                 print(json.dumps(row), flush=True)
-        if args.no_gatys:
+        if not gatys:
             continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # random weights: timing does not depend on them
             st = Stylizer("vgg19", "random", device=device)
         for size in sizes:
-            row = gatys_row(st, size, device, args.gatys_iters, args.gatys_num_iters)
+            row = gatys_row(st, size, device, gatys_iters, gatys_num_iters)
             print(f"# {device.type} {size}px Gatys: {row['s_per_iter']:.2f} s/iteration -> about "
-                  f"{row['projected_s_per_image']:.0f} s per image at {args.gatys_num_iters} iterations",
+                  f"{row['projected_s_per_image']:.0f} s per image at {gatys_num_iters} iterations",
                   file=sys.stderr)
             print(json.dumps(row), flush=True)
     if len(devices) == 1:
         print("# GPU: not measured (no CUDA device here)", file=sys.stderr)
         print(json.dumps({"benchmark": "fast_nst", "device": "cuda", "result": "not measured"}), flush=True)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

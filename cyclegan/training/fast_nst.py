@@ -17,13 +17,15 @@ from ..data.scan import scan_images
 from ..display.html import write_page
 from ..display.plot import loss_svg
 from ..display.progress import Progress, progress_iter
+from ..images import save_image
 from ..io import atomic_save
+from ..models import speed
 from ..nst.fast import NET_FILE, PerceptualLoss, PhotoSampler
-from ..nst.images import load_image, save_image
+from ..nst.images import load_image
 from ..nst.optimize import Stylizer
 from ..nst.run import resolve_device
 from ..nst.transformer import TransformerNet, stylize
-from . import checkpoint, speed
+from . import checkpoint
 from .guards import StopSignal
 from .loss_log import LossLog
 
@@ -31,14 +33,21 @@ LOSSES = ("total", "content", "style", "tv")
 
 
 class FastNSTRun:
-    """The transformer and its optimiser, with the surface checkpoint.save_state/load_state expect."""
+    """The transformer and its optimiser, with the model surface checkpoint.save_state/load_state use."""
 
     def __init__(self, save_dir, net, optimizer, device):
-        self.save_dir, self.net, self.device = save_dir, net, device
-        self.optimizers, self.schedulers = [optimizer], []
+        self.save_dir, self.net, self.device, self.optimizer = save_dir, net, device, optimizer
 
     def nets(self):
         return [("T", self.net)]
+
+    def state_dict(self):
+        return {"nets": {"T": {k: v.detach().cpu() for k, v in self.net.state_dict().items()}},
+                "optimizers": {"T": self.optimizer.state_dict()}}
+
+    def load_state_dict(self, state):
+        self.net.load_state_dict(state["nets"]["T"])
+        self.optimizer.load_state_dict(state["optimizers"]["T"])
 
     def save_networks(self, label):
         atomic_save({k: v.detach().cpu().contiguous() for k, v in self.net.state_dict().items()},
@@ -102,15 +111,15 @@ def train(opt, opt_dict, log=print, on_ready=None):
                 t0 = time.time()
                 x = sampler.batch(it).to(device).contiguous(memory_format=cfg.memory_format)
                 t_data = time.time() - t0
-                with speed.autocast(cfg):
+                with cfg.autocast():
                     out = net(x)
                 loss, parts = loss_fn(out, x)
                 if not math.isfinite(parts["total"]):
                     raise FloatingPointError(f"the loss became {parts['total']} at iteration {it}; "
                                              f"lower --lr or the loss weights")
-                run.optimizers[0].zero_grad(set_to_none=True)
+                run.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-                run.optimizers[0].step()
+                run.optimizer.step()
                 counters["iteration"] = it
                 bar.update(1, **parts)
                 if it % opt.print_freq == 0 or it == opt.num_iters:
