@@ -10,12 +10,15 @@ setup(
     install_requires=[
         "torch", "torchvision", "visdom", "dominate", "pillow", "numpy", "scipy", "tqdm",
         "tornado<6.6",  # tornado 6.6 makes every visdom page answer 403
+        "av",  # PyAV: video decoding/encoding for cyclegan-video; its wheels ship FFmpeg
     ],
     extras_require={"test": ["pytest"]},
     entry_points={"console_scripts": [
         "cyclegan-train=cyclegan.train:main",
         "cyclegan-test=cyclegan.test:main",
         "cyclegan-gatys=cyclegan.gatys:main",
+        "cyclegan-fast-nst=cyclegan.fast_nst:main",
+        "cyclegan-video=cyclegan.video:main",
         "cyclegan-compare=cyclegan.compare:main",
         "cyclegan-benchmark=cyclegan.benchmark:main",
         "cyclegan-visdom=cyclegan.visdom_server:main",

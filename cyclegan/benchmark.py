@@ -2,6 +2,7 @@
 
     python -m cyclegan.benchmark [options]          CycleGAN training step and test throughput
     python -m cyclegan.benchmark gatys [options]    the Gatys optimizer: ms per L-BFGS evaluation per loss
+    python -m cyclegan.benchmark fast_nst [options] fast-NST images/s and memory beside Gatys's time per image
 
 Add -h for each benchmark's options. Each prints one JSON line per configuration on stdout.
 """
@@ -17,6 +18,8 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] == "gatys":
         return gatys_benchmark(argv[1:])
+    if argv and argv[0] == "fast_nst":
+        return fast_nst_benchmark(argv[1:])
     if argv and argv[0] == "cyclegan":
         argv = argv[1:]
     return cyclegan_benchmark(argv)
@@ -29,6 +32,15 @@ def gatys_benchmark(argv):
     opt = GatysBenchmarkOptions().parse(argv)
     run(opt.sizes, opt.losses, opt.backbone, opt.weights, opt.device, opt.evals, opt.warmup, opt.baseline_repeats,
         opt.mmd_samples, opt.threads, count_flops=not opt.no_flops)
+    return 0
+
+
+def fast_nst_benchmark(argv):
+    """`python -m cyclegan.benchmark fast_nst [options]`: JSON lines on stdout, readable lines on stderr."""
+    from cyclegan.nst.fast_benchmark import run
+    from options.benchmark_options import FastNSTBenchmarkOptions
+    opt = FastNSTBenchmarkOptions().parse(argv)
+    run(opt.sizes, opt.batch, opt.repeats, opt.gatys_iters, opt.gatys_num_iters, not opt.no_gatys, opt.threads)
     return 0
 
 

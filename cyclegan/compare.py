@@ -7,17 +7,13 @@ import os
 import sys
 
 from cyclegan.comparison.run import CompareSettings, compare
-from options.base_options import load_saved_options
-from options.compare_options import CompareOptions
+from options.compare_options import CompareOptions, generator_arch
 
 
 def main(argv=None):
     opt = CompareOptions().parse(argv)
     run_dir = os.path.join(opt.checkpoints_dir, opt.name)
-    saved = load_saved_options(run_dir) or {}
-    arch = {k: saved.get(k, default) for k, default in
-            (("netG", "resnet_9blocks"), ("ngf", 64), ("norm", "instance"), ("no_dropout", True))}
-    arch.update({k: getattr(opt, k) for k in ("netG", "ngf", "norm") if getattr(opt, k) is not None})
+    arch = generator_arch(run_dir, opt)
     gatys = {"stylizer": dict(backbone=opt.backbone, weights=opt.weights, content_layers=opt.content_layers,
                               style_layers=opt.style_layers, style_layer_weights=opt.style_layer_weights,
                               pooling=opt.pooling, style_loss=opt.style_loss),
@@ -33,7 +29,8 @@ def main(argv=None):
         image_size=opt.image_size, style_mode=opt.style_mode, epoch=opt.epoch, direction=opt.direction,
         model_suffix=opt.model_suffix, dataroot=opt.dataroot, heldout=heldout, inception_weights=opt.inception_weights,
         classifier_settings={"epochs": opt.classifier_epochs} if opt.classifier_epochs else None,
-        seed=opt.seed or 0, device=opt.device, overwrite=opt.overwrite)
+        seed=opt.seed or 0, device=opt.device, overwrite=opt.overwrite,
+        fast_nst_dir=os.path.join(opt.checkpoints_dir, opt.fast_nst) if opt.fast_nst else None)
     from cyclegan.io import CheckpointError
     from cyclegan.nst import WeightsError
     try:

@@ -97,6 +97,12 @@ def atomic_write_json(path, obj, **dump_kwargs):
     return atomic_write_text(path, json.dumps(obj, **dump_kwargs))
 
 
+def atomic_write(path, write):
+    """write(f) into a temp file beside `path` (f: a seekable binary file), fsync, rename: for writers that
+    need a file object, such as a video muxer. The target appears complete or not at all."""
+    _write_atomically(path, write)
+
+
 def _write_atomically(path, write):
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))

@@ -96,13 +96,45 @@ class GatysBenchmarkOptions(Options):
         return p
 
     def finish(self, opt):
-        try:
-            opt.sizes = [int(v) for v in opt.sizes.split(",") if v.strip()]
-        except ValueError:
-            self.parser.error(f"--sizes {opt.sizes!r}: give comma-separated integers, e.g. 256,512")
+        opt.sizes = parse_sizes(opt.sizes, self.parser)
         opt.losses = [v.strip() for v in opt.losses.split(",") if v.strip()]
         bad = [v for v in opt.losses if v not in STYLE_LOSSES]
         if bad or not opt.losses:
             self.parser.error(f"--losses must come from {', '.join(STYLE_LOSSES)} (got {', '.join(bad) or 'none'})")
-        if not opt.sizes or min(opt.sizes) < 32:
-            self.parser.error("--sizes must be at least 32 px")
+
+
+def parse_sizes(text, parser):
+    """--sizes 256,512 -> [256, 512], each at least 32 px."""
+    try:
+        sizes = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        parser.error(f"--sizes {text!r}: give comma-separated integers, e.g. 256,512")
+    if not sizes or min(sizes) < 32:
+        parser.error("--sizes must be at least 32 px")
+    return sizes
+
+
+class FastNSTBenchmarkOptions(Options):
+    """`python -m cyclegan.benchmark fast_nst`: fast-NST images/s and memory beside Gatys's time per image."""
+    prog = "cyclegan-benchmark fast_nst"
+    description = ("Time fast-NST stylisation (batch 1 and batched) and Gatys per image at each size, on the CPU "
+                   "and the GPU when there is one; one JSON line per configuration.")
+
+    def initialize(self, parser):
+        p = parser
+        p.add_argument("--sizes", default="256,512", help="comma-separated square sizes (default: 256,512)")
+        p.add_argument("--batch", type=int, default=4, help="the batched configuration's batch size (default: 4)")
+        p.add_argument("--repeats", type=int, default=3, help="timed passes per configuration (median)")
+        p.add_argument("--gatys_iters", type=int, default=2,
+                       help="timed Gatys L-BFGS iterations per size (default: 2)")
+        p.add_argument("--gatys_num_iters", type=int, default=500,
+                       help="iterations per image for the projected Gatys time (default: 500, cyclegan-gatys's)")
+        p.add_argument("--no_gatys", action="store_true", help="skip the Gatys lines")
+        p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+        return p
+
+    def finish(self, opt):
+        opt.sizes = parse_sizes(opt.sizes, self.parser)
+        for flag in ("batch", "repeats", "gatys_iters", "gatys_num_iters"):
+            if getattr(opt, flag) < 1:
+                self.parser.error(f"--{flag} must be at least 1, got {getattr(opt, flag)}")

@@ -7,8 +7,17 @@ from cyclegan.data import DIRECTIONS
 from cyclegan.models.generators import GENERATORS
 from cyclegan.models.layers import NORM_TYPES
 
-from .base_options import Options
+from .base_options import Options, load_saved_options
 from .gatys_options import add_gatys_options, check_gatys_options
+
+
+def generator_arch(run_dir, opt=None):
+    """A CycleGAN run's generator architecture: its saved options, then --netG/--ngf/--norm when given."""
+    saved = load_saved_options(run_dir) or {}
+    arch = {k: saved.get(k, default) for k, default in
+            (("netG", "resnet_9blocks"), ("ngf", 64), ("norm", "instance"), ("no_dropout", True))}
+    arch.update({k: getattr(opt, k) for k in ("netG", "ngf", "norm") if getattr(opt, k, None) is not None})
+    return arch
 
 
 class CompareOptions(Options):
@@ -30,6 +39,9 @@ class CompareOptions(Options):
                        help="generator architecture (default: from the run's saved options, else resnet_9blocks)")
         c.add_argument("--ngf", type=int, default=None, help="(default: saved, else 64)")
         c.add_argument("--norm", default=None, choices=NORM_TYPES, help="(default: saved, else instance)")
+        c.add_argument("--fast_nst", default=None,
+                       help="a fast-NST run under --checkpoints_dir (cyclegan-fast-nst train --name NAME) to compare "
+                            "as a third method (default: none)")
         c.add_argument("--photos", required=True, help="folder of photos, e.g. datasets/vangogh2photo/testB")
         c.add_argument("--num", type=int, default=10, help="number of photos (the first N, sorted); 0 for all (default: 10)")
         c.add_argument("--style_mode", default="both", choices=STYLE_MODES,

@@ -9,24 +9,8 @@ from cyclegan.nst import BACKBONES, DEFAULT_TV_WEIGHT, DEVICES, INITS, OPTIMIZER
 from .base_options import Options
 
 
-def add_gatys_options(parser, single_run=True):
-    """Add the Gatys flags to `parser` (an ArgumentParser or argument group); returns it.
-
-    single_run=False leaves out --content, --style_blend and --output, which a harness that runs many
-    photos (cyclegan-compare) replaces with its own."""
-    p = parser
-    if single_run:
-        p.add_argument("--content", help="the photo to stylize")
-    p.add_argument("--style", action="append", default=None,
-                   help="an image file: a painting whose style to transfer; repeat the flag to blend several"
-                   if single_run else "a painting, or a folder of paintings (e.g. datasets/vangogh2photo/testA); "
-                   "repeat the flag for more")
-    if single_run:
-        p.add_argument("--style_blend", default=None,
-                       help="comma-separated blend weights, one per --style, e.g. 0.7,0.3 (default: equal)")
-        p.add_argument("--output", default="./results/gatys",
-                       help="output folder (the file name then encodes the parameters) or an image file path "
-                            "(default: ./results/gatys)")
+def add_loss_options(p):
+    """--backbone .. --tv_weight: the feature network and loss flags, shared with cyclegan-fast-nst and -video."""
     p.add_argument("--backbone", default="vgg19", choices=BACKBONES, help="feature network (default: vgg19)")
     p.add_argument("--content_layers", default=None,
                    help="comma-separated layer names; default per backbone, conv4_2 for VGG "
@@ -48,6 +32,38 @@ def add_gatys_options(parser, single_run=True):
     p.add_argument("--tv_weight", type=float, default=DEFAULT_TV_WEIGHT,
                    help="weight of the total-variation smoothness term, a mean squared pixel difference "
                         f"(default: {DEFAULT_TV_WEIGHT:g})")
+    return p
+
+
+def add_weights_options(p):
+    """--weights and --device, shared with cyclegan-fast-nst and cyclegan-video."""
+    p.add_argument("--weights", default=None,
+                   help="backbone weights: a local .pth file, or 'random' (untrained: tests and benchmarks only). "
+                        "Default: torchvision's ImageNet file from the torch cache (never downloaded)")
+    p.add_argument("--device", default="auto", choices=DEVICES,
+                   help="auto uses the GPU when there is one (default: auto)")
+    return p
+
+
+def add_gatys_options(parser, single_run=True):
+    """Add the Gatys flags to `parser` (an ArgumentParser or argument group); returns it.
+
+    single_run=False leaves out --content, --style_blend and --output, which a harness that runs many
+    photos (cyclegan-compare) replaces with its own."""
+    p = parser
+    if single_run:
+        p.add_argument("--content", help="the photo to stylize")
+    p.add_argument("--style", action="append", default=None,
+                   help="an image file: a painting whose style to transfer; repeat the flag to blend several"
+                   if single_run else "a painting, or a folder of paintings (e.g. datasets/vangogh2photo/testA); "
+                   "repeat the flag for more")
+    if single_run:
+        p.add_argument("--style_blend", default=None,
+                       help="comma-separated blend weights, one per --style, e.g. 0.7,0.3 (default: equal)")
+        p.add_argument("--output", default="./results/gatys",
+                       help="output folder (the file name then encodes the parameters) or an image file path "
+                            "(default: ./results/gatys)")
+    add_loss_options(p)
     p.add_argument("--init", default="content", choices=INITS,
                    help="starting image (default: content)")
     p.add_argument("--optimizer", default="lbfgs", choices=OPTIMIZERS, help="(default: lbfgs)")
@@ -62,11 +78,7 @@ def add_gatys_options(parser, single_run=True):
     p.add_argument("--seed", type=int, default=None, help="random seed for repeatable runs")
     p.add_argument("--save_every", type=int, default=0,
                    help="also save the image every N iterations (default: 0, only the final image)")
-    p.add_argument("--weights", default=None,
-                   help="backbone weights: a local .pth file, or 'random' (untrained: tests and benchmarks only). "
-                        "Default: torchvision's ImageNet file from the torch cache (never downloaded)")
-    p.add_argument("--device", default="auto", choices=DEVICES,
-                   help="auto uses the GPU when there is one (default: auto)")
+    add_weights_options(p)
     return p
 
 
@@ -84,14 +96,24 @@ def _names(text):
     return [v.strip() for v in text.split(",") if v.strip()] if text else None
 
 
+def check_layer_options(opt, parser):
+    """Comma-separated --content_layers/--style_layers/--style_layer_weights to lists, checked."""
+    opt.content_layers = _names(opt.content_layers)
+    opt.style_layers = _names(opt.style_layers)
+    if opt.style_layer_weights is not None:
+        opt.style_layer_weights = _floats(opt.style_layer_weights, "--style_layer_weights", parser)
+        if opt.style_layers is not None and len(opt.style_layer_weights) != len(opt.style_layers):
+            parser.error(f"--style_layer_weights has {len(opt.style_layer_weights)} values for "
+                         f"{len(opt.style_layers)} --style_layers; give one per layer")
+
+
 def check_gatys_options(opt, parser):
     """Turn comma-separated flags into lists and reject inconsistent values with parser.error."""
     if hasattr(opt, "content") and not opt.content:
         parser.error("--content is required: the photo to stylize")
     if not opt.style:
         parser.error("--style is required: at least one painting (repeat --style to blend several)")
-    opt.content_layers = _names(opt.content_layers)
-    opt.style_layers = _names(opt.style_layers)
+    check_layer_options(opt, parser)
     if getattr(opt, "style_blend", None) is not None:
         opt.style_blend = _floats(opt.style_blend, "--style_blend", parser)
         if len(opt.style_blend) != len(opt.style):
@@ -99,11 +121,6 @@ def check_gatys_options(opt, parser):
                          f"give one per image")
         if any(w < 0 for w in opt.style_blend) or sum(opt.style_blend) <= 0:
             parser.error("--style_blend weights must be non-negative with a positive sum")
-    if opt.style_layer_weights is not None:
-        opt.style_layer_weights = _floats(opt.style_layer_weights, "--style_layer_weights", parser)
-        if opt.style_layers is not None and len(opt.style_layer_weights) != len(opt.style_layers):
-            parser.error(f"--style_layer_weights has {len(opt.style_layer_weights)} values for "
-                         f"{len(opt.style_layers)} --style_layers; give one per layer")
     for flag, value, low in (("--num_iters", opt.num_iters, 1), ("--image_size", opt.image_size, 16),
                              ("--save_every", opt.save_every, 0)):
         if value < low:

@@ -23,6 +23,17 @@ def screenshot(url, out, budget_ms=8000):
     return Image.open(out).convert("RGB")
 
 
+def dump_dom(url, budget_ms=8000):
+    """The page's DOM after Chromium loaded it and ran its scripts (for checks a screenshot cannot make)."""
+    with tempfile.TemporaryDirectory() as profile:
+        cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+               "--disable-background-networking", f"--user-data-dir={profile}", "--allow-file-access-from-files",
+               f"--virtual-time-budget={budget_ms}", "--dump-dom", url]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert "<body" in r.stdout, f"chromium dumped no DOM: {r.stderr[-2000:]}"
+    return r.stdout
+
+
 def content_fraction(img):
     """Fraction of pixels that differ from the most common colour (the background)."""
     px = np.asarray(img).reshape(-1, 3)

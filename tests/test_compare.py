@@ -1,4 +1,5 @@
-"""cyclegan-compare end to end: a tiny CycleGAN trained here, Gatys with random VGG weights from a file,
+"""cyclegan-compare end to end: a tiny CycleGAN and a tiny fast-NST network trained here, Gatys with random VGG
+weights from a file,
 real vangogh2photo-mini data where present (generated images otherwise); page, JSON and CSV agree,
 metrics lie in their ranges, a re-run resumes, a corrupt photo is reported, and the page renders."""
 import csv
@@ -11,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 
-from _browser import CHROMIUM, SKIP_REASON, content_fraction, screenshot
+from _browser import CHROMIUM, SKIP_REASON, content_fraction, dump_dom, screenshot
 from conftest import REPO, SHARED_DATA, TINY, make_images, run_env
 
 RANGES = {"ssim": (-1, 1), "edge_corr": (-1, 1), "color_swd": (0, 200), "p_painting": (0, 1),
@@ -40,10 +41,15 @@ def setup(tmp_path_factory, vgg_weights_file):
                     "--checkpoints_dir", str(ck), *TINY, "--n_epochs", "1", "--n_epochs_decay", "0",
                     "--max_dataset_size", "4"], cwd=REPO, env=run_env(), check=True, capture_output=True)
     weights = vgg_weights_file
+    subprocess.run([sys.executable, "-m", "cyclegan.fast_nst", "train", "--photos", str(root / "trainB"),
+                    "--style", str(root / "testA"), "--name", "tinyfast", "--checkpoints_dir", str(ck), "--weights",
+                    str(weights), "--num_iters", "2", "--batch_size", "1", "--image_size", "32", "--ngf", "4",
+                    "--n_res", "1", "--content_layers", "conv1_1", "--style_layers", "conv1_1", "--seed", "0"],
+                   cwd=REPO, env=run_env(), check=True, capture_output=True)
     args = [sys.executable, "-m", "cyclegan.compare", "--name", "tiny", "--checkpoints_dir", str(ck),
             "--photos", str(photos), "--style", str(root / "testA"), "--dataroot", str(root), "--num", "4",
             "--image_size", "48", "--weights", str(weights), "--num_iters", "3", "--classifier_epochs", "2",
-            "--results_dir", str(tmp / "res"), "--seed", "1"]
+            "--results_dir", str(tmp / "res"), "--seed", "1", "--fast_nst", "tinyfast"]
     first = subprocess.run(args, cwd=REPO, env=run_env(), capture_output=True, text=True, timeout=900)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     return {"out": tmp / "res" / "compare_tiny", "args": args, "first": first}
@@ -52,7 +58,7 @@ def setup(tmp_path_factory, vgg_weights_file):
 def test_page_json_and_csv_exist_and_agree(setup):
     out = setup["out"]
     data = json.loads((out / "metrics.json").read_text())
-    assert set(data["summary"]) >= {"cyclegan", "gatys_per_image", "gatys_domain", "photos", "paintings"}
+    assert set(data["summary"]) >= {"cyclegan", "fast_nst", "gatys_per_image", "gatys_domain", "photos", "paintings"}
     with open(out / "metrics.csv") as f:
         rows = list(csv.reader(f))
     summary = {r[1]: r for r in rows if r and r[0] == "summary" and r[1] != "method"}
@@ -63,7 +69,7 @@ def test_page_json_and_csv_exist_and_agree(setup):
             if isinstance(value, float):
                 assert float(cell) == pytest.approx(value, rel=1e-5), (method, col)
     per_image = [r for r in rows[1:] if r and r[0] != "summary" and r[0] != ""]
-    assert len(per_image) == len(data["per_image"]) == 3 * 3 + 1  # 3 photos x 3 methods + the corrupt one
+    assert len(per_image) == len(data["per_image"]) == 3 * 4 + 1  # 3 photos x 4 methods + the corrupt one
     html = (out / "index.html").read_text()
     assert html.index("Metrics per method") < html.index("input")  # the table is above the rows
     assert "RANDOM weights" in html and "not computed: no Inception weights" in html
@@ -72,12 +78,12 @@ def test_page_json_and_csv_exist_and_agree(setup):
 def test_every_metric_lies_in_its_range(setup):
     data = json.loads((setup["out"] / "metrics.json").read_text())
     good = [r for r in data["per_image"] if "error" not in r]
-    assert len(good) == 9
+    assert len(good) == 12
     for row in good:
         for k, (lo, hi) in RANGES.items():
             if row.get(k) is not None:
                 assert lo <= row[k] <= hi, (row["method"], k, row[k])
-    for m in ("cyclegan", "gatys_per_image", "gatys_domain", "photos", "paintings"):
+    for m in ("cyclegan", "fast_nst", "gatys_per_image", "gatys_domain", "photos", "paintings"):
         frac = data["summary"][m]["fraction_paintings"]
         assert 0 <= frac <= 1
     assert data["summary"]["cyclegan"]["cycle_l1"] is not None
@@ -112,3 +118,32 @@ def test_page_shows_the_image_grid_in_chromium(setup, tmp_path):
     lower = shot.crop((0, shot.height // 2, shot.width, shot.height))
     colours = np.unique(np.asarray(lower.resize((160, 60))).reshape(-1, 3), axis=0)
     assert len(colours) > 200  # photographs, not just text
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason=SKIP_REASON)
+def test_page_shows_three_methods_per_photo_in_chromium(setup, tmp_path):
+    """Chromium loads the page; a script added to a copy lists the images that really decoded."""
+    out = setup["out"]
+    probe = out / "probe_loaded.html"
+    probe.write_text((out / "index.html").read_text().replace("</body>", """<script>
+window.addEventListener("load", () => { const p = document.createElement("pre"); p.id = "loaded";
+  p.textContent = JSON.stringify([...document.images].filter(i => i.complete && i.naturalWidth > 0)
+                                 .map(i => i.alt)); document.body.appendChild(p); });
+</script></body>"""))
+    try:
+        dom = dump_dom(probe.as_uri())
+    finally:
+        probe.unlink()
+    loaded = json.loads(html_unescape(dom.split('<pre id="loaded">')[1].split("</pre>")[0]))
+    photos = loaded.count("input")  # the last run in this module may have been --num 1
+    assert photos >= 1
+    for label in ("CycleGAN (", "Fast NST (Johnson et al.) (", "Gatys (one painting per photo) (",
+                  "Gatys (domain: all paintings) ("):
+        assert sum(a.startswith(label) for a in loaded) == photos, (label, loaded)
+    summary = json.loads((out / "metrics.json").read_text())["summary"]["fast_nst"]
+    assert summary["images"] == photos and summary["time_s"] > 0 and summary["ssim"] is not None
+
+
+def html_unescape(text):
+    import html
+    return html.unescape(text)

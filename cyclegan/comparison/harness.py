@@ -1,4 +1,5 @@
-"""Run both methods on the same photos, timed and memory-measured, with per-photo results cached on disk.
+"""Run the methods (CycleGAN, fast NST, Gatys) on the same photos, timed and memory-measured, with
+per-photo results cached on disk.
 
 Layout of out_dir: images/{key}_{method}.png and records/{key}.json (one per photo: per method the
 output file, wall seconds, peak memory, the painting used, or the error). A re-run reuses what is
@@ -15,7 +16,7 @@ from ..images import load_image, save_image
 from ..io import atomic_write_json
 from ..perf import current_memory_mb, peak_memory_mb, reset_peak_memory, synchronize
 
-METHODS = ("cyclegan", "gatys_per_image", "gatys_domain")
+METHODS = ("cyclegan", "fast_nst", "gatys_per_image", "gatys_domain")
 
 
 def load_photo(path, size):
@@ -46,14 +47,16 @@ def measured(fn, device):
 
 
 class Comparison:
-    """Holds the two methods; `run(photos)` fills out_dir and returns the per-photo records."""
+    """Holds the methods; `run(photos)` fills out_dir and returns the per-photo records.
+    fast_nst: a trained fast-NST network (cyclegan.nst.fast.FastStylizer) or None."""
 
     def __init__(self, out_dir, translator, stylizer, paintings, modes, image_size, gatys_kwargs, seed=0,
-                 device="cpu", overwrite=False, style_size=None, log=print):
+                 device="cpu", overwrite=False, style_size=None, log=print, fast_nst=None):
         self.out_dir, self.translator, self.stylizer = out_dir, translator, stylizer
         self.paintings, self.modes, self.size = list(paintings), list(modes), image_size
         self.gatys_kwargs, self.seed, self.device = dict(gatys_kwargs), seed, device
         self.overwrite, self.style_size, self.log = overwrite, style_size or image_size, log
+        self.fast_nst = fast_nst
         self._targets = {}
         for sub in ("images", "records"):
             os.makedirs(os.path.join(out_dir, sub), exist_ok=True)
@@ -112,6 +115,7 @@ class Comparison:
 
     def methods(self):
         out = ["cyclegan"] if self.translator is not None else []
+        out += ["fast_nst"] if self.fast_nst is not None else []
         return out + [f"gatys_{m}" for m in self.modes] if self.stylizer is not None else out
 
     def run_method(self, method, key, photo):
@@ -119,6 +123,8 @@ class Comparison:
         if method == "cyclegan":
             (out, cycle), seconds, mem = measured(lambda: self.translator(photo), self.device)
             entry["cycle_l1"] = cycle
+        elif method == "fast_nst":
+            out, seconds, mem = measured(lambda: self.fast_nst(photo), self.device)
         else:
             painting = pick_painting(self.paintings, key, self.seed) if method == "gatys_per_image" else "domain"
             targets = self.targets(painting, photo)  # outside the timing: shared by every photo

@@ -21,9 +21,9 @@ from .harness import METHODS, load_photo
 
 PER_IMAGE = ("time_s", "peak_mem_mb", "ssim", "edge_corr", "color_swd", "p_painting", "gram_dist", "content_dist",
              "cycle_l1")
-LABELS = {"cyclegan": "CycleGAN", "gatys_per_image": "Gatys (one painting per photo)",
-          "gatys_domain": "Gatys (domain: all paintings)", "photos": "real photos (floor)",
-          "paintings": "real paintings (ceiling)"}
+LABELS = {"cyclegan": "CycleGAN", "fast_nst": "Fast NST (Johnson et al.)",
+          "gatys_per_image": "Gatys (one painting per photo)", "gatys_domain": "Gatys (domain: all paintings)",
+          "photos": "real photos (floor)", "paintings": "real paintings (ceiling)"}
 
 
 def image_metrics(records, out_dir, paintings, classifier=None, comparison=None, size=256):

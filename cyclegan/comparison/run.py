@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from ..images import list_images, load_image
 from ..metrics import NOT_COMPUTED, InceptionFeatures, InceptionWeightsMissing, fid_kid_from_features, painting_classifier
 from ..nst import Stylizer, resolve_device
+from ..nst.fast import FastStylizer
 from .harness import METHODS, Comparison, load_photo
 from .report import aggregate, image_metrics, write_outputs
 from .translator import Translator
@@ -28,7 +29,8 @@ class CompareSettings:
 
     arch: the generator's netG, ngf, norm, no_dropout. gatys: the Stylizer arguments under 'stylizer',
     the stylize() arguments under 'run', and the paintings' longest side under 'style_size'.
-    heldout: paintings for FID/KID and the ceiling (None: the style paintings)."""
+    heldout: paintings for FID/KID and the ceiling (None: the style paintings).
+    fast_nst_dir: a fast-NST run folder (cyclegan-fast-nst train) for the third method, or None."""
     name: str
     run_dir: str
     photos_dir: str
@@ -49,6 +51,7 @@ class CompareSettings:
     seed: int = 0
     device: str = "auto"
     overwrite: bool = False
+    fast_nst_dir: str | None = None
 
 
 def compare(settings, log=print):
@@ -66,8 +69,9 @@ def compare(settings, log=print):
     translator = Translator(run_dir, s.arch, s.epoch, s.direction, s.model_suffix, device)
     stylizer = Stylizer(device=device, **gatys["stylizer"])
     modes = ["per_image", "domain"] if style_mode == "both" else [style_mode]
+    fast = FastStylizer(s.fast_nst_dir, device=device) if s.fast_nst_dir else None
     comp = Comparison(out_dir, translator, stylizer, paintings, modes, image_size, gatys["run"], seed, device,
-                      s.overwrite, style_size=gatys.get("style_size"), log=log)
+                      s.overwrite, style_size=gatys.get("style_size"), log=log, fast_nst=fast)
     records = comp.run(photos)
 
     notes, classifier = [], None
@@ -110,9 +114,11 @@ def compare(settings, log=print):
                     else f"weights from {w or 'the torchvision cache'}."))
     notes.append("Weight-free measures: time, memory, SSIM, edge correlation, colour distance, painting classifier.")
     config = dict(name=name, photos=photos_dir, styles=list(map(str, styles)), num=len(photos), image_size=image_size,
-                  style_mode=style_mode, seed=seed, device=str(device), gatys=gatys, dataroot=dataroot)
-    page = write_outputs(out_dir, f"CycleGAN ({name}) vs Gatys on {len(photos)} photos", rows, summary, records,
-                         notes, config)
+                  style_mode=style_mode, seed=seed, device=str(device), gatys=gatys, dataroot=dataroot,
+                  fast_nst=fast.path if fast else None)
+    also = f", fast NST ({os.path.basename(os.path.normpath(s.fast_nst_dir))})" if fast else ""
+    page = write_outputs(out_dir, f"CycleGAN ({name}){also} vs Gatys on {len(photos)} photos", rows, summary,
+                         records, notes, config)
     return page, summary
 
 

@@ -140,6 +140,8 @@ class Stylizer:
         return StyleTargets(layers, luminance_of is not None, prepared[0], len(prepared))
 
     def _init_image(self, init, base, targets):
+        if torch.is_tensor(init):  # a given start, e.g. the previous stylised video frame (--temporal_init)
+            return resize_to(init.to(base), base.shape[-2:]).clone()
         _check("init", init, INITS)
         if init == "content":
             return base.clone()
@@ -172,6 +174,8 @@ class Stylizer:
                 init="content", optimizer="lbfgs", num_iters=500, lr=None, seed=None, preserve_color=False,
                 save_every=0, on_save=None, progress=True):
         """Optimise an image; returns ((1, 3, H, W) tensor in [0, 1] on the CPU, RunStats).
+
+        init: one of INITS, or an image tensor to start from (resized to the content's size).
 
         on_save(image, iteration) is called every `save_every` iterations when both are given.
         progress: True for a tqdm bar on a terminal (nothing in logs), False for none, or a factory

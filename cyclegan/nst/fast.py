@@ -1,0 +1,102 @@
+"""Fast neural style: the perceptual loss that trains a TransformerNet, the photo sampler, and loading
+a trained network. The training loop (checkpoints, progress, page) is cyclegan/training/fast_nst.py.
+
+    st = Stylizer("vgg19", weights="vgg19.pth")                 # the Gatys feature extractor and style loss
+    loss = PerceptualLoss(st, st.style_targets(paintings))      # one painting, or a folder pooled (domain)
+    total, parts = loss(net(photos), photos)
+
+The style losses in losses.py score one image's activations, so a batch is scored image by image
+and averaged; the content loss compares the output's content-layer activations with the photo's.
+"""
+import os
+
+import torch
+from PIL import Image
+
+from cyclegan.images import load_rgb, to_tensor
+from cyclegan.io import CheckpointError, load_state_dict_file
+from cyclegan.nst.losses import content_loss, tv_loss
+from cyclegan.nst.optimize import DEFAULT_STYLE_WEIGHT
+from cyclegan.nst.transformer import from_state_dict, stylize
+
+# Johnson et al. weigh content 1 and style 5; our size-normalised Gram loss needs the Gatys-scale
+# weights of optimize.DEFAULT_STYLE_WEIGHT, and the output is smoothed a little more than Gatys's.
+DEFAULT_TV_WEIGHT = 1e-1
+NET_FILE = "{label}_net_T.pth"
+
+
+class PerceptualLoss:
+    """content + style + total variation of a batch of outputs against their photos and pooled style targets."""
+
+    def __init__(self, stylizer, targets, content_weight=1.0, style_weight=None, tv_weight=DEFAULT_TV_WEIGHT):
+        self.st, self.targets = stylizer, targets
+        sw = DEFAULT_STYLE_WEIGHT[stylizer.style_loss_name] if style_weight is None else style_weight
+        self.weights = (content_weight, sw, tv_weight)
+
+    def __call__(self, out, photos):
+        st = self.st
+        with torch.no_grad():
+            ref = st.extractor(photos)
+        feats = st.extractor(out)
+        c = sum(content_loss(feats[n].float(), ref[n].float()) for n in st.content_layers)
+        n = out.shape[0]
+        s = sum(w * sum(st.style_loss(feats[name][i:i + 1].float(), self.targets.layers[name]) for i in range(n)) / n
+                for name, w in st.layer_weights.items())
+        tv = tv_loss(out.float())
+        cw, sw, tw = self.weights
+        total = cw * c + sw * s + tw * tv
+        return total, {"total": float(total.detach()), "content": float(c.detach()), "style": float(s.detach()),
+                       "tv": float(tv.detach())}
+
+
+def square_crop(img, size, rng):
+    """PIL image -> (3, size, size) float tensor: shorter side resized to `size`, then a crop drawn from rng."""
+    w, h = img.size
+    s = size / min(w, h)
+    img = img.resize((max(size, round(w * s)), max(size, round(h * s))), Image.BICUBIC)
+    w, h = img.size
+    x = int(torch.randint(0, w - size + 1, (1,), generator=rng))
+    y = int(torch.randint(0, h - size + 1, (1,), generator=rng))
+    return to_tensor(img.crop((x, y, x + size, y + size)))
+
+
+class PhotoSampler:
+    """Training batches as a pure function of (seed, iteration): resuming at iteration k sees exactly the
+    batches an uninterrupted run would, with no data-loader state to save."""
+
+    def __init__(self, paths, image_size, batch_size, seed=0):
+        if not paths:
+            raise ValueError("PhotoSampler needs at least one photo")
+        self.paths, self.size, self.batch_size, self.seed = list(paths), image_size, batch_size, seed
+
+    def batch(self, iteration):
+        rng = torch.Generator().manual_seed(self.seed * 1_000_003 + iteration)
+        idx = torch.randint(0, len(self.paths), (self.batch_size,), generator=rng).tolist()
+        return torch.stack([square_crop(load_rgb(self.paths[i]), self.size, rng) for i in idx])
+
+
+class FastStylizer:
+    """A trained transformer loaded from a run folder; call it on (N, 3, H, W) images in [0, 1].
+    amp_dtype and channels_last default per device, as in training: bf16 and channels_last on a GPU, off on the CPU."""
+
+    def __init__(self, run_dir, epoch="latest", device="cpu", amp_dtype="auto", channels_last=None):
+        path = os.path.join(run_dir, NET_FILE.format(label=epoch))
+        if not os.path.isfile(path):
+            have = sorted(os.listdir(run_dir)) if os.path.isdir(run_dir) else []
+            raise FileNotFoundError(f"{path}: no trained fast-NST network; train one with `cyclegan-fast-nst train "
+                                    f"--name {os.path.basename(os.path.normpath(run_dir))} ...` or check --name and "
+                                    f"--checkpoints_dir (files there: {', '.join(have) or 'none'})")
+        try:
+            self.net = from_state_dict(load_state_dict_file(path), path).to(device)
+        except ValueError as e:
+            raise CheckpointError(str(e)) from None
+        self.device = torch.device(device)
+        gpu = self.device.type == "cuda"
+        self.path, self.amp_dtype = path, (torch.bfloat16 if gpu else None) if amp_dtype == "auto" else amp_dtype
+        channels_last = gpu if channels_last is None else channels_last
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        if channels_last:
+            self.net.to(memory_format=torch.channels_last)
+
+    def __call__(self, images):
+        return stylize(self.net, images, self.amp_dtype, self.memory_format)

@@ -1,0 +1,184 @@
+"""Training a fast neural style network (cyclegan-fast-nst train), read top to bottom.
+
+Per iteration: a batch of square photo crops (a pure function of seed and iteration, see PhotoSampler)
+-> TransformerNet -> PerceptualLoss against the style targets (one painting, or a folder pooled like
+Gatys's domain mode) -> Adam. Every print_freq: a loss_log.txt line and the progress bar's losses.
+Every save_freq, at the end and on SIGINT/SIGTERM: the full state through checkpoint.save_state
+(net, optimiser, RNG, counters, options, loss history) and the page web/index.html with samples and
+the loss plot. A run resumes exactly with --continue_train.
+"""
+import math
+import os
+import time
+import torch
+
+from ..data.image_folder import make_dataset
+from ..data.scan import scan_images
+from ..display.html import write_page
+from ..display.plot import loss_svg
+from ..display.progress import Progress, progress_iter
+from ..images import save_image
+from ..io import atomic_save
+from ..models import speed
+from ..nst.fast import NET_FILE, PerceptualLoss, PhotoSampler
+from ..nst.images import load_image
+from ..nst.optimize import Stylizer
+from ..nst.run import resolve_device
+from ..nst.transformer import TransformerNet, stylize
+from . import checkpoint
+from .guards import StopSignal
+from .loss_log import LossLog
+
+LOSSES = ("total", "content", "style", "tv")
+
+
+class FastNSTRun:
+    """The transformer and its optimiser, with the model surface checkpoint.save_state/load_state use."""
+
+    def __init__(self, save_dir, net, optimizer, device):
+        self.save_dir, self.net, self.device, self.optimizer = save_dir, net, device, optimizer
+
+    def nets(self):
+        return [("T", self.net)]
+
+    def state_dict(self):
+        return {"nets": {"T": {k: v.detach().cpu() for k, v in self.net.state_dict().items()}},
+                "optimizers": {"T": self.optimizer.state_dict()}}
+
+    def load_state_dict(self, state):
+        self.net.load_state_dict(state["nets"]["T"])
+        self.optimizer.load_state_dict(state["optimizers"]["T"])
+
+    def save_networks(self, label):
+        atomic_save({k: v.detach().cpu().contiguous() for k, v in self.net.state_dict().items()},
+                    os.path.join(self.save_dir, NET_FILE.format(label=label)))
+
+
+def style_paths(style):
+    """--style PATH|DIR -> the painting files (a folder's images are pooled, as Gatys's domain mode)."""
+    return make_dataset(style) if os.path.isdir(style) else [style]
+
+
+def train(opt, opt_dict, log=print, on_ready=None):
+    """Train as `opt` says (see options/fast_nst_options.py); returns a summary dict.
+    on_ready() is called once everything is loaded, before the first iteration (the entry saves the options
+    then, so a run that fails to start leaves no run folder behind)."""
+    device = resolve_device(opt.device)
+    save_dir = os.path.join(opt.checkpoints_dir, opt.name)
+    photos = scan_images(make_dataset(opt.photos), opt.image_size, label=f"--photos {opt.photos}")
+    styles = style_paths(opt.style)
+    for p in styles:
+        if not os.path.isfile(p):
+            raise FileNotFoundError(f"--style {p}: no such image file or folder")
+    torch.manual_seed(opt.seed)  # random backbone weights and MMD samples repeat on resume
+    st = Stylizer(opt.backbone, opt.weights, opt.content_layers, opt.style_layers, opt.style_layer_weights,
+                  opt.pooling, opt.style_loss, device)
+    style_size = max(16, round(opt.image_size * opt.style_scale))
+    targets = st.style_targets([load_image(p, style_size) for p in styles])
+    loss_fn = PerceptualLoss(st, targets, opt.content_weight, opt.style_weight, opt.tv_weight)
+
+    cfg = speed.resolve(device.type, opt.amp, opt.channels_last)
+    if cfg.channels_last and not speed.instance_norm_channels_last_ok(device.type):
+        log(f"channels_last off: instance norm's backward is wrong for channels_last on this {device.type}")
+        cfg = speed.resolve(device.type, opt.amp, False)
+    torch.manual_seed(opt.seed)
+    net = TransformerNet(opt.ngf, opt.n_res).to(device, memory_format=cfg.memory_format)
+    run = FastNSTRun(save_dir, net, torch.optim.Adam(net.parameters(), lr=opt.lr), device)
+    counters = {"iteration": 0, "history": {k: [] for k in ("iter",) + LOSSES}}
+    if opt.continue_train:
+        loaded, path = checkpoint.resume(run, save_dir)
+        if loaded is None:
+            raise FileNotFoundError(f"--continue_train: no checkpoint in {save_dir} to resume from")
+        counters = loaded
+        log(f"resumed from {path} at iteration {counters['iteration']}")
+    sampler = PhotoSampler(photos, opt.image_size, opt.batch_size, opt.seed)
+    samples = [load_image(p, opt.image_size) for p in photos[:opt.num_samples]]
+    log(f"fast NST: {len(photos)} photos, {len(styles)} style image(s), {opt.backbone}/{opt.style_loss}, "
+        f"{opt.image_size}px batch {opt.batch_size}, device {device}, speed {cfg.as_dict()}")
+
+    def save():
+        checkpoint.save_state(run, ["latest"], counters, opt_dict)
+        write_samples_page(save_dir, opt.name, net, samples, counters, cfg)
+
+    if on_ready is not None:
+        on_ready()
+    loss_log = LossLog(os.path.join(save_dir, "loss_log.txt"))
+    start_iter, start_time = counters["iteration"], time.time()
+    bar = Progress(opt.num_iters - start_iter, desc="fast-nst", unit="it")
+    try:
+        with StopSignal() as stop:
+            for it in range(start_iter + 1, opt.num_iters + 1):
+                t0 = time.time()
+                x = sampler.batch(it).to(device).contiguous(memory_format=cfg.memory_format)
+                t_data = time.time() - t0
+                with cfg.autocast():
+                    out = net(x)
+                loss, parts = loss_fn(out, x)
+                if not math.isfinite(parts["total"]):
+                    raise FloatingPointError(f"the loss became {parts['total']} at iteration {it}; "
+                                             f"lower --lr or the loss weights")
+                run.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                run.optimizer.step()
+                counters["iteration"] = it
+                bar.update(1, **parts)
+                if it % opt.print_freq == 0 or it == opt.num_iters:
+                    counters["history"]["iter"].append(it)
+                    for k in LOSSES:
+                        counters["history"][k].append(parts[k])
+                    epoch = (it - 1) * opt.batch_size // len(photos) + 1
+                    loss_log.write(epoch, it, parts, time.time() - t0, t_data)
+                if it % opt.save_freq == 0 or stop.requested:
+                    save()
+                if stop.requested:
+                    log(f"stopped by {stop.requested} at iteration {it}; resume with --continue_train")
+                    break
+    finally:
+        bar.close()
+    save()
+    h = counters["history"]
+    return {"iteration": counters["iteration"], "seconds": time.time() - start_time,
+            "first_loss": h["total"][0] if h["total"] else None, "last_loss": h["total"][-1] if h["total"] else None,
+            "net": os.path.join(save_dir, NET_FILE.format(label="latest")),
+            "page": os.path.join(save_dir, "web", "index.html")}
+
+
+def write_samples_page(save_dir, name, net, samples, counters, cfg):
+    """web/index.html: the loss plot, then each sample photo beside its stylisation at this iteration."""
+    web = os.path.join(save_dir, "web")
+    it = counters["iteration"]
+    was_training = net.training
+    net.eval()
+    items = []
+    for i, photo in enumerate(samples):
+        out = stylize(net, photo, cfg.amp_dtype, cfg.memory_format)
+        src, dst = os.path.join(web, "images", f"sample{i}_photo.png"), os.path.join(web, "images",
+                                                                                       f"iter{it:07d}_sample{i}.png")
+        if not os.path.isfile(src):
+            save_image(photo, src)
+        save_image(out, dst)
+        items += [(src, f"photo {i}"), (dst, f"iteration {it}")]
+    net.train(was_training)
+    h = counters["history"]
+    svg = loss_svg(h["iter"], {k: h[k] for k in LOSSES}, title="Fast NST losses (weighted total, unweighted parts)",
+                   xlabel="iteration")
+    write_page(os.path.join(web, "index.html"), f"Fast neural style: {name}", sections=[("Samples", items)],
+               svgs=[("Losses", svg)], notes=[f"iteration {it}"], per_row=2)
+
+
+def stylize_paths(stylizer, inputs, output_dir, size=None, log=print):
+    """Stylise image files (a list, or every image under a folder); write output_dir/<relative path>.png.
+    size=None keeps each image's own size. Returns the written paths."""
+    if os.path.isdir(inputs):
+        root, files = inputs, make_dataset(inputs)
+    elif os.path.isfile(inputs):
+        root, files = os.path.dirname(inputs), [inputs]
+    else:
+        raise FileNotFoundError(f"--input {inputs}: no such file or folder")
+    written = []
+    for path in progress_iter(files, desc="stylize", unit="img"):
+        out = stylizer(load_image(path, size))
+        rel = os.path.splitext(os.path.relpath(path, root))[0] + ".png"
+        written.append(save_image(out, os.path.join(output_dir, rel)))
+    log(f"wrote {len(written)} image(s) to {output_dir}")
+    return written

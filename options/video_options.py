@@ -1,0 +1,72 @@
+"""Options of cyclegan-video: stylise a video with a CycleGAN run, a fast-NST run or Gatys per frame.
+Gatys's loss and backbone flags keep their cyclegan-gatys names (options/gatys_options.py)."""
+import argparse
+import os
+
+from cyclegan.data import DIRECTIONS
+from cyclegan.media import FORMATS
+
+from .base_options import Options
+from .fast_nst_options import add_run_options
+from .gatys_options import add_loss_options, add_weights_options, check_layer_options
+
+METHODS = ("cyclegan", "fast_nst", "gatys")
+
+
+class VideoOptions(Options):
+    prog = "cyclegan-video"
+    description = ("Stylise a video frame by frame, keeping its frame rate and audio; prints and saves a flicker "
+                   "measure (OUTPUT with .json instead of its video suffix).")
+
+    def initialize(self, parser):
+        p = parser
+        p.add_argument("--input", required=True, help="the video file")
+        p.add_argument("--method", required=True, choices=METHODS,
+                       help="cyclegan: a trained CycleGAN run (--name); fast_nst: a cyclegan-fast-nst run (--name); "
+                            "gatys: optimisation per frame against --style")
+        add_run_options(p, name_required=False)
+        p.add_argument("--output", default=None,
+                       help=f"output video, one of {', '.join(FORMATS)} (default: "
+                            f"./results/video/INPUT_METHOD[_NAME].mp4)")
+        p.add_argument("--max_size", type=int, default=None,
+                       help="longest side of the output frames in pixels (default: the input's size)")
+        p.add_argument("--batch_size", type=int, default=8, help="frames stylised at once (default: 8)")
+        p.add_argument("--epoch", default="latest", help="which saved network to load (default: latest)")
+        p.add_argument("--direction", default="AtoB", choices=DIRECTIONS,
+                       help="cyclegan: AtoB (default) when paintings are A and photos B, as in vangogh2photo")
+        p.add_argument("--model_suffix", default=None,
+                       help="cyclegan: load {epoch}_net_G{suffix}.pth instead (e.g. '' for latest_net_G.pth)")
+        p.add_argument("--overwrite", action="store_true", help="replace an existing --output")
+        g = p.add_argument_group("gatys (same names as cyclegan-gatys)")
+        g.add_argument("--style", default=None, help="a painting, or a folder of paintings pooled (domain mode)")
+        g.add_argument("--num_iters", type=int, default=100, help="L-BFGS iterations per frame (default: 100)")
+        g.add_argument("--temporal_init", action=argparse.BooleanOptionalAction, default=True,
+                       help="start each frame from the previous stylised frame (default: on)")
+        g.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+        add_loss_options(g)
+        add_weights_options(p)
+        return p
+
+    def finish(self, opt):
+        p = self.parser
+        if opt.method in ("cyclegan", "fast_nst") and not opt.name:
+            p.error(f"--method {opt.method} needs --name: the run under --checkpoints_dir to use")
+        if opt.method == "gatys":
+            if not opt.style:
+                p.error("--method gatys needs --style: a painting or a folder of paintings")
+            if not os.path.exists(opt.style):
+                p.error(f"--style {opt.style}: no such image file or folder")
+            check_layer_options(opt, p)
+        for flag, value, low in (("--max_size", opt.max_size, 16), ("--batch_size", opt.batch_size, 1),
+                                 ("--num_iters", opt.num_iters, 1)):
+            if value is not None and value < low:
+                p.error(f"{flag} must be at least {low}, got {value}")
+        if opt.output is None:
+            stem = os.path.splitext(os.path.basename(opt.input))[0]
+            opt.output = os.path.join("./results/video", f"{stem}_{opt.method}" + (f"_{opt.name}" if opt.name else "")
+                                      + ".mp4")
+        if os.path.splitext(opt.output)[1].lower() not in FORMATS:
+            p.error(f"--output {opt.output}: end it in one of {', '.join(FORMATS)}")
+        if os.path.exists(opt.output) and not opt.overwrite:
+            p.error(f"--output {opt.output} exists; pass --overwrite to replace it or choose another name")
+        return opt
