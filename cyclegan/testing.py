@@ -19,7 +19,7 @@ from .display.progress import Progress
 from .images import save_image
 from .io import atomic_write_json
 from .models import create_model
-from .training.loss_log import read_loss_log
+from .display.loss_log import read_loss_log
 
 
 # what makes two test runs the same; a page written with other values is a different run's page

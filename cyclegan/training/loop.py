@@ -17,7 +17,7 @@ from ..display.visualizer import Visualizer
 from ..models import create_model
 from . import checkpoint, distributed
 from .guards import NanGuard, StopSignal
-from .loss_log import LossLog
+from ..display.loss_log import LossLog
 
 
 def seed_everything(seed, deterministic=False):
