@@ -60,6 +60,13 @@ def train_process(opt, opt_dict, ctx):
         counters = resume_run(model, opt, counters)  # on every rank
         speed.fuse_optimizers(model, cfg)  # a loaded optimiser state may predate --amp
     distributed.wrap(model, ctx)
+    if cfg.cuda_graph:
+        from ..models.graph_step import unsupported_reason
+        why = unsupported_reason(cfg.device_type, ctx.world_size, cfg.compile, opt.preprocess)
+        if why is None and hasattr(model, "enable_cuda_graph"):
+            model.enable_cuda_graph()
+        else:
+            print(f"CUDA graph step: off ({why or 'this model has no captured step'})")
     print(f"speed settings: {cfg.as_dict()}")
 
     last_epoch = opt.n_epochs + opt.n_epochs_decay
