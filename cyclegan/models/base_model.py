@@ -75,7 +75,10 @@ class BaseModel:
     def autocast(self):
         """Autocast to the configured amp dtype; a no-op context without amp."""
         dtype = getattr(self.speed, "amp_dtype", None)
-        return torch.autocast(self.device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
+        if dtype is None:
+            return contextlib.nullcontext()
+        # torch's CUDA-graph notes: no autocast weight-cast cache in a captured step
+        return torch.autocast(self.device.type, dtype=dtype, cache_enabled=getattr(self, "graph_step", None) is None)
 
     def backward(self, loss, optimizer):
         """loss.backward(), through the optimizer's GradScaler under fp16."""

@@ -24,6 +24,7 @@ from PIL import Image
 from .. import perf
 from ..data import create_dataloader, create_dataset
 from ..models import create_model
+from ..models.inference import CompiledNet, compile_for_inference
 from . import speed
 
 # configuration name -> explicit speed settings; missing keys take the float32 baseline (all off)
@@ -237,6 +238,12 @@ def result_row(name, model, why, step_ms, data_ms, peak, earlier, ctx):
     gpu = device.type == "cuda"
     cfg = model.speed
     net = model.netG_A.eval()
+    compiled = None
+    if name == "default" and compile_for_inference(device.type) and not cfg.compile:  # as cyclegan-test does
+        net = compiled = CompiledNet(net)
+        with speed.autocast(cfg):  # the same autocast state as the timed calls: no recompilation there
+            compiled.warm(torch.randn(test_batch, model_opt.input_nc, size, size, device=device)
+                          .contiguous(memory_format=cfg.memory_format))
     perf.reset_peak_memory(device)
     ips = inference_ips(net, cfg, test_batch, size, device, test_warmup, test_repeats, model_opt.input_nc)
     test_peak = perf.peak_memory_mb(device)
@@ -261,6 +268,7 @@ def result_row(name, model, why, step_ms, data_ms, peak, earlier, ctx):
         "gemm_gflops": {k: round(v, 1) for k, v in rates.items()}, "bound_dtype": dtype,
         "fraction_of_gemm_bound": sig(achieved / bound) if bound else None,
         "test_batch": test_batch, "test_images_per_s": round(ips, 3),
+        "test_compiled": compiled is not None, "test_compile_s": round(compiled.compile_seconds, 1) if compiled else None,
         "test_gflops": round(ips * image_flops / 1e9, 2), "test_peak_memory_mb": round(test_peak, 1),
         "test_images_per_s_batch1_eager": round(ips1, 3), "test_speedup_vs_batch1_eager": round(ips / ips1, 3),
         "warmup": ctx["warmup"], "repeats": ctx["repeats"],
