@@ -13,7 +13,7 @@ OUT="$(mktemp -d -t gpu_check.XXXXXX)"
 trap 'rm -rf "$OUT"' EXIT
 
 if [ "${1:-}" = "--dry-run" ]; then
-  DEV=cpu GPU=-1 SIZE=32 TRAIN_S=25 TEST_BATCH=2
+  DEV=cpu GPU=-1 SIZE=32 TRAIN_S=90 TEST_BATCH=2 PRINT_FREQ=1
   NET=(--ngf 4 --ndf 4 --netG resnet_6blocks)
   BENCH=(--warmup 1 --repeats 2 --test_batch 2 --num_workers 1 --no_gemm)
   TRAIN=(--load_size 36 --crop_size 32 --num_threads 1)
@@ -22,7 +22,7 @@ else
     echo "gpu_check: no CUDA GPU on this machine (run with --dry-run to check the script on the CPU)" >&2
     exit 2
   fi
-  DEV=cuda GPU=0 SIZE=256 TRAIN_S=120 TEST_BATCH=16
+  DEV=cuda GPU=0 SIZE=256 TRAIN_S=120 TEST_BATCH=8 PRINT_FREQ=50
   NET=()
   BENCH=(--warmup 10 --repeats 30 --test_batch 64)
   TRAIN=()
@@ -45,7 +45,7 @@ fi
 echo "== 2/3 training ${TRAIN_S} s on $DATA with the default settings =="
 start=$(date +%s)
 timeout --preserve-status -s INT -k 30 "$TRAIN_S" "$PY" -m cyclegan.train --dataroot "$DATA" --name gpu_check \
-  --checkpoints_dir "$OUT/ck" --gpu_ids "$GPU" --display_id 0 --no_html --print_freq 20 --n_epochs 1000 \
+  --checkpoints_dir "$OUT/ck" --gpu_ids "$GPU" --display_id 0 --no_html --print_freq "$PRINT_FREQ" --n_epochs 1000 \
   --n_epochs_decay 0 --seed 0 "${NET[@]}" "${TRAIN[@]}" > "$OUT/train.log" 2>&1 || true
 elapsed=$(( $(date +%s) - start ))
 grep -E "CUDA graph step|speed settings" "$OUT/train.log" || true
@@ -62,7 +62,7 @@ print(f"training: steady state {1 / steady:.1f} steps/s ({steady * 1e3:.1f} ms p
       f"{elapsed:.0f} s wall, start-up, warm-up and capture included")
 EOF
 
-echo "== 3/3 cyclegan-test on $DATA/testA and testB (batch $TEST_BATCH) =="
+echo "== 3/3 cyclegan-test on $DATA/testA and testB (batch $TEST_BATCH: 40 testB images, one compiled shape) =="
 "$PY" -m cyclegan.test --dataroot "$DATA" --name gpu_check --checkpoints_dir "$OUT/ck" --results_dir "$OUT/res" \
   --gpu_ids "$GPU" --batch_size "$TEST_BATCH" "${TRAIN[@]}" > "$OUT/test.log" 2>&1 || { tail -20 "$OUT/test.log" >&2; exit 1; }
 grep -E "compiled" "$OUT/test.log" || true
