@@ -15,7 +15,7 @@ trap 'rm -rf "$OUT"' EXIT
 if [ "${1:-}" = "--dry-run" ]; then
   DEV=cpu GPU=-1 SIZE=32 TRAIN_S=90 TEST_BATCH=2 PRINT_FREQ=1
   NET=(--ngf 4 --ndf 4 --netG resnet_6blocks)
-  BENCH=(--warmup 1 --repeats 2 --test_batch 2 --num_workers 1 --no_gemm)
+  BENCH=(--warmup 0 --repeats 1 --test_batch 2 --num_workers 1 --no_gemm) BENCH_LIMIT=1200
   TRAIN=(--load_size 36 --crop_size 32 --num_threads 1)
 else
   if ! "$PY" -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)"; then
@@ -24,7 +24,7 @@ else
   fi
   DEV=cuda GPU=0 SIZE=256 TRAIN_S=120 TEST_BATCH=8 PRINT_FREQ=50
   NET=()
-  BENCH=(--warmup 10 --repeats 30 --test_batch 64)
+  BENCH=(--warmup 10 --repeats 30 --test_batch 64) BENCH_LIMIT=300
   TRAIN=()
 fi
 if [ -z "${DATA:-}" ]; then
@@ -35,7 +35,7 @@ fi
 
 echo "== 1/3 benchmark on $DEV, ${SIZE} px: one JSON line per configuration =="
 "$PY" -c "import torch; print(torch.__version__, torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'cpu')"
-timeout 300 "$PY" -m cyclegan.benchmark --device "$DEV" --size "$SIZE" "${NET[@]}" "${BENCH[@]}" \
+timeout "$BENCH_LIMIT" "$PY" -m cyclegan.benchmark --device "$DEV" --size "$SIZE" "${NET[@]}" "${BENCH[@]}" \
   --configs official,eager,default,cuda_graph 2> "$OUT/bench.err" || { tail -20 "$OUT/bench.err" >&2; exit 1; }
 
 if [ -z "${DATA:-}" ]; then
