@@ -11,7 +11,7 @@ from cyclegan.models import CycleGANModel
 from cyclegan.models.graph_step import DeviceImagePool, LRTensors, capturable_adam, unsupported_reason
 from cyclegan.models.image_pool import ImagePool
 from cyclegan.models.schedulers import get_scheduler
-from cyclegan.training import speed
+from cyclegan.models import speed
 from test_losses import make_opt
 
 CUDA = torch.cuda.is_available()
@@ -137,7 +137,7 @@ def test_model_step_without_graph_is_unchanged():
 
 def cuda_models(n=2, **kw):
     torch.manual_seed(0)
-    opt = make_opt(gpu_ids=[0], **kw)
+    opt = make_opt(device="cuda", **kw)
     eager = CycleGANModel(opt)
     graph = copy.deepcopy(eager)
     graph.enable_cuda_graph(warmup=2)
@@ -180,7 +180,7 @@ def test_graph_step_trains_like_eager(mode):
 def test_graph_step_follows_lr_changes():
     eager, graph = cuda_models(pool_size=0)
     for m in (eager, graph):
-        m.setup(make_opt(gpu_ids=[0], lr_policy="linear", epoch_count=1, n_epochs=1, n_epochs_decay=1,
+        m.setup(make_opt(device="cuda", lr_policy="linear", epoch_count=1, n_epochs=1, n_epochs_decay=1,
                          lr_decay_iters=1, isTrain=True))
         run_steps(m, 4)
         m.update_learning_rate()
@@ -207,7 +207,7 @@ def test_graph_step_with_fp16_grad_scaler():
     eager, graph = cuda_models(pool_size=0)
     cfg = speed.resolve("cuda", amp="fp16", cuda_graph=True)
     for m in (eager, graph):
-        speed.apply(m, cfg)
+        m.configure(cfg)
     graph.enable_cuda_graph(warmup=2)
     run_steps(eager, 6)
     run_steps(graph, 6)

@@ -25,7 +25,7 @@ from .. import perf
 from ..data import create_dataloader, create_dataset
 from ..models import create_model
 from ..models.inference import CompiledNet, compile_for_inference
-from . import speed
+from ..models.speed import resolve
 
 # configuration name -> explicit speed settings; missing keys take the float32 baseline (all off)
 CONFIG_SETTINGS = {
@@ -51,13 +51,13 @@ def sig(x, digits=4):
 def config_for(name, device_type):
     settings = CONFIG_SETTINGS[name]
     if settings is None:
-        return speed.resolve(device_type)
+        return resolve(device_type)
     base = dict(amp="none", channels_last=False, compile=False, cudnn_benchmark=False, fast_norm=False,
                 cuda_graph=False)
     base.update(settings)
     if device_type != "cuda":
         base["cudnn_benchmark"] = False
-    return speed.resolve(device_type, **base)
+    return resolve(device_type, **base)
 
 
 def device_name(device):
@@ -110,7 +110,7 @@ def build_model(model_opt, cfg, seed, official=False):
     from ..models.graph_step import unsupported_reason
     torch.manual_seed(seed)
     model = create_model(argparse.Namespace(**{**vars(model_opt), "batched_passes": False if official else None}))
-    speed.apply(model, cfg)
+    model.configure(cfg)
     why = unsupported_reason(cfg.device_type, 1, cfg.compile, model_opt.preprocess) if cfg.cuda_graph else None
     if cfg.cuda_graph and why is None:
         model.enable_cuda_graph()
@@ -137,7 +137,7 @@ def time_training(model, stream, warmup, repeats, device):
 def inference_ips(net, cfg, batch, size, device, warmup, repeats, in_nc=3):
     """Generator images per second at `batch` (no grad, cfg's amp and memory format)."""
     x = torch.randn(batch, in_nc, size, size, device=device).contiguous(memory_format=cfg.memory_format)
-    with torch.no_grad(), speed.autocast(cfg):
+    with torch.no_grad(), cfg.autocast():
         ms = perf.median_ms(lambda: net(x), warmup=warmup, repeats=repeats, device=device)
     return batch / ms * 1e3
 
@@ -178,10 +178,11 @@ def reference(model_opt, size, device, seed, test_warmup, test_repeats):
     return step_flops, image_flops, ips1
 
 
-def run(model_opt, configs, size, device, test_batch, warmup, repeats, num_workers, seed=0,
+def run(model_opt, configs, size, test_batch, warmup, repeats, num_workers, seed=0,
         gemm=True, profile=False, out=None, interleave=False):
-    """Benchmark each configuration; yields one result dict per configuration (and prints it to `out`)."""
-    device = torch.device(device)
+    """Benchmark each configuration on model_opt.device; returns one result dict per configuration (and
+    prints each to `out`)."""
+    device = model_opt.device
     gpu = device.type == "cuda"
     test_warmup, test_repeats = (5, 20) if gpu else (1, max(2, min(repeats, 3)))
     rates = {}
@@ -241,7 +242,7 @@ def result_row(name, model, why, step_ms, data_ms, peak, earlier, ctx):
     compiled = None
     if name == "default" and compile_for_inference(device.type) and not cfg.compile:  # as cyclegan-test does
         net = compiled = CompiledNet(net)
-        with speed.autocast(cfg):  # the same autocast state as the timed calls: no recompilation there
+        with cfg.autocast():  # the same autocast state as the timed calls: no recompilation there
             compiled.warm(torch.randn(test_batch, model_opt.input_nc, size, size, device=device)
                           .contiguous(memory_format=cfg.memory_format))
     perf.reset_peak_memory(device)
