@@ -107,10 +107,8 @@ class BaseModel:
         self._fuse_optimizers()
         if speed.amp != "fp16" or self.scalers is None:  # kept otherwise: they may hold a loaded scale
             self.scalers = make_scalers(speed, len(self.optimizers))
-        # Hook for a captured step (CUDA graph): once the settings above are in place, capture
-        # optimize_parameters() here (keyed on self.speed), with static input buffers that set_input()
-        # copies into. Net weights load in place, but optimizer.load_state_dict() swaps the optimizer's
-        # state tensors, so load_state_dict() must invalidate the capture (re-capture lazily at next step).
+        # A captured step (CUDA graph) is enabled after this, by CycleGANModel.enable_cuda_graph(): it captures
+        # lazily after warm-up steps and is re-captured after load_state_dict() (see models/graph_step.py).
         return self
 
     def _fuse_optimizers(self):
