@@ -57,7 +57,7 @@ stop = re.findall(r"iteration (\d+)", train_log)
 if not times:
     sys.exit("gpu_check: no loss_log line was written; the end of the training log:\n" + train_log[-2000:])
 steady = sorted(times[len(times) // 2:])[len(times[len(times) // 2:]) // 2]  # median of the second half
-print(f"training: steady state {1 / steady:.1f} steps/s ({steady * 1e3:.1f} ms per batch-1 step, median of "
+print(f"training: steady state {1 / steady:.3g} steps/s ({steady * 1e3:.1f} ms per batch-1 step, median of "
       f"the last {len(times) - len(times) // 2} print_freq windows); {stop[-1] if stop else '?'} images in "
       f"{elapsed:.0f} s wall, start-up, warm-up and capture included")
 EOF
