@@ -18,6 +18,7 @@ from cyclegan.models import MODELS, get_option_setter
 from cyclegan.models.discriminators import DISCRIMINATORS
 from cyclegan.models.generators import GENERATORS
 from cyclegan.models.layers import INIT_TYPES, NORM_TYPES
+from cyclegan.models.speed import AMP_DTYPES
 
 
 def default_gpu_ids():
@@ -61,7 +62,8 @@ class BaseOptions(Options):
     def initialize(self, parser):
         p = parser
         p.add_argument("--dataroot", default=None,
-                       help="path to images (should have subfolders trainA, trainB, testA, testB)")
+                       help="dataset folder with trainA, trainB, testA, testB; for --model test (one direction) "
+                            "a folder of images or one image file")
         p.add_argument("--name", type=str, default="experiment_name",
                        help="name of the experiment; decides where samples and models are stored")
         p.add_argument("--gpu_ids", type=str, default=default_gpu_ids(),
@@ -110,7 +112,7 @@ class BaseOptions(Options):
         p.add_argument("--verbose", action="store_true", help="if specified, print more debugging information")
         p.add_argument("--suffix", default="", type=str, help="customized suffix: opt.name = opt.name + suffix")
         # speed (defaults chosen per device; see README "Speed")
-        p.add_argument("--amp", type=str, default=None, choices=["none", "bf16", "fp16"],
+        p.add_argument("--amp", type=str, default=None, choices=list(AMP_DTYPES),
                        help="mixed precision, GPU only (default: bf16 on GPU, none on CPU where bf16 is ~35x slower)")
         p.add_argument("--channels_last", action=argparse.BooleanOptionalAction, default=None,
                        help="channels_last memory format (default: on for GPU, off for CPU where it is slower)")
@@ -189,9 +191,16 @@ def explicit_flags(parser, argv):
     return set(vars(ns))
 
 
+INTERNAL = ("explicit",)  # bookkeeping on the namespace, not options: kept out of the dumps
+
+
+def option_items(opt):
+    return sorted((k, v) for k, v in vars(opt).items() if k not in INTERNAL)
+
+
 def option_lines(opt, parser=None):
     lines = ["----------------- Options ---------------"]
-    for k, v in sorted(vars(opt).items()):
+    for k, v in option_items(opt):
         default = parser.get_default(k) if parser is not None else None
         note = f"\t[default: {default}]" if parser is not None and v != default and default is not None else ""
         lines.append(f"{k:>25}: {str(v):<30}{note}")
@@ -206,7 +215,7 @@ def save_options(opt, folder, phase, parser=None, echo=True):
         print(text)
     atomic_write_text(os.path.join(folder, f"{phase}_opt.txt"), text + "\n")
     data = {k: (v if isinstance(v, (int, float, str, bool, list, type(None))) else str(v))
-            for k, v in vars(opt).items()}
+            for k, v in option_items(opt)}
     atomic_write_json(os.path.join(folder, f"{phase}_opt.json"), data, indent=1, sort_keys=True, default=str)
 
 

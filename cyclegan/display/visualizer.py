@@ -174,9 +174,10 @@ class Visualizer:
             series = {k: list(v) for k, v in self._loss_y.items()}
         svg = loss_svg(xs, series, title=f"{self.name} losses")
         atomic_write_text(self.web_dir / "loss.svg", svg)
-        sections = [(f"epoch [{e}]", [(self.img_dir / f"epoch{e:03d}_{n}.png", n) for n in names])
+        # sources relative to the page, so they load wherever --checkpoints_dir points (relative or not)
+        sections = [(f"epoch [{e}]", [(Path(self.img_dir.name) / f"epoch{e:03d}_{n}.png", n) for n in names])
                     for e, names in epochs]
-        options = sorted((str(k), str(v)) for k, v in vars(self.opt).items())
+        options = sorted((str(k), str(v)) for k, v in vars(self.opt).items() if k != "explicit")  # not an option
         write_page(self.web_dir / "index.html", f"Experiment name = {self.name}",
                    sections=sections, svgs=[("Loss curves", svg)],
                    tables=[("Options", ("option", "value"), options)],
