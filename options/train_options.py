@@ -1,4 +1,5 @@
 """Training options: display, saving and optimisation flags, with the official defaults."""
+import argparse
 import random
 
 from cyclegan.models.losses import GAN_MODES
@@ -45,6 +46,9 @@ class TrainOptions(BaseOptions):
         p.add_argument("--pool_size", type=int, default=50, help="the size of image buffer that stores previously generated images")
         p.add_argument("--lr_policy", type=str, default="linear", choices=LR_POLICIES,
                        help="learning rate policy")
+        p.add_argument("--cuda_graph", action=argparse.BooleanOptionalAction, default=None,
+                       help="capture the training step in a CUDA graph and replay it (default: on for CUDA when the "
+                            "run allows it: no DDP, no --compile, fixed image size; a one-line reason when not)")
         p.add_argument("--lr_decay_iters", type=int, default=50, help="multiply by a gamma every lr_decay_iters epochs (step policy)")
         return p
 

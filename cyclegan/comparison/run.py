@@ -112,6 +112,9 @@ def compare(settings, log=print):
                  + ("RANDOM weights: their Gatys images, Gram and content distances are not meaningful."
                     if w == "random" or (w and "random" in os.path.basename(str(w)).lower())
                     else f"weights from {w or 'the torchvision cache'}."))
+    if translator.compile_seconds:
+        notes.append(f"CycleGAN generators compiled with torch.compile in {translator.compile_seconds:.1f} s "
+                     f"(once per image shape), not counted in the per-photo times.")
     notes.append("Weight-free measures: time, memory, SSIM, edge correlation, colour distance, painting classifier.")
     config = dict(name=name, photos=photos_dir, styles=list(map(str, styles)), num=len(photos), image_size=image_size,
                   style_mode=style_mode, seed=seed, device=str(device), gatys=gatys, dataroot=dataroot,

@@ -56,7 +56,15 @@ def train_process(opt, opt_dict, ctx):
     if opt.continue_train:
         counters = resume_run(model, opt, counters)  # on every rank
     distributed.wrap(model, ctx)
-    print(f"speed settings: {model.speed.as_dict()}")
+    cfg = model.speed
+    if cfg.cuda_graph:
+        from ..models.graph_step import unsupported_reason
+        why = unsupported_reason(cfg.device_type, ctx.world_size, cfg.compile, opt.preprocess)
+        if why is None and hasattr(model, "enable_cuda_graph"):
+            model.enable_cuda_graph()
+        else:
+            print(f"CUDA graph step: off ({why or 'this model has no captured step'})")
+    print(f"speed settings: {cfg.as_dict()}")
 
     last_epoch = opt.n_epochs + opt.n_epochs_decay
     log = LossLog(os.path.join(model.save_dir, "loss_log.txt")) if ctx.is_main else distributed.Null()
