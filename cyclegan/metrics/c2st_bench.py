@@ -46,7 +46,7 @@ def main(argv=None):
     if a.skip_spread:
         return 0
     real = [load_image(x) for x in paintings[:100]]
-    cases = {"real vs real (two halves of 100 paintings)": (real[:50], real[50:]),
+    cases = {"real vs real (interleaved halves of 100 paintings)": (real[0::2], real[1::2]),
              "real vs noise (50 paintings vs 50 uniform noise)": (real[:50], noise_like(real[50:])),
              "real vs blurred real (50 vs 50 others, Gaussian sigma 2 px)": (real[:50], blurred(real[50:])),
              "paintings vs photos (50 vs 50)": (real[:50], [load_image(x) for x in photos[:50]])}

@@ -43,7 +43,7 @@ def heldout_dirs(dataroot=None, eval_dir=None):
                 return os.path.join(root, a), os.path.join(root, b)
     where = f"--eval_dir {eval_dir}" if eval_dir else f"--dataroot {dataroot}"
     raise FileNotFoundError(f"{where}: no held-out set; the quality evaluation needs testA/ and testB/ (or A/ and "
-                            f"B/) folders of images there; pass --eval_dir DIR with them, or --eval_freq 0")
+                            f"B/) folders of images there; pass --eval_dir DIR with them (training: or --eval_freq 0)")
 
 
 def load_heldout(dir_A, dir_B, size=256, max_images=None):
