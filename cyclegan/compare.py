@@ -34,7 +34,8 @@ def main(argv=None):
     try:
         page, summary = compare(opt.name, run_dir, arch, opt.photos, opt.style, out_dir, opt.num, opt.image_size,
                                 opt.style_mode, opt.epoch, opt.direction, opt.model_suffix, opt.dataroot, heldout,
-                                opt.inception_weights, settings, gatys, opt.seed or 0, opt.device, opt.overwrite)
+                                opt.inception_weights, settings, gatys, opt.seed or 0, opt.device, opt.overwrite,
+                                reference_dir=opt.reference)
     except (WeightsError, CheckpointError, FileNotFoundError, RuntimeError) as e:
         print(f"cyclegan-compare: error: {e}", file=sys.stderr)
         return 1
