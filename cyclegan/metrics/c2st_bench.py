@@ -32,6 +32,7 @@ def main(argv=None):
     p.add_argument("--num_threads", type=int, default=None)
     p.add_argument("--skip_timing", action="store_true")
     p.add_argument("--skip_spread", action="store_true")
+    p.add_argument("--only", default="", help="run only the cases whose name contains this text")
     a = p.parse_args(argv)
     photos = [str(x) for x in list_images(os.path.join(a.dataroot, "trainB"))]
     paintings = [str(x) for x in list_images(os.path.join(a.dataroot, "trainA"))]
@@ -51,6 +52,8 @@ def main(argv=None):
              "real vs blurred real (50 vs 50 others, Gaussian sigma 2 px)": (real[:50], blurred(real[50:])),
              "paintings vs photos (50 vs 50)": (real[:50], [load_image(x) for x in photos[:50]])}
     for name, (x, y) in cases.items():
+        if a.only not in name:
+            continue
         rs = [c2st(x, y, seed=s, num_threads=a.num_threads) for s in range(a.seeds)]
         bas = [r.balanced_accuracy for r in rs]
         print(f"{name}: balanced accuracy over seeds {[round(b, 3) for b in bas]} mean {statistics.fmean(bas):.3f} "
