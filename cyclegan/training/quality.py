@@ -17,7 +17,9 @@ from ..metrics.evaluate import append_jsonl, check_heldout_size, heldout_dirs, l
 
 
 def _unwrap(net):
-    return getattr(net, "module", net)  # DDP / compiled wrappers: evaluate the plain module on one rank
+    """The plain module under DDP (no collective on one rank) and torch.compile wrappers."""
+    net = getattr(net, "module", net)
+    return getattr(net, "_orig_mod", net)
 
 
 class QualityEval:
