@@ -16,11 +16,20 @@ import torch
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] == "gatys":
-        from cyclegan.nst.benchmark import main as gatys_main
-        return gatys_main(argv[1:])
+        return gatys_benchmark(argv[1:])
     if argv and argv[0] == "cyclegan":
         argv = argv[1:]
     return cyclegan_benchmark(argv)
+
+
+def gatys_benchmark(argv):
+    """`python -m cyclegan.benchmark gatys [options]`: JSON lines on stdout, readable lines on stderr."""
+    from cyclegan.nst.benchmark import run
+    from options.benchmark_options import GatysBenchmarkOptions
+    opt = GatysBenchmarkOptions().parse(argv)
+    run(opt.sizes, opt.losses, opt.backbone, opt.weights, opt.device, opt.evals, opt.warmup, opt.baseline_repeats,
+        opt.mmd_samples, opt.threads, count_flops=not opt.no_flops)
+    return 0
 
 
 def cyclegan_benchmark(argv):
@@ -40,7 +49,7 @@ def cyclegan_benchmark(argv):
             dataroot = make_images(os.path.join(tmp, "data"), count, load_size, opt.seed)
         elif not os.path.isdir(os.path.join(dataroot, "trainA")) or not os.path.isdir(os.path.join(dataroot, "trainB")):
             raise SystemExit(f"--dataroot {dataroot}: needs trainA/ and trainB/ subfolders of images")
-        gpu_ids = str(device.index or 0) if device.type == "cuda" else "-1"
+        gpu_ids = str(device.index or 0) if device.type == "cuda" else "-1"  # the training flag for --device
         model_opt = TrainOptions().parse([
             "--dataroot", dataroot, "--name", "benchmark", "--checkpoints_dir", tmp, "--netG", opt.netG,
             "--ngf", str(opt.ngf), "--ndf", str(opt.ndf), "--batch_size", str(opt.batch_size),
@@ -50,7 +59,7 @@ def cyclegan_benchmark(argv):
               f"batch {opt.batch_size}", file=sys.stderr, flush=True)
         out = sys.stdout
         with contextlib.redirect_stdout(sys.stderr):  # model-creation chatter to stderr; JSON alone on stdout
-            run(model_opt, opt.configs, opt.size, device, opt.test_batch, opt.warmup, opt.repeats,
+            run(model_opt, opt.configs, opt.size, opt.test_batch, opt.warmup, opt.repeats,
                 opt.num_workers, opt.seed, gemm=not opt.no_gemm, profile=opt.profile, out=out)
     return 0
 

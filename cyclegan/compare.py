@@ -6,6 +6,7 @@
 import os
 import sys
 
+from cyclegan.comparison.run import CompareSettings, compare
 from options.base_options import load_saved_options
 from options.compare_options import CompareOptions
 
@@ -26,16 +27,17 @@ def main(argv=None):
              "style_size": max(16, round(opt.image_size * opt.style_scale))}
     heldout = opt.heldout_paintings or (os.path.join(opt.dataroot, "testA") if opt.dataroot and
                                         os.path.isdir(os.path.join(opt.dataroot, "testA")) else None)
-    settings = {"epochs": opt.classifier_epochs} if opt.classifier_epochs else None
-    out_dir = os.path.join(opt.results_dir, f"compare_{opt.name}")
-    from cyclegan.comparison.run import compare
+    settings = CompareSettings(
+        name=opt.name, run_dir=run_dir, photos_dir=opt.photos, styles=opt.style,
+        out_dir=os.path.join(opt.results_dir, f"compare_{opt.name}"), arch=arch, gatys=gatys, num=opt.num,
+        image_size=opt.image_size, style_mode=opt.style_mode, epoch=opt.epoch, direction=opt.direction,
+        model_suffix=opt.model_suffix, dataroot=opt.dataroot, heldout=heldout, inception_weights=opt.inception_weights,
+        classifier_settings={"epochs": opt.classifier_epochs} if opt.classifier_epochs else None,
+        seed=opt.seed or 0, device=opt.device, overwrite=opt.overwrite, reference_dir=opt.reference)
     from cyclegan.io import CheckpointError
     from cyclegan.nst import WeightsError
     try:
-        page, summary = compare(opt.name, run_dir, arch, opt.photos, opt.style, out_dir, opt.num, opt.image_size,
-                                opt.style_mode, opt.epoch, opt.direction, opt.model_suffix, opt.dataroot, heldout,
-                                opt.inception_weights, settings, gatys, opt.seed or 0, opt.device, opt.overwrite,
-                                reference_dir=opt.reference)
+        page, summary = compare(settings)
     except (WeightsError, CheckpointError, FileNotFoundError, RuntimeError) as e:
         print(f"cyclegan-compare: error: {e}", file=sys.stderr)
         return 1

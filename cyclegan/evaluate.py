@@ -3,7 +3,6 @@ used for the training curves) of a saved run, at one or more epochs; prints a ta
 
     cyclegan-eval --name vangogh2photo_cyclegan --dataroot ./datasets/vangogh2photo --epoch 5,10,latest
 """
-import json
 import os
 import re
 import sys
@@ -52,8 +51,8 @@ def main(argv=None):
     print(format_table(records))
     out = {"name": opt.name, "run_dir": opt.run_dir, "heldout_A": dir_A, "heldout_B": dir_B, "seed": opt.seed,
            "folds": opt.folds, "image_size": opt.image_size, "results": records}
-    from cyclegan.io import _write_atomically  # the one atomic writer
-    _write_atomically(opt.json_out, lambda f: f.write(json.dumps(out, indent=1, default=str).encode()))
+    from cyclegan.io import atomic_write_json
+    atomic_write_json(opt.json_out, out, indent=1, default=str)
     print(f"wrote {opt.json_out}")
     return 0
 

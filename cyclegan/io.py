@@ -1,11 +1,13 @@
-"""Safe, atomic reading and writing of checkpoints and weight files.
+"""Safe, atomic reading and writing of checkpoints, weight files and every other output file.
 
 Every load goes through `safe_load` (torch.load with weights_only=True), so a file that
-would need code execution to unpickle is refused. Every save goes through `atomic_save`:
-write a temporary file in the same folder, fsync, then rename over the target, so a
-crash or a full disk never leaves a half-written checkpoint in place.
+would need code execution to unpickle is refused. Every save (checkpoints, options, JSON, CSV,
+HTML, images) goes through the one writer `_write_atomically`: write a temporary file in the same
+folder, fsync, then rename over the target, so a crash or a full disk never leaves a half-written
+file in place.
 """
 import errno
+import json
 import os
 import pickle
 import shutil
@@ -75,6 +77,22 @@ def atomic_copy(src, dst):
         with open(src, "rb") as f:
             shutil.copyfileobj(f, out, 1 << 20)
     _write_atomically(dst, copy)
+
+
+def atomic_write_bytes(path, data):
+    """Write `data` (bytes) to `path` atomically; returns `path`."""
+    _write_atomically(path, lambda f: f.write(data))
+    return path
+
+
+def atomic_write_text(path, text):
+    """Write `text` as UTF-8 to `path` atomically (newlines kept as given); returns `path`."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path, obj, **dump_kwargs):
+    """json.dumps(obj, **dump_kwargs) written atomically to `path`; returns `path`."""
+    return atomic_write_text(path, json.dumps(obj, **dump_kwargs))
 
 
 def _write_atomically(path, write):

@@ -3,28 +3,12 @@ import os
 import time
 
 import torch
-from PIL import Image
 
 from .data import create_dataloader, create_dataset
-from .data.transforms import tensor_to_image
 from .display.html import write_page
 from .display.progress import Progress
+from .images import save_image
 from .models import create_model
-from .training import speed
-
-
-B_SIDE = ("real_B", "fake_A", "rec_B", "idt_A")
-
-
-def save_image(tensor, path, aspect_ratio=1.0):
-    """Save a (C,H,W) tensor in [-1,1] as PNG; aspect_ratio > 1 widens, < 1 heightens, as officially."""
-    img = Image.fromarray(tensor_to_image(tensor))
-    w, h = img.size
-    if aspect_ratio > 1.0:
-        img = img.resize((int(w * aspect_ratio), h), Image.BICUBIC)
-    elif aspect_ratio < 1.0:
-        img = img.resize((w, int(h / aspect_ratio)), Image.BICUBIC)
-    img.save(path)
 
 
 def run_test(opt):
@@ -32,11 +16,11 @@ def run_test(opt):
     dataset = create_dataset(opt)
     batch_size = 1 if opt.preprocess == "none" else opt.batch_size  # sizes differ: cannot stack
     loader = create_dataloader(dataset, batch_size, shuffle=False, num_workers=opt.num_threads,
-                               seed=opt.seed, pin_memory=bool(opt.gpu_ids))
+                               seed=opt.seed, pin_memory=opt.device.type == "cuda")
     loader.sampler.set_epoch(0)
     model = create_model(opt)
     model.setup(opt)
-    speed.apply(model, speed.resolve_from(opt, model.device))  # amp / channels_last / compile per device
+    model.configure()  # amp / channels_last / compile from the options and the device
     if opt.eval:
         model.eval()
     label = f"{opt.phase}_{opt.epoch}" if opt.load_iter <= 0 else f"{opt.phase}_iter{opt.load_iter}"
@@ -56,17 +40,15 @@ def run_test(opt):
         visuals = model.get_current_visuals()
         n = min(next(iter(visuals.values())).shape[0], total - done)
         cpu = {k: v[:n].detach().cpu() for k, v in visuals.items()}
-        paths_A, paths_B = model.get_image_paths(), getattr(model, "image_paths_B", [])
+        paths = model.get_visual_paths()
         for j in range(n):
             items = []
             for name, batch in cpu.items():
-                # B-side pictures are named after the B image, so none is overwritten when the folders differ in size
-                path = paths_B[j] if name in B_SIDE and paths_B else paths_A[j]
-                stem = os.path.splitext(os.path.basename(path))[0]
+                stem = os.path.splitext(os.path.basename(paths[name][j]))[0]
                 fname = f"{stem}_{name}.png"
-                save_image(batch[j], os.path.join(img_dir, fname), opt.aspect_ratio)
+                save_image(batch[j], os.path.join(img_dir, fname), signed=True, aspect_ratio=opt.aspect_ratio)
                 items.append((os.path.join("images", fname), name))
-            rows.append((os.path.basename(paths_A[j]), items))
+            rows.append((os.path.basename(model.get_image_paths()[j]), items))
         done += n
         bar.update(n)
     bar.close()
@@ -75,5 +57,5 @@ def run_test(opt):
         os.path.join(web_dir, "index.html"), f"Experiment = {opt.name}, Phase = {opt.phase}, Epoch = {opt.epoch}",
         sections=rows, width=opt.display_winsize,
         notes=[f"{done} images translated in {seconds:.1f} s ({done / max(seconds, 1e-9):.2f} images/s) "
-               f"on {'cuda' if opt.gpu_ids else 'cpu'} with torch {torch.__version__}"])
+               f"on {model.device.type} with torch {torch.__version__}"])
     return page

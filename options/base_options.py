@@ -1,6 +1,7 @@
-"""Options shared by training and testing, with the official CycleGAN flag names and defaults.
+"""The one shape of every option class (`Options`), and the options shared by training and testing,
+with the official CycleGAN flag names and defaults.
 
-parse() returns a plain argparse.Namespace. Each run writes its options to
+XOptions().parse(argv) returns a plain argparse.Namespace. Each run writes its options to
 checkpoints/NAME/{phase}_opt.txt (readable) and {phase}_opt.json (read back at test time).
 """
 import argparse
@@ -10,18 +11,52 @@ import sys
 
 import torch
 
+from cyclegan.data import DATASET_MODES, DIRECTIONS
 from cyclegan.data.transforms import PREPROCESS_MODES
+from cyclegan.io import atomic_write_json, atomic_write_text
 from cyclegan.models import MODELS, get_option_setter
 from cyclegan.models.discriminators import DISCRIMINATORS
 from cyclegan.models.generators import GENERATORS
+from cyclegan.models.layers import INIT_TYPES, NORM_TYPES
 
 
 def default_gpu_ids():
     return "0" if torch.cuda.is_available() else "-1"
 
 
-class BaseOptions:
+class Options:
+    """Every option class has this shape: `XOptions().parse(argv)` -> argparse.Namespace (argv None: sys.argv).
+
+    A subclass sets `prog`/`description`, adds its flags in `initialize(parser)` and checks or completes
+    the parsed values in `finish(opt)` (where `self.parser.error` reports a bad value)."""
+    prog = None  # None: the script's name
+    description = None
+    formatter = argparse.HelpFormatter
+
+    def initialize(self, parser):
+        return parser
+
+    def build_parser(self, argv):
+        parser = argparse.ArgumentParser(prog=self.prog or os.path.basename(sys.argv[0]),
+                                         description=self.description, formatter_class=self.formatter)
+        self.initialize(parser)
+        return parser
+
+    def parse(self, argv=None):
+        argv = sys.argv[1:] if argv is None else list(argv)
+        self.parser = self.build_parser(argv)
+        opt = self.parser.parse_args(argv)
+        self.finish(opt)
+        self.opt = opt
+        return opt
+
+    def finish(self, opt):
+        """Hook for option sets to check and complete values after parsing."""
+
+
+class BaseOptions(Options):
     isTrain = False
+    formatter = argparse.ArgumentDefaultsHelpFormatter
 
     def initialize(self, parser):
         p = parser
@@ -30,7 +65,8 @@ class BaseOptions:
         p.add_argument("--name", type=str, default="experiment_name",
                        help="name of the experiment; decides where samples and models are stored")
         p.add_argument("--gpu_ids", type=str, default=default_gpu_ids(),
-                       help="gpu ids, e.g. 0  0,1,2  or -1 for CPU (default: the first GPU if any, else CPU)")
+                       help="the GPU to use, e.g. 0 or 1, or -1 for the CPU (default: the first GPU if any, else "
+                            "CPU); for several GPUs start one process per GPU with torchrun")
         p.add_argument("--checkpoints_dir", type=str, default="./checkpoints", help="models are saved here")
         p.add_argument("--seed", type=int, default=None,
                        help="random seed for weights, data order and augmentation (default: drawn and saved)")
@@ -45,16 +81,16 @@ class BaseOptions:
                        help="basic is a 70x70 PatchGAN; n_layers uses --n_layers_D; pixel is a 1x1 PatchGAN")
         p.add_argument("--netG", type=str, default="resnet_9blocks", choices=GENERATORS, help="generator architecture")
         p.add_argument("--n_layers_D", type=int, default=3, help="only used if netD==n_layers")
-        p.add_argument("--norm", type=str, default="instance", choices=["instance", "batch", "sync_batch", "none"],
+        p.add_argument("--norm", type=str, default="instance", choices=NORM_TYPES,
                        help="instance normalization or batch normalization (sync_batch for multi-GPU)")
-        p.add_argument("--init_type", type=str, default="normal", choices=["normal", "xavier", "kaiming", "orthogonal"],
+        p.add_argument("--init_type", type=str, default="normal", choices=INIT_TYPES,
                        help="network initialization")
         p.add_argument("--init_gain", type=float, default=0.02, help="scaling factor for normal, xavier and orthogonal")
         p.add_argument("--no_dropout", action="store_true", help="no dropout for the generator")
         # dataset parameters
-        p.add_argument("--dataset_mode", type=str, default="unaligned", choices=["unaligned", "single"],
+        p.add_argument("--dataset_mode", type=str, default="unaligned", choices=DATASET_MODES,
                        help="unaligned: {phase}A and {phase}B folders; single: one folder or image file")
-        p.add_argument("--direction", type=str, default="AtoB", choices=["AtoB", "BtoA"], help="AtoB or BtoA")
+        p.add_argument("--direction", type=str, default="AtoB", choices=DIRECTIONS, help="AtoB or BtoA")
         p.add_argument("--serial_batches", action="store_true",
                        help="if true, takes images in order to make batches, otherwise takes them randomly")
         p.add_argument("--num_threads", default=min(4, os.cpu_count() or 1), type=int,
@@ -93,9 +129,7 @@ class BaseOptions:
 
     def build_parser(self, argv):
         """Base flags, then the chosen model's own flags and defaults (official two-pass parse)."""
-        parser = argparse.ArgumentParser(formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-                                         prog=os.path.basename(sys.argv[0]))
-        self.initialize(parser)
+        parser = super().build_parser(argv)
         known, _ = parser.parse_known_args(argv)
         if known.model is not None:
             get_option_setter(known.model)(parser, self.isTrain)
@@ -114,20 +148,29 @@ class BaseOptions:
         if opt.suffix:
             opt.name = opt.name + "_" + opt.suffix.format(**vars(opt))
         opt.gpu_ids = parse_gpu_ids(opt.gpu_ids)
+        opt.device = torch.device("cuda", opt.gpu_ids[0]) if opt.gpu_ids else torch.device("cpu")
         self.finish(opt)
         self.opt = opt
         return opt
 
-    def finish(self, opt):
-        """Hook for option sets to check and complete values after parsing."""
-
 
 def parse_gpu_ids(text):
+    """'-1' -> [] (CPU), '1' -> [1]. One process drives one device: several ids are an error naming torchrun."""
     if isinstance(text, list):
         return text
-    ids = [int(x) for x in str(text).split(",") if x.strip() and int(x) >= 0]
+    try:
+        ids = [int(x) for x in str(text).split(",") if x.strip() and int(x) >= 0]
+    except ValueError:
+        raise SystemExit(f"--gpu_ids {text}: give one GPU id such as 0, or -1 for the CPU") from None
+    if len(ids) > 1:
+        raise SystemExit(f"--gpu_ids {text}: one process trains on one GPU. For {len(ids)} GPUs start one process "
+                         f"per GPU: CUDA_VISIBLE_DEVICES={','.join(map(str, ids))} torchrun --standalone "
+                         f"--nproc_per_node={len(ids)} -m cyclegan.train ... (README \"Multi-GPU and multi-node\")")
     if ids and not torch.cuda.is_available():
         raise SystemExit(f"--gpu_ids {text}: no CUDA GPU is available on this machine; use --gpu_ids -1 for the CPU")
+    if ids and ids[0] >= torch.cuda.device_count():
+        raise SystemExit(f"--gpu_ids {text}: this machine has {torch.cuda.device_count()} GPU(s), ids 0 to "
+                         f"{torch.cuda.device_count() - 1}")
     return ids
 
 
@@ -158,16 +201,13 @@ def option_lines(opt, parser=None):
 
 def save_options(opt, folder, phase, parser=None, echo=True):
     """Write {phase}_opt.txt and {phase}_opt.json into folder (official text layout plus JSON)."""
-    os.makedirs(folder, exist_ok=True)
     text = "\n".join(option_lines(opt, parser))
     if echo:
         print(text)
-    with open(os.path.join(folder, f"{phase}_opt.txt"), "w") as f:
-        f.write(text + "\n")
+    atomic_write_text(os.path.join(folder, f"{phase}_opt.txt"), text + "\n")
     data = {k: (v if isinstance(v, (int, float, str, bool, list, type(None))) else str(v))
             for k, v in vars(opt).items()}
-    with open(os.path.join(folder, f"{phase}_opt.json"), "w") as f:
-        json.dump(data, f, indent=1, sort_keys=True, default=str)
+    atomic_write_json(os.path.join(folder, f"{phase}_opt.json"), data, indent=1, sort_keys=True, default=str)
 
 
 def load_saved_options(folder, phase="train"):

@@ -1,21 +1,27 @@
-"""Options of the CycleGAN speed benchmark (`python -m cyclegan.benchmark`); see README "Speed"."""
+"""Options of the benchmarks: the CycleGAN speed benchmark (`python -m cyclegan.benchmark`) and the Gatys
+one (`python -m cyclegan.benchmark gatys`); see README "Speed"."""
 import argparse
 import os
 
 import torch
 
 from cyclegan.models.generators import GENERATORS
+from cyclegan.nst import BACKBONES, DEVICES, STYLE_LOSSES
+
+from .base_options import Options
 
 CONFIGS = ("eager", "channels_last", "compile", "cudnn", "bf16", "fp16", "fast_norm", "default", "all")
 DEFAULT_CONFIGS = {"cpu": "eager,channels_last,fast_norm",
                    "cuda": "eager,cudnn,channels_last,bf16,fp16,compile,default,all"}
 
 
-class BenchmarkOptions:
-    def build_parser(self):
-        p = argparse.ArgumentParser(prog="cyclegan-benchmark", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-                                    description="Time CycleGAN training steps and inference; one JSON line per "
-                                                "configuration on stdout.")
+class BenchmarkOptions(Options):
+    prog = "cyclegan-benchmark"
+    description = "Time CycleGAN training steps and inference; one JSON line per configuration on stdout."
+    formatter = argparse.ArgumentDefaultsHelpFormatter
+
+    def initialize(self, parser):
+        p = parser
         p.add_argument("--size", type=int, default=256, help="image size (crop_size) in pixels")
         p.add_argument("--netG", default="resnet_9blocks", choices=GENERATORS, help="generator architecture")
         p.add_argument("--ngf", type=int, default=64, help="# of gen filters in the last conv layer")
@@ -42,9 +48,7 @@ class BenchmarkOptions:
         p.add_argument("--seed", type=int, default=0, help="seed for weights and data")
         return p
 
-    def parse(self, argv=None):
-        self.parser = self.build_parser()
-        opt = self.parser.parse_args(argv)
+    def finish(self, opt):
         if opt.device == "auto":
             opt.device = "cuda" if torch.cuda.is_available() else "cpu"
         dev = torch.device(opt.device)
@@ -65,4 +69,40 @@ class BenchmarkOptions:
         opt.test_batch = opt.test_batch or (64 if gpu else 4)
         opt.warmup = (10 if gpu else 1) if opt.warmup is None else opt.warmup
         opt.repeats = (30 if gpu else 3) if opt.repeats is None else max(1, opt.repeats)
-        return opt
+
+
+class GatysBenchmarkOptions(Options):
+    """`python -m cyclegan.benchmark gatys`: ms per Gatys evaluation per image size and style loss."""
+    prog = "cyclegan-benchmark gatys"
+    description = "Time one Gatys L-BFGS evaluation per image size and style loss; one JSON line per configuration."
+
+    def initialize(self, parser):
+        p = parser
+        p.add_argument("--sizes", default="256,512", help="comma-separated square image sizes (default: 256,512)")
+        p.add_argument("--losses", default=",".join(STYLE_LOSSES), help="comma-separated style losses (default: all)")
+        p.add_argument("--backbone", default="vgg19", choices=BACKBONES)
+        p.add_argument("--weights", default="random",
+                       help="'random' (default; timing does not depend on the values) or a weights file")
+        p.add_argument("--device", default="auto", choices=DEVICES)
+        p.add_argument("--evals", type=int, default=3, help="timed function evaluations per config (median)")
+        p.add_argument("--warmup", type=int, default=1, help="untimed evaluations first")
+        p.add_argument("--baseline_repeats", type=int, default=2,
+                       help="timed untruncated VGG19 forward+backward passes per size; 0 skips the baseline")
+        p.add_argument("--mmd_samples", type=int, default=512, help="mmd_gauss sample/block size")
+        p.add_argument("--threads", type=int, default=None,
+                       help="CPU threads for torch (default: torch's own choice); on a busy shared machine 1 is "
+                            "often faster")
+        p.add_argument("--no_flops", action="store_true", help="skip the FLOP count (one extra evaluation per config)")
+        return p
+
+    def finish(self, opt):
+        try:
+            opt.sizes = [int(v) for v in opt.sizes.split(",") if v.strip()]
+        except ValueError:
+            self.parser.error(f"--sizes {opt.sizes!r}: give comma-separated integers, e.g. 256,512")
+        opt.losses = [v.strip() for v in opt.losses.split(",") if v.strip()]
+        bad = [v for v in opt.losses if v not in STYLE_LOSSES]
+        if bad or not opt.losses:
+            self.parser.error(f"--losses must come from {', '.join(STYLE_LOSSES)} (got {', '.join(bad) or 'none'})")
+        if not opt.sizes or min(opt.sizes) < 32:
+            self.parser.error("--sizes must be at least 32 px")

@@ -1,32 +1,38 @@
 """Options of the comparison harness (cyclegan-compare): CycleGAN vs Gatys on the same photos.
 Every Gatys option is accepted under its own name (see options/gatys_options.py)."""
-import argparse
 import os
 
+from cyclegan.comparison.run import STYLE_MODES
+from cyclegan.data import DIRECTIONS
+from cyclegan.models.generators import GENERATORS
+from cyclegan.models.layers import NORM_TYPES
+
+from .base_options import Options
 from .gatys_options import add_gatys_options, check_gatys_options
 
 
-class CompareOptions:
-    def __init__(self):
-        p = argparse.ArgumentParser(
-            prog="cyclegan-compare",
-            description="Stylize the same held-out photos with a CycleGAN generator and with the Gatys "
-                        "optimizer; write results/compare_NAME/{index.html,metrics.json,metrics.csv}.")
+class CompareOptions(Options):
+    prog = "cyclegan-compare"
+    description = ("Stylize the same held-out photos with a CycleGAN generator and with the Gatys optimizer; "
+                   "write results/compare_NAME/{index.html,metrics.json,metrics.csv}.")
+
+    def initialize(self, parser):
+        p = parser
         c = p.add_argument_group("comparison")
         c.add_argument("--name", required=True, help="a trained (or *_pretrained) CycleGAN under --checkpoints_dir")
         c.add_argument("--checkpoints_dir", default="./checkpoints", help="(default: ./checkpoints)")
         c.add_argument("--epoch", default="latest", help="which saved generator to load (default: latest)")
-        c.add_argument("--direction", default="AtoB", choices=["AtoB", "BtoA"],
+        c.add_argument("--direction", default="AtoB", choices=DIRECTIONS,
                        help="AtoB (default): paintings are A and photos B (vangogh2photo), so photo->painting is G_B")
         c.add_argument("--model_suffix", default=None,
                        help="load {epoch}_net_G{suffix}.pth instead (e.g. '' for a pretrained latest_net_G.pth)")
-        c.add_argument("--netG", default=None, help="generator architecture (default: from the run's saved options, "
-                                                    "else resnet_9blocks)")
+        c.add_argument("--netG", default=None, choices=GENERATORS,
+                       help="generator architecture (default: from the run's saved options, else resnet_9blocks)")
         c.add_argument("--ngf", type=int, default=None, help="(default: saved, else 64)")
-        c.add_argument("--norm", default=None, help="(default: saved, else instance)")
+        c.add_argument("--norm", default=None, choices=NORM_TYPES, help="(default: saved, else instance)")
         c.add_argument("--photos", required=True, help="folder of photos, e.g. datasets/vangogh2photo/testB")
         c.add_argument("--num", type=int, default=10, help="number of photos (the first N, sorted); 0 for all (default: 10)")
-        c.add_argument("--style_mode", default="both", choices=["per_image", "domain", "both"],
+        c.add_argument("--style_mode", default="both", choices=STYLE_MODES,
                        help="per_image: one seeded painting per photo; domain: style statistics pooled over all "
                             "paintings, like CycleGAN learning from the whole collection (default: both)")
         c.add_argument("--dataroot", default=None,
@@ -45,10 +51,9 @@ class CompareOptions:
         c.add_argument("--overwrite", action="store_true", help="recompute outputs already on disk")
         add_gatys_options(p.add_argument_group("Gatys (same names as cyclegan-gatys)"), single_run=False)
         p.set_defaults(image_size=256)
-        self.parser = p
+        return p
 
-    def parse(self, argv=None):
-        opt = self.parser.parse_args(argv)
+    def finish(self, opt):
         if not opt.style:
             self.parser.error("--style is required: a painting, or a folder of paintings (e.g. .../testA)")
         if not os.path.isdir(opt.photos):
@@ -57,4 +62,4 @@ class CompareOptions:
             parent = os.path.dirname(os.path.normpath(opt.photos))
             if os.path.isdir(os.path.join(parent, "trainA")) and os.path.isdir(os.path.join(parent, "trainB")):
                 opt.dataroot = parent
-        return check_gatys_options(opt, self.parser)
+        check_gatys_options(opt, self.parser)

@@ -4,9 +4,9 @@ add_gatys_options(parser) adds every flag to any parser, so the comparison harne
 the same names; GatysOptions().parse(argv) returns a checked argparse.Namespace in which the
 comma-separated flags are already lists.
 """
-import argparse
+from cyclegan.nst import BACKBONES, DEFAULT_TV_WEIGHT, DEVICES, INITS, OPTIMIZERS, POOLINGS, STYLE_LOSSES
 
-from cyclegan.nst import BACKBONES, DEFAULT_TV_WEIGHT, INITS, OPTIMIZERS, STYLE_LOSSES
+from .base_options import Options
 
 
 def add_gatys_options(parser, single_run=True):
@@ -34,7 +34,7 @@ def add_gatys_options(parser, single_run=True):
                         "for VGG; resnet50: conv1,layer1..layer4; inception_v3: torchvision module names")
     p.add_argument("--style_layer_weights", default=None,
                    help="comma-separated weights, one per style layer (default: 1 each)")
-    p.add_argument("--pooling", default="avg", choices=("avg", "max"),
+    p.add_argument("--pooling", default="avg", choices=POOLINGS,
                    help="pooling inside the backbone; avg (the default, as in Gatys et al.) gives smoother images")
     p.add_argument("--style_loss", default="gram", choices=STYLE_LOSSES,
                    help="gram: Gatys Gram matrices (size-normalised); mmd_linear/mmd_poly/mmd_gauss: Li et al. "
@@ -63,7 +63,7 @@ def add_gatys_options(parser, single_run=True):
     p.add_argument("--weights", default=None,
                    help="backbone weights: a local .pth file, or 'random' (untrained: tests and benchmarks only). "
                         "Default: torchvision's ImageNet file from the torch cache (never downloaded)")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+    p.add_argument("--device", default="auto", choices=DEVICES,
                    help="auto uses the GPU when there is one (default: auto)")
     return p
 
@@ -113,13 +113,12 @@ def check_gatys_options(opt, parser):
     return opt
 
 
-class GatysOptions:
-    """parser: an ArgumentParser with every Gatys flag; parse(argv) -> checked Namespace."""
+class GatysOptions(Options):
+    prog = "cyclegan-gatys"
+    description = "Gatys et al. neural style transfer by optimisation (photo -> painting style)."
 
-    def __init__(self):
-        self.parser = add_gatys_options(argparse.ArgumentParser(
-            prog="cyclegan-gatys",
-            description="Gatys et al. neural style transfer by optimisation (photo -> painting style)."))
+    def initialize(self, parser):
+        return add_gatys_options(parser)
 
-    def parse(self, argv=None):
-        return check_gatys_options(self.parser.parse_args(argv), self.parser)
+    def finish(self, opt):
+        check_gatys_options(opt, self.parser)

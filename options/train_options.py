@@ -1,6 +1,9 @@
 """Training options: display, saving and optimisation flags, with the official defaults."""
 import random
 
+from cyclegan.models.losses import GAN_MODES
+from cyclegan.models.schedulers import LR_POLICIES
+
 from .base_options import BaseOptions
 
 
@@ -46,10 +49,10 @@ class TrainOptions(BaseOptions):
         p.add_argument("--n_epochs_decay", type=int, default=100, help="number of epochs to linearly decay learning rate to zero")
         p.add_argument("--beta1", type=float, default=0.5, help="momentum term of adam")
         p.add_argument("--lr", type=float, default=0.0002, help="initial learning rate for adam")
-        p.add_argument("--gan_mode", type=str, default="lsgan", choices=["lsgan", "vanilla", "wgangp"],
+        p.add_argument("--gan_mode", type=str, default="lsgan", choices=GAN_MODES,
                        help="the type of GAN objective; wgangp adds the gradient penalty")
         p.add_argument("--pool_size", type=int, default=50, help="the size of image buffer that stores previously generated images")
-        p.add_argument("--lr_policy", type=str, default="linear", choices=["linear", "step", "plateau", "cosine"],
+        p.add_argument("--lr_policy", type=str, default="linear", choices=LR_POLICIES,
                        help="learning rate policy")
         p.add_argument("--lr_decay_iters", type=int, default=50, help="multiply by a gamma every lr_decay_iters epochs (step policy)")
         return p

@@ -20,6 +20,7 @@ from cyclegan.display.plot import loss_svg
 from cyclegan.display.progress import Progress, progress_iter
 from cyclegan.display.visualizer import Visualizer
 from cyclegan.display.worker import LatestJobWorker
+from cyclegan.images import to_uint8
 
 NAMES = ["real_A", "fake_B", "rec_A", "idt_B", "real_B", "fake_A", "rec_B", "idt_A"]
 EVIL = "<img src=x onerror=alert(1)>.jpg"
@@ -98,7 +99,7 @@ def test_loss_svg_has_one_line_per_loss_and_escapes_names():
 
 def test_to_uint8_maps_range_and_grid_holds_every_label():
     t = torch.tensor([[[-1.0, 1.0]], [[0.0, 0.0]], [[-1.0, -1.0]]])  # 3x1x2
-    arr = img_utils.to_uint8(t)
+    arr = to_uint8(t, signed=True)
     assert arr.shape == (1, 2, 3) and arr[0, 0, 0] == 0 and arr[0, 1, 0] == 255 and arr[0, 0, 1] == 128
     imgs = {n: np.full((16, 16, 3), 10 * i, np.uint8) for i, n in enumerate(NAMES)}
     grid = img_utils.labelled_grid(imgs, ncols=4, cell=64)

@@ -141,7 +141,7 @@ def test_setup_without_torchrun_is_a_single_process(monkeypatch):
         monkeypatch.delenv(key, raising=False)
 
     class Opt:
-        gpu_ids, seed, norm = [], 3, "instance"
+        device, seed, norm = torch.device("cpu"), 3, "instance"
     ctx = distributed.setup(Opt())
     assert (ctx.rank, ctx.world_size, ctx.enabled, ctx.is_main) == (0, 1, False, True)
     assert distributed.is_main()
@@ -157,7 +157,7 @@ def test_sync_batch_on_cpu_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("LOCAL_RANK", "0")
 
     class Opt:
-        gpu_ids, seed, norm = [], 3, "sync_batch"
+        device, seed, norm = torch.device("cpu"), 3, "sync_batch"
     with pytest.raises(SystemExit, match="sync_batch"):
         distributed.setup(Opt())
     monkeypatch.setenv("WORLD_SIZE", "two")

@@ -1,7 +1,9 @@
 """Options: official names and defaults, saved options, architecture taken from the saved run at test time."""
+import inspect
 import json
 
 import pytest
+from conftest import REPO
 
 from options.base_options import save_options
 from options.test_options import TestOptions
@@ -30,9 +32,19 @@ def test_gpu_ids_default_to_cpu_without_a_gpu():
     import torch
     opt = TrainOptions().parse(["--dataroot", "d"])
     assert opt.gpu_ids == ([0] if torch.cuda.is_available() else [])
+    assert opt.device == (torch.device("cuda", 0) if torch.cuda.is_available() else torch.device("cpu"))
+    assert TrainOptions().parse(["--dataroot", "d", "--gpu_ids", "-1"]).device == torch.device("cpu")
     if not torch.cuda.is_available():
         with pytest.raises(SystemExit, match="--gpu_ids 0.*no CUDA"):
             TrainOptions().parse(["--dataroot", "d", "--gpu_ids", "0"])
+
+
+def test_several_gpu_ids_point_at_torchrun():
+    for argv in (["--gpu_ids", "0,1"], ["--gpu_ids", "2,3,5"]):
+        with pytest.raises(SystemExit, match=r"one process trains on one GPU.*torchrun --standalone --nproc_per_node="):
+            TrainOptions().parse(["--dataroot", "d", *argv])
+    with pytest.raises(SystemExit, match="--gpu_ids x: give one GPU id"):
+        TrainOptions().parse(["--dataroot", "d", "--gpu_ids", "x"])
 
 
 def test_test_defaults():
@@ -77,3 +89,85 @@ def test_model_flags_come_from_the_model(tmp_path):
     assert opt.model_suffix == "_A"
     with pytest.raises(SystemExit):
         TrainOptions().parse(["--dataroot", "d", "--model", "nosuchmodel"])
+
+
+# ---- one shape for every option class ------------------------------------------------------------
+
+def option_classes():
+    """Every *Options class defined in options/*.py."""
+    import importlib
+    import inspect
+    out = []
+    for path in sorted((REPO / "options").glob("*_options.py")):
+        module = importlib.import_module(f"options.{path.stem}")
+        out += [c for name, c in inspect.getmembers(module, inspect.isclass)
+                if name.endswith("Options") and c.__module__ == module.__name__]
+    return out
+
+
+def test_every_option_class_has_the_one_shape():
+    from options.base_options import Options
+    classes = option_classes()
+    names = {c.__name__ for c in classes}
+    assert {"BaseOptions", "TrainOptions", "TestOptions", "GatysOptions", "CompareOptions", "BenchmarkOptions",
+            "GatysBenchmarkOptions"} <= names
+    for cls in classes:
+        assert issubclass(cls, Options), cls
+        params = list(inspect.signature(cls.parse).parameters)
+        assert params == ["self", "argv"], (cls, params)
+        assert not [p for p in inspect.signature(cls).parameters], f"{cls.__name__}() takes no arguments"
+        with pytest.raises(SystemExit) as e:  # every class prints its help through the same path
+            cls().parse(["--help"])
+        assert e.value.code == 0
+
+
+def test_parse_works_for_every_option_class(tmp_path):
+    from options.benchmark_options import BenchmarkOptions, GatysBenchmarkOptions
+    from options.compare_options import CompareOptions
+    from options.gatys_options import GatysOptions
+    assert GatysOptions().parse(["--content", "p.jpg", "--style", "s.jpg", "--style_layers", "a,b"]).style_layers \
+        == ["a", "b"]
+    opt = CompareOptions().parse(["--name", "n", "--photos", str(tmp_path), "--style", "s.jpg"])
+    assert opt.image_size == 256 and opt.style_mode == "both"
+    assert BenchmarkOptions().parse(["--device", "cpu", "--configs", "eager"]).configs == ["eager"]
+    opt = GatysBenchmarkOptions().parse(["--sizes", "32,64", "--losses", "gram,bn"])
+    assert opt.sizes == [32, 64] and opt.losses == ["gram", "bn"]
+    with pytest.raises(SystemExit):
+        GatysBenchmarkOptions().parse(["--losses", "gram,nosuchloss"])
+    with pytest.raises(SystemExit):
+        GatysBenchmarkOptions().parse(["--sizes", "16"])
+
+
+def test_choices_come_from_the_library_constants():
+    from cyclegan.comparison import STYLE_MODES
+    from cyclegan.data import DATASET_MODES, DIRECTIONS
+    from cyclegan.models.layers import INIT_TYPES, NORM_TYPES
+    from cyclegan.models.losses import GAN_MODES
+    from cyclegan.models.schedulers import LR_POLICIES
+    from cyclegan.nst import POOLINGS
+    from options.compare_options import CompareOptions
+    from options.gatys_options import GatysOptions
+
+    def choices(options, argv=()):
+        options.parser = options.build_parser(list(argv))
+        return {a.dest: tuple(a.choices) for a in options.parser._actions if a.choices}
+
+    train = choices(TrainOptions())
+    assert (train["gan_mode"], train["lr_policy"], train["norm"], train["init_type"], train["dataset_mode"],
+            train["direction"]) == (GAN_MODES, LR_POLICIES, NORM_TYPES, INIT_TYPES, DATASET_MODES, DIRECTIONS)
+    assert choices(GatysOptions())["pooling"] == POOLINGS
+    compare = choices(CompareOptions())
+    assert compare["style_mode"] == STYLE_MODES and compare["direction"] == DIRECTIONS
+    assert compare["norm"] == NORM_TYPES
+
+
+@pytest.mark.parametrize("command", [["train"], ["test"], ["gatys"], ["compare"], ["benchmark"],
+                                     ["benchmark", "gatys"], ["visdom_server"]])
+def test_help_works_for_every_entry_point(command):
+    import subprocess
+    import sys
+    from conftest import run_env
+    r = subprocess.run([sys.executable, "-m", f"cyclegan.{command[0]}", *command[1:], "--help"], cwd=REPO,
+                       env=run_env(), capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("usage:") and "--help" in r.stdout

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from cyclegan.models import create_model
-from cyclegan.training import speed
+from cyclegan.models import speed
 from options.train_options import TrainOptions
 
 
@@ -30,7 +30,7 @@ def trained(opt, cfg=None, steps=1):
     torch.manual_seed(0)
     model = create_model(opt)
     if cfg is not None:
-        speed.apply(model, cfg)
+        model.configure(cfg)
     for i in range(steps):
         model.set_input(batch(i))
         model.optimize_parameters()
@@ -73,22 +73,29 @@ def test_cpu_amp_warns_about_measured_slowdown():
         speed.resolve("cpu", amp="bf16")
 
 
-def test_flags_parse_and_resolve(tmp_path):
+def test_flags_parse_and_configure_the_model(tmp_path, monkeypatch):
     opt = make_opt(tmp_path)
     assert (opt.amp, opt.channels_last, opt.compile, opt.cudnn_benchmark) == (None, None, None, None)
-    assert speed.resolve_from(opt, "cpu") == speed.SpeedConfig()
+    assert create_model(opt).configure().speed == speed.SpeedConfig()
+    monkeypatch.setattr(torch, "compile", lambda net, **kw: net)  # the flag's effect is tested below
     opt = make_opt(tmp_path, "--amp", "fp16", "--channels_last", "--compile", "--no-cudnn_benchmark")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        cfg = speed.resolve_from(opt, "cpu")
+        cfg = create_model(opt).configure().speed
     assert (cfg.amp, cfg.channels_last, cfg.compile, cfg.cudnn_benchmark) == ("fp16", True, True, False)
-    assert speed.resolve_from(make_opt(tmp_path, "--no-channels_last"), "cuda").channels_last is False
+    assert create_model(make_opt(tmp_path, "--fast_norm")).configure().speed.fast_norm is True
+    with pytest.raises(ValueError, match="'cuda' given to a model on cpu"):
+        create_model(opt).configure(speed.resolve("cuda"))
 
 
 def test_default_cpu_config_is_bit_identical_to_plain_model(tmp_path):
     opt = make_opt(tmp_path)
     plain = trained(opt, None, steps=2)
-    applied = trained(opt, speed.resolve_from(opt, "cpu"), steps=2)
+    torch.manual_seed(0)
+    applied = create_model(opt).configure()  # from the options: the CPU defaults
+    for i in range(2):
+        applied.set_input(batch(i))
+        applied.optimize_parameters()
     pa, pb = params(plain), params(applied)
     assert all(torch.equal(pa[k], pb[k]) for k in pa)
     assert float(plain.loss_G.detach()) == float(applied.loss_G.detach())
@@ -179,18 +186,19 @@ def test_bf16_autocast_runs_on_cpu(tmp_path):
     assert model.fake_B.dtype == torch.bfloat16
 
 
-def test_fuse_optimizers_survives_an_unfused_resume(tmp_path):
+def test_fusing_survives_an_unfused_resume(tmp_path):
     opt = make_opt(tmp_path)
     plain = trained(opt)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         cfg = speed.resolve("cpu", amp="fp16")
     model = trained(opt, cfg, steps=0)
-    for o, sd in zip(model.optimizers, [o.state_dict() for o in plain.optimizers]):
-        o.load_state_dict(sd)
-    assert not model.optimizers[0].param_groups[0]["fused"]
-    speed.fuse_optimizers(model, cfg)
     assert all(g["fused"] for o in model.optimizers for g in o.param_groups)
+    saved = plain.state_dict()
+    assert not saved["optimizers"]["G"]["param_groups"][0]["fused"]
+    model.load_state_dict(saved)  # the model re-applies fusing to the unfused groups it loaded
+    assert all(g["fused"] for o in model.optimizers for g in o.param_groups)
+    assert all(getattr(o, "_step_supports_amp_scaling", False) for o in model.optimizers)
     model.set_input(batch(5))
     model.optimize_parameters()
     assert torch.isfinite(model.loss_G)

@@ -11,8 +11,8 @@ import re
 import time
 import traceback
 
-from ..data.image_folder import load_tensor
-from ..nst.images import save_image as save_png
+from ..images import load_image, save_image
+from ..io import atomic_write_json
 from ..perf import current_memory_mb, peak_memory_mb, reset_peak_memory, synchronize
 
 METHODS = ("cyclegan", "gatys_per_image", "gatys_domain")
@@ -20,7 +20,7 @@ METHODS = ("cyclegan", "gatys_per_image", "gatys_domain")
 
 def load_photo(path, size):
     """Image file -> (1,3,H,W) tensor in [0,1], longest side `size`, both sides multiples of 4."""
-    return load_tensor(path, size, multiple=4)
+    return load_image(path, longest=size, multiple=4).unsqueeze(0)
 
 
 def photo_key(index, path):
@@ -89,7 +89,7 @@ class Comparison:
                 record = json.load(f)
         try:
             photo = load_photo(path, self.size)
-            save_png(photo, self.image_path(key, "input"))
+            save_image(photo, self.image_path(key, "input"))
             record["input"] = os.path.relpath(self.image_path(key, "input"), self.out_dir)
             record.pop("error", None)
         except Exception as e:  # noqa: BLE001 - one bad photo must not stop the others
@@ -128,11 +128,11 @@ class Comparison:
             if painting != "domain":  # a copy at the photo's size, so the page stands on its own
                 thumb = self.image_path("painting", os.path.splitext(os.path.basename(painting))[0])
                 if not os.path.isfile(thumb):
-                    save_png(load_photo(painting, self.size), thumb)
+                    save_image(load_photo(painting, self.size), thumb)
                 entry["painting_file"] = os.path.relpath(thumb, self.out_dir)
         if out.shape[-2:] != photo.shape[-2:]:
             raise RuntimeError(f"{method} output is {tuple(out.shape[-2:])}, input {tuple(photo.shape[-2:])}")
-        save_png(out, self.image_path(key, method))
+        save_image(out, self.image_path(key, method))
         entry.update(file=os.path.relpath(self.image_path(key, method), self.out_dir), time_s=seconds,
                      peak_mem_mb=mem)
         return entry
@@ -142,7 +142,4 @@ class Comparison:
 
     @staticmethod
     def save_record(path, record):
-        tmp = path + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(record, f, indent=1)
-        os.replace(tmp, path)
+        atomic_write_json(path, record, indent=1)

@@ -6,7 +6,7 @@ CNN Gram and content distances (only as meaningful as the CNN weights), and Cycl
 Per method: their means (time also median), the fraction called paintings, FID and KID.
 """
 import csv
-import json
+import io
 import math
 import os
 import statistics
@@ -14,7 +14,9 @@ import statistics
 import torch
 
 from ..display.html import write_page
-from ..metrics import color_distance, edge_correlation, load_image, pool_lab_pixels, ssim
+from ..images import load_image
+from ..io import atomic_write_json, atomic_write_text
+from ..metrics import color_distance, edge_correlation, pool_lab_pixels, ssim
 from .harness import METHODS, load_photo
 
 PER_IMAGE = ("time_s", "peak_mem_mb", "ssim", "edge_corr", "color_swd", "p_painting", "gram_dist", "content_dist",
@@ -92,21 +94,21 @@ def aggregate(rows, method_outputs, reference, fid_fn):
 
 def write_outputs(out_dir, title, rows, summary, records, notes, config):
     """metrics.json, metrics.csv and index.html; returns the page path."""
-    with open(os.path.join(out_dir, "metrics.json"), "w") as f:
-        json.dump({"config": config, "notes": notes, "summary": summary, "per_image": rows}, f, indent=1,
-                  default=str)
+    atomic_write_json(os.path.join(out_dir, "metrics.json"),
+                      {"config": config, "notes": notes, "summary": summary, "per_image": rows}, indent=1, default=str)
     cols = ["photo", "method", "painting", *PER_IMAGE, "error"]
-    with open(os.path.join(out_dir, "metrics.csv"), "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(cols)
-        for r in rows:
-            w.writerow([fmt_csv(r.get(c)) for c in cols])
-        w.writerow([])
-        agg_cols = ["method", "images", "failed", "c2st", *PER_IMAGE, "time_s_median", "peak_mem_mb_max",
-                    "fraction_paintings", "fid", "kid", "kid_std"]
-        w.writerow(["summary"] + agg_cols)
-        for m, s in summary.items():
-            w.writerow(["summary", m] + [fmt_csv(s.get(c)) for c in agg_cols[1:]])
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf)
+    w.writerow(cols)
+    for r in rows:
+        w.writerow([fmt_csv(r.get(c)) for c in cols])
+    w.writerow([])
+    agg_cols = ["method", "images", "failed", "c2st", *PER_IMAGE, "time_s_median", "peak_mem_mb_max",
+                "fraction_paintings", "fid", "kid", "kid_std"]
+    w.writerow(["summary"] + agg_cols)
+    for m, s in summary.items():
+        w.writerow(["summary", m] + [fmt_csv(s.get(c)) for c in agg_cols[1:]])
+    atomic_write_text(os.path.join(out_dir, "metrics.csv"), buf.getvalue())
     return write_page(os.path.join(out_dir, "index.html"), title, sections=photo_rows(records),
                       tables=[metrics_table(summary)], notes=notes, tables_first=True, per_row=5, width=192)
 

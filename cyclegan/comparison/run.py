@@ -1,11 +1,12 @@
-"""One comparison run from plain values: build both methods, run them, measure, write the page."""
+"""One comparison run from one settings object: build both methods, run them, measure, write the page."""
 import os
+from dataclasses import dataclass, field
 
 import torch
 
+from ..images import list_images, load_image
 from ..metrics.c2st import C2STError, c2st
-from ..metrics import (NOT_COMPUTED, InceptionFeatures, InceptionWeightsMissing, fid_kid_from_features, list_images,
-                       load_image, painting_classifier)
+from ..metrics import NOT_COMPUTED, InceptionFeatures, InceptionWeightsMissing, fid_kid_from_features, painting_classifier
 from ..nst import Stylizer, resolve_device
 from .harness import METHODS, Comparison, load_photo
 from .report import aggregate, image_metrics, write_outputs
@@ -21,26 +22,62 @@ def collect_paintings(paths):
     return out
 
 
-def compare(name, run_dir, arch, photos_dir, styles, out_dir, num=10, image_size=256, style_mode="both",
-            epoch="latest", direction="AtoB", model_suffix=None, dataroot=None, heldout=None,
-            inception_weights=None, classifier_settings=None, gatys=None, seed=0, device="auto",
-            overwrite=False, log=print, reference_dir=None):
-    """gatys: dict with the Stylizer arguments under 'stylizer' and the stylize() arguments under 'run'."""
-    device = resolve_device(device)
+STYLE_MODES = ("per_image", "domain", "both")
+
+
+@dataclass
+class CompareSettings:
+    """Everything one comparison needs, as plain values; cyclegan-compare fills it from its options.
+
+    arch: the generator's netG, ngf, norm, no_dropout. gatys: the Stylizer arguments under 'stylizer',
+    the stylize() arguments under 'run', and the paintings' longest side under 'style_size'.
+    heldout: paintings for FID/KID and the ceiling (None: the style paintings)."""
+    name: str
+    run_dir: str
+    photos_dir: str
+    styles: list
+    out_dir: str
+    arch: dict = field(default_factory=dict)
+    gatys: dict = field(default_factory=lambda: {"stylizer": {}, "run": {}})
+    num: int = 10
+    image_size: int = 256
+    style_mode: str = "both"
+    epoch: str = "latest"
+    direction: str = "AtoB"
+    model_suffix: str | None = None
+    dataroot: str | None = None
+    heldout: str | None = None
+    inception_weights: str | None = None
+    classifier_settings: dict | None = None
+    seed: int = 0
+    device: str = "auto"
+    overwrite: bool = False
+    reference_dir: str | None = None  # another model's outputs on the same photos: a reference row
+
+
+def compare(settings, log=print):
+    """Run the comparison that `settings` (a CompareSettings) describes; returns (page path, summary)."""
+    s = settings
+    name, run_dir, photos_dir, styles, out_dir = s.name, s.run_dir, s.photos_dir, s.styles, s.out_dir
+    num, image_size, style_mode, dataroot, heldout, gatys, seed = (s.num, s.image_size, s.style_mode, s.dataroot,
+                                                                   s.heldout, s.gatys, s.seed)
+    if style_mode not in STYLE_MODES:
+        raise ValueError(f"style_mode {style_mode!r} is not one of: {', '.join(STYLE_MODES)}")
+    device = resolve_device(s.device)
     photos = [str(p) for p in list_images(photos_dir)]
     photos = photos[:num] if num else photos
     paintings = collect_paintings(styles)
-    translator = Translator(run_dir, arch, epoch, direction, model_suffix, device)
+    translator = Translator(run_dir, s.arch, s.epoch, s.direction, s.model_suffix, device)
     stylizer = Stylizer(device=device, **gatys["stylizer"])
     modes = ["per_image", "domain"] if style_mode == "both" else [style_mode]
     comp = Comparison(out_dir, translator, stylizer, paintings, modes, image_size, gatys["run"], seed, device,
-                      overwrite, style_size=gatys.get("style_size"), log=log)
+                      s.overwrite, style_size=gatys.get("style_size"), log=log)
     records = comp.run(photos)
 
     notes, classifier = [], None
     if dataroot:
         classifier, info = painting_classifier(dataroot, os.path.join(os.path.dirname(out_dir), ".cache"),
-                                               classifier_settings, log=log)
+                                               s.classifier_settings, log=log)
         acc = info.get("heldout") or {}
         how = "loaded from its cache" if not info["trained"] else "trained in %.0f s" % info["train_seconds"]
         notes.append(f"Painting classifier on {dataroot}/trainA (paintings) vs trainB (photos), {how}; "
@@ -53,7 +90,7 @@ def compare(name, run_dir, arch, photos_dir, styles, out_dir, num=10, image_size
     outputs = {m: [load_image(os.path.join(out_dir, r["methods"][m]["file"])) for r in records
                    if "file" in r.get("methods", {}).get(m, {})] for m in METHODS}
     try:
-        inception = InceptionFeatures(inception_weights, device)
+        inception = InceptionFeatures(s.inception_weights, device)
         ref = inception([load_photo(p, image_size)[0] for p in heldout_paintings])
 
         def fid_fn(imgs):
@@ -69,12 +106,12 @@ def compare(name, run_dir, arch, photos_dir, styles, out_dir, num=10, image_size
         notes.append(f"FID/KID {e}")
     inputs = [os.path.join(out_dir, r["input"]) for r in records if "input" in r]  # the photos that loaded
     reference = reference_rows(inputs, heldout_paintings, classifier, image_size)
-    if reference_dir:
-        outputs["reference"], ref_row = reference_outputs(reference_dir, records, out_dir, image_size, classifier)
+    if s.reference_dir:
+        outputs["reference"], ref_row = reference_outputs(s.reference_dir, records, out_dir, image_size, classifier)
         reference["reference"] = ref_row
         fk = fid_fn(outputs["reference"])
         ref_row["fid"], ref_row["kid"], ref_row["kid_std"] = fk
-        notes.append(f"Reference row: {ref_row['images']} outputs from {reference_dir} matched to the photos by file "
+        notes.append(f"Reference row: {ref_row['images']} outputs from {s.reference_dir} matched to the photos by file "
                      f"name ({ref_row['failed']} photos without a match).")
     summary = aggregate(rows, outputs, reference, fid_fn)
     notes += c2st_column(summary, outputs, inputs, heldout_paintings, image_size, seed, device)

@@ -5,9 +5,13 @@ import torch
 from torch.utils.data import DataLoader
 
 from .datasets import SingleDataset, UnalignedDataset
-from .image_folder import IMG_EXTENSIONS, load_rgb, make_dataset
+from ..images import IMG_EXTENSIONS, load_rgb
+from .image_folder import make_dataset
 from .sampler import EpochSampler
 from .scan import BadDatasetError, scan_images
+
+DATASET_MODES = ("unaligned", "single")
+DIRECTIONS = ("AtoB", "BtoA")
 
 
 def create_dataset(opt, scan=True):
@@ -21,7 +25,7 @@ def create_dataset(opt, scan=True):
         ds = SingleDataset(opt.dataroot, opt.max_dataset_size, opt.input_nc, **kw)
         folders = (("A_paths", opt.dataroot),)
     else:
-        raise ValueError(f"--dataset_mode {opt.dataset_mode!r} is not one of: unaligned, single")
+        raise ValueError(f"--dataset_mode {opt.dataset_mode!r} is not one of: {', '.join(DATASET_MODES)}")
     if scan:
         crop = opt.crop_size if "crop" in opt.preprocess else 0
         for attr, folder in folders:
@@ -43,4 +47,5 @@ def create_dataloader(dataset, batch_size, shuffle, num_workers, seed=0, rank=0,
 
 
 __all__ = ["UnalignedDataset", "SingleDataset", "EpochSampler", "create_dataset", "create_dataloader",
-           "make_dataset", "load_rgb", "IMG_EXTENSIONS", "scan_images", "BadDatasetError"]
+           "make_dataset", "load_rgb", "IMG_EXTENSIONS", "scan_images", "BadDatasetError", "DATASET_MODES",
+           "DIRECTIONS"]

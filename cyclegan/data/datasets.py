@@ -9,8 +9,9 @@ import random
 
 from torch.utils.data import Dataset
 
-from .image_folder import load_rgb, make_dataset
-from .transforms import preprocess, to_tensor
+from ..images import load_rgb, to_tensor
+from .image_folder import make_dataset
+from .transforms import preprocess
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ class _ImageDataset(Dataset):
                 log.warning("skipping unreadable image %r: %s", path, e)
                 continue
             img = preprocess(img, self.preprocess, self.load_size, self.crop_size, self.flip, rng)
-            return to_tensor(img, grayscale), path
+            return to_tensor(img, signed=True, grayscale=grayscale), path
         raise RuntimeError(f"none of the {len(paths)} images could be read (first: {paths[0]})")
 
 

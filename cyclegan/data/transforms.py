@@ -3,18 +3,11 @@
 Random choices come from an explicit `random.Random`, so a sample's crop and flip depend only on
 its seed: runs are repeatable, resumable mid-epoch and identical across DataLoader workers and ranks.
 """
-import numpy as np
-import torch
 from PIL import Image
 
+from ..images import resize
+
 PREPROCESS_MODES = ("resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none")
-
-
-def _make_multiple(img, base=4):
-    """Round the size to a multiple of `base` (the generators halve the image twice)."""
-    w, h = img.size
-    nw, nh = max(base, int(round(w / base) * base)), max(base, int(round(h / base) * base))
-    return img if (nw, nh) == (w, h) else img.resize((nw, nh), Image.BICUBIC)
 
 
 def _scale_width(img, target_width, crop_size):
@@ -46,26 +39,7 @@ def preprocess(img, opt_preprocess, load_size, crop_size, flip, rng):
     if "crop" in opt_preprocess:
         img = _random_crop(img, crop_size, rng)
     if opt_preprocess == "none":
-        img = _make_multiple(img, 4)
+        img = resize(img, multiple=4)  # the generators halve the image twice
     if flip and rng.random() < 0.5:
         img = img.transpose(Image.FLIP_LEFT_RIGHT)
     return img
-
-
-def to_tensor(img, grayscale=False):
-    """PIL image -> float tensor (C,H,W) normalised to [-1, 1]."""
-    if grayscale:
-        img = img.convert("L")
-    a = np.asarray(img, dtype=np.float32) / 127.5 - 1.0
-    a = a[:, :, None] if a.ndim == 2 else a
-    return torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1)))
-
-
-def tensor_to_image(t):
-    """(C,H,W) or (1,C,H,W) tensor in [-1, 1] -> uint8 HxWx3 numpy array."""
-    t = t.detach()
-    if t.dim() == 4:
-        t = t[0]
-    a = ((t.float().cpu().clamp(-1, 1) + 1.0) * 127.5 + 0.5).clamp(0, 255).to(torch.uint8).numpy()
-    a = a.transpose(1, 2, 0)
-    return np.repeat(a, 3, axis=2) if a.shape[2] == 1 else a

@@ -13,6 +13,8 @@ import dominate
 from dominate import tags
 from dominate.util import raw
 
+from ..io import atomic_write_text
+
 _STYLE = """
 body { font-family: sans-serif; margin: 16px; background: #fff; color: #222; }
 h1 { font-size: 22px; } h2 { font-size: 18px; margin-top: 24px; }
@@ -35,7 +37,7 @@ def image_src(path, base_dir):
 
 def write_page(path, title, sections=(), tables=(), svgs=(), width=256, refresh=None, notes=(),
                per_row=8, tables_first=False):
-    """Write an HTML page to `path` (written to a temp file, then renamed, so readers never see half).
+    """Write an HTML page to `path` (atomically, so readers never see half).
 
     sections: iterable of (heading, [(image_path, caption), ...]) shown in the given order.
     tables:   iterable of (heading, [(key, value), ...]) or (heading, header_list, rows).
@@ -67,9 +69,7 @@ def write_page(path, title, sections=(), tables=(), svgs=(), width=256, refresh=
             _image_rows(items, base, width, per_row)
         for table in () if tables_first else tables:
             _table(*table)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(doc.render(), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, doc.render())
     return path
 
 

@@ -1,6 +1,5 @@
-"""Turn visual tensors into small CPU copies (caller thread) and into uint8 images / a labelled grid
-(background thread)."""
-import numpy as np
+"""Turn visual tensors into small CPU copies (caller thread) and into a labelled grid (background thread);
+tensors become uint8 images through cyclegan.images.to_uint8."""
 from PIL import Image, ImageDraw, ImageFont
 
 
@@ -13,18 +12,6 @@ def snapshot(visuals):
         img = t[0] if t.dim() == 4 else t
         out[str(name)] = img.detach().to("cpu", dtype=img.dtype, copy=True)
     return out
-
-
-def to_uint8(t):
-    """A (C,H,W) tensor in [-1, 1] as an (H,W,3) uint8 array."""
-    arr = t.float().numpy()
-    if arr.ndim == 2:
-        arr = arr[None]
-    if arr.shape[0] == 1:
-        arr = np.repeat(arr, 3, axis=0)
-    arr = arr[:3]
-    arr = (np.transpose(arr, (1, 2, 0)) + 1.0) * 127.5
-    return np.clip(np.nan_to_num(arr), 0, 255).round().astype(np.uint8)
 
 
 def labelled_grid(images, ncols=4, cell=256, pad=4, label_h=16):

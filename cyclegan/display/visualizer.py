@@ -16,6 +16,8 @@ from cyclegan.display import images as img_utils
 from cyclegan.display.html import escape, write_page
 from cyclegan.display.plot import loss_svg, quality_series
 from cyclegan.display.worker import LatestJobWorker
+from cyclegan.images import save_image, to_uint8
+from cyclegan.io import atomic_write_text
 
 WIN_VISUALS, WIN_LOSSES, WIN_STATUS = "cyclegan_visuals", "cyclegan_losses", "cyclegan_status"
 WIN_QUALITY = "cyclegan_quality"
@@ -146,7 +148,7 @@ class Visualizer:
 
     # -- background jobs --------------------------------------------------------------------
     def _send_grid(self, vis, snap, epoch):
-        arrays = {k: img_utils.to_uint8(t) for k, t in snap.items()}
+        arrays = {k: to_uint8(t, signed=True) for k, t in snap.items()}
         grid = img_utils.labelled_grid(arrays, ncols=self.ncols, cell=self.winsize)
         import numpy as np
 
@@ -185,10 +187,8 @@ class Visualizer:
                        "xlabel": "epoch", "ylabel": "value", "markers": True})
 
     def _save_images(self, snap, epoch):
-        from PIL import Image
-
         for name, t in snap.items():
-            Image.fromarray(img_utils.to_uint8(t)).save(self.img_dir / f"epoch{epoch:03d}_{name}.png")
+            save_image(t, self.img_dir / f"epoch{epoch:03d}_{name}.png", signed=True)
         with self._lock:
             self._saved_epochs[epoch] = list(snap)
 
@@ -199,7 +199,7 @@ class Visualizer:
             series = {k: list(v) for k, v in self._loss_y.items()}
             quality = list(self._quality)
         svg = loss_svg(xs, series, title=f"{self.name} losses")
-        (self.web_dir / "loss.svg").write_text(svg, encoding="utf-8")
+        atomic_write_text(self.web_dir / "loss.svg", svg)
         svgs = [("Loss curves", svg)]
         if quality:
             qx, qs = quality_series(quality)

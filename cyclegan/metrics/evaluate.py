@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..data.image_folder import load_tensor
+from ..images import load_image
 from .c2st import C2STError, c2st, needed_per_class
 from .color import color_distance, pool_lab_pixels
 from .images import list_images
@@ -54,7 +54,7 @@ def load_heldout(dir_A, dir_B, size=256, max_images=None):
         imgs = []
         for path in list_images(folder)[:max_images]:
             try:
-                imgs.append(load_tensor(path, size, multiple=4)[0])
+                imgs.append(load_image(path, longest=size, multiple=4))
             except Exception as e:  # noqa: BLE001 - skipped and named, like training does
                 skipped.append([str(path), f"{type(e).__name__}: {e}"])
         out[key] = imgs

@@ -1,17 +1,14 @@
-"""Image inputs for the metrics: checking tensors, and loading image files as tensors.
+"""Image inputs for the metrics: checking tensors; files are listed and loaded by cyclegan.images.
 
 Convention for every metric: an image is a float tensor (3, H, W) with values in [0, 1]
 (RGB, as PIL's "RGB" mode gives), a batch is (N, 3, H, W). Lists of (3, H, W) tensors are
 accepted where sizes may differ (the classifier and Inception resize every image anyway).
 """
 import os
-from pathlib import Path
 
 import torch
 
-from ..data.image_folder import load_tensor
-
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+from ..images import list_images, load_image
 
 
 def check_image(img, name="image"):
@@ -72,22 +69,10 @@ def _check_values(t, name):
     return t.float().clamp(0, 1)
 
 
-def load_image(path, size=None):
-    """Read an image file as a float (3, H, W) tensor in [0, 1]; `size` int (square) or (H, W) resizes."""
-    return load_tensor(path, (size, size) if isinstance(size, int) else size)[0]
-
-
 def load_images(paths, size=None):
-    """Read image files into one (N, 3, H, W) batch; pass `size` when the files differ in size."""
+    """Read image files into one (N, 3, H, W) float batch in [0, 1]; pass `size` ((H, W), or N for N x N)
+    when the files differ in size. One file: cyclegan.images.load_image (also exported here)."""
     return as_batch([load_image(p, size) for p in paths], name="load_images")
 
 
-def list_images(folder):
-    """Sorted image files in `folder` (not recursive); an error names the folder when there are none."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: no such folder")
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
-    if not files:
-        raise FileNotFoundError(f"{folder}: no image files ({', '.join(IMAGE_EXTENSIONS)}) in it")
-    return files
+__all__ = ["check_image", "as_batch", "iter_images", "list_images", "load_image", "load_images"]

@@ -1,10 +1,12 @@
-"""BaseModel: the official model surface (setup, set_input, optimize_parameters, losses, visuals, save/load).
+"""BaseModel: the official model surface (setup, set_input, optimize_parameters, losses, visuals, save/load)
+and the model's runtime: configure(speed) and a full state_dict()/load_state_dict().
 
-Subclasses fill the name lists; logging, display and checkpointing walk them generically:
-  loss_names   -> attributes loss_<name>     visual_names -> image tensors
-  model_names  -> attributes net<name>       saved as {epoch}_net_<name>.pth (official layout)
+Subclasses fill the name lists; logging, display, checkpointing and testing walk them generically:
+  loss_names      -> attributes loss_<name>       visual_names -> image tensors
+  model_names     -> attributes net<name>         saved as {epoch}_net_<name>.pth (official layout)
+  optimizer_names -> attributes optimizer_<name>  (one scheduler and, under fp16, one GradScaler each)
+  pool_names      -> attributes holding ImagePools (their contents are part of the full state)
 """
-import contextlib
 import os
 from collections import OrderedDict
 
@@ -13,26 +15,28 @@ import torch.nn as nn
 
 from ..io import atomic_save, load_state_dict_file
 from .schedulers import get_scheduler
-
-
-def device_from_gpu_ids(gpu_ids):
-    return torch.device(f"cuda:{gpu_ids[0]}") if gpu_ids else torch.device("cpu")
+from .speed import SpeedConfig, fuse, instance_norm_channels_last_ok, make_scalers, resolve, use_fast_norm
 
 
 class BaseModel:
     def __init__(self, opt):
         self.opt = opt
-        self.gpu_ids = list(opt.gpu_ids)
         self.isTrain = opt.isTrain
-        self.device = device_from_gpu_ids(self.gpu_ids)
+        self.device = torch.device(opt.device)  # resolved once, when the options were parsed
+        self.gpu_ids = [self.device.index or 0] if self.device.type == "cuda" else []  # official attribute
         self.save_dir = os.path.join(opt.checkpoints_dir, opt.name)
         self.loss_names, self.model_names, self.visual_names = [], [], []
-        self.optimizers, self.schedulers = [], []
+        self.optimizer_names, self.pool_names = [], []
+        self.schedulers = []
         self.image_paths = []
-        # speed settings (cyclegan.training.speed.apply sets them); the defaults are the official fp32 math
-        self.speed = None
+        # the official float32 math until configure() says otherwise
+        self.speed = SpeedConfig(device_type=self.device.type)
         self.memory_format = torch.contiguous_format
         self.scalers = None  # one fp16 GradScaler per optimizer, else None
+
+    @property
+    def optimizers(self):
+        return [getattr(self, "optimizer_" + name) for name in self.optimizer_names]
 
     @staticmethod
     def modify_commandline_options(parser, is_train):
@@ -53,12 +57,16 @@ class BaseModel:
         """(name, module) for every network, unwrapped from DDP/compile wrappers."""
         return [(name, unwrap(getattr(self, "net" + name))) for name in self.model_names]
 
-    def setup(self, opt):
-        """Create schedulers when training; load weights when testing or resuming (official behaviour)."""
+    def setup(self, opt, load=None):
+        """Create schedulers when training; load the {epoch}_net_X.pth weights if `load`, which by default is
+        the official rule: when testing or with --continue_train (the loop passes False and restores the
+        full state itself)."""
         if self.isTrain:
             self.schedulers = [get_scheduler(o, opt.lr_policy, opt.epoch_count, opt.n_epochs,
                                              opt.n_epochs_decay, opt.lr_decay_iters) for o in self.optimizers]
-        if not self.isTrain or getattr(opt, "continue_train", False):
+        if load is None:
+            load = not self.isTrain or getattr(opt, "continue_train", False)
+        if load:
             suffix = f"iter_{opt.load_iter}" if getattr(opt, "load_iter", 0) > 0 else opt.epoch
             self.load_networks(suffix)
         if getattr(opt, "verbose", False):
@@ -72,10 +80,47 @@ class BaseModel:
         with torch.no_grad(), self.autocast():
             self.forward()
 
+    def configure(self, speed=None):
+        """Apply speed settings (a SpeedConfig; None: resolve them from the options): cudnn autotuning, fast
+        instance norm, channels_last nets and inputs, torch.compile, autocast, fused Adam and fp16
+        GradScalers. Valid before or after setup() and load_state_dict() (fusing is in place and is
+        re-applied after a load). Call it before distributed wrapping. Calling it again with the same
+        config changes nothing."""
+        if speed is None:
+            o = self.opt
+            speed = resolve(self.device.type, o.amp, o.channels_last, o.compile, o.cudnn_benchmark,
+                            o.deterministic, o.fast_norm)
+        if speed.device_type != self.device.type:
+            raise ValueError(f"speed settings for {speed.device_type!r} given to a model on {self.device}")
+        if speed.device_type == "cuda":
+            torch.backends.cudnn.benchmark = speed.cudnn_benchmark
+        self.speed, self.memory_format = speed, speed.memory_format
+        for name in self.model_names:
+            net = getattr(self, "net" + name)
+            if speed.fast_norm or (speed.channels_last and not instance_norm_channels_last_ok(speed.device_type)):
+                use_fast_norm(net)
+            if speed.channels_last:
+                net.to(memory_format=torch.channels_last)  # in place: optimizers keep the same parameters
+            if speed.compile and not hasattr(net, "_orig_mod"):
+                net = torch.compile(net)
+            setattr(self, "net" + name, net)
+        self._fuse_optimizers()
+        if speed.amp != "fp16" or self.scalers is None:  # kept otherwise: they may hold a loaded scale
+            self.scalers = make_scalers(speed, len(self.optimizers))
+        # Hook for a captured step (CUDA graph): once the settings above are in place, capture
+        # optimize_parameters() here (keyed on self.speed), with static input buffers that set_input()
+        # copies into. Net weights load in place, but optimizer.load_state_dict() swaps the optimizer's
+        # state tensors, so load_state_dict() must invalidate the capture (re-capture lazily at next step).
+        return self
+
+    def _fuse_optimizers(self):
+        if self.speed.amp != "none":
+            for o in self.optimizers:
+                fuse(o)
+
     def autocast(self):
         """Autocast to the configured amp dtype; a no-op context without amp."""
-        dtype = getattr(self.speed, "amp_dtype", None)
-        return torch.autocast(self.device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
+        return self.speed.autocast()
 
     def backward(self, loss, optimizer):
         """loss.backward(), through the optimizer's GradScaler under fp16."""
@@ -113,6 +158,10 @@ class BaseModel:
     def get_current_visuals(self):
         return OrderedDict((n, getattr(self, n)) for n in self.visual_names if hasattr(self, n))
 
+    def get_visual_paths(self):
+        """{visual name: the input paths its images come from}, to name result files after them."""
+        return {n: self.image_paths for n in self.visual_names}
+
     def get_current_losses(self):
         """Float values of the losses; this syncs with the device, so call it only at print_freq."""
         return OrderedDict((n, float(getattr(self, "loss_" + n).detach())) for n in self.loss_names
@@ -132,6 +181,35 @@ class BaseModel:
                     f"{path} not found: is --name/--checkpoints_dir/--epoch right? "
                     f"Files there: {', '.join(sorted(os.listdir(self.save_dir))) if os.path.isdir(self.save_dir) else 'none (no such folder)'}")
             load_official_state_dict(net, load_state_dict_file(path), path)
+
+    def state_dict(self):
+        """Everything a resume needs from the model: nets (plain CPU tensors), optimizers, schedulers,
+        image pools and GradScalers, keyed by the names the model declares."""
+        state = {
+            "nets": {name: {k: v.detach().cpu() for k, v in net.state_dict().items()} for name, net in self.nets()},
+            "optimizers": {name: o.state_dict() for name, o in zip(self.optimizer_names, self.optimizers)},
+            "schedulers": {name: s.state_dict() for name, s in zip(self.optimizer_names, self.schedulers)},
+            "pools": {name: getattr(self, name).state_dict() for name in self.pool_names},
+        }
+        if self.scalers:
+            state["scalers"] = {name: s.state_dict() for name, s in zip(self.optimizer_names, self.scalers)}
+        return state
+
+    def load_state_dict(self, state):
+        """Restore what state_dict() returned (extra keys, such as a checkpoint's counters, are ignored)."""
+        for name, net in self.nets():
+            net.load_state_dict(state["nets"][name])
+        for part, objects in (("optimizers", self.optimizers), ("schedulers", self.schedulers),
+                              ("scalers", self.scalers or [])):
+            saved = state.get(part) or {}
+            if isinstance(saved, list):  # full states written before the parts were keyed by name
+                saved = dict(zip(self.optimizer_names, saved))
+            for name, obj in zip(self.optimizer_names, objects):
+                if name in saved:
+                    obj.load_state_dict(saved[name])
+        for name, sd in state.get("pools", {}).items():
+            getattr(self, name).load_state_dict(sd, self.device)
+        self._fuse_optimizers()  # the loaded param groups may predate --amp
 
     def print_networks(self):
         for name, net in self.nets():

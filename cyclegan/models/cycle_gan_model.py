@@ -37,6 +37,7 @@ class CycleGANModel(BaseModel):
             vis_A.append("idt_B")
             vis_B.append("idt_A")
         self.visual_names = vis_A + vis_B
+        self.visual_names_B = vis_B  # pictures of the B input: named after the B image at test time
         self.model_names = ["G_A", "G_B", "D_A", "D_B"] if self.isTrain else ["G_A", "G_B"]
 
         g = dict(ngf=opt.ngf, netG=opt.netG, norm=opt.norm, use_dropout=not opt.no_dropout,
@@ -52,6 +53,7 @@ class CycleGANModel(BaseModel):
                 raise ValueError("--lambda_identity > 0 needs --input_nc == --output_nc")
             self.fake_A_pool = ImagePool(opt.pool_size)
             self.fake_B_pool = ImagePool(opt.pool_size)
+            self.pool_names = ["fake_A_pool", "fake_B_pool"]
             self.criterionGAN = GANLoss(opt.gan_mode).to(self.device)
             self.criterionCycle = torch.nn.L1Loss()
             self.criterionIdt = torch.nn.L1Loss()
@@ -60,7 +62,7 @@ class CycleGANModel(BaseModel):
                 itertools.chain(self.netG_A.parameters(), self.netG_B.parameters()), lr=opt.lr, betas=betas)
             self.optimizer_D = torch.optim.Adam(
                 itertools.chain(self.netD_A.parameters(), self.netD_B.parameters()), lr=opt.lr, betas=betas)
-            self.optimizers = [self.optimizer_G, self.optimizer_D]
+            self.optimizer_names = ["G", "D"]
 
     def set_input(self, data):
         """data: {'A': tensor, 'B': tensor, 'A_paths': [...], 'B_paths': [...]}; direction BtoA swaps them."""
@@ -70,6 +72,12 @@ class CycleGANModel(BaseModel):
         self.real_B = data["B" if AtoB else "A"].to(self.device, memory_format=fmt, non_blocking=True)
         self.image_paths = data.get("A_paths" if AtoB else "B_paths", [])
         self.image_paths_B = data.get("B_paths" if AtoB else "A_paths", [])
+
+    def get_visual_paths(self):
+        paths = super().get_visual_paths()
+        if self.image_paths_B:  # folders of different sizes: no B-side picture overwrites another
+            paths.update({n: self.image_paths_B for n in self.visual_names_B})
+        return paths
 
     def forward(self):
         self.fake_B = self.netG_A(self.real_A)

@@ -4,6 +4,8 @@ import functools
 import torch.nn as nn
 from torch.nn import init
 
+NORM_TYPES = ("instance", "batch", "sync_batch", "none")
+INIT_TYPES = ("normal", "xavier", "kaiming", "orthogonal")
 
 def get_norm_layer(norm_type="instance"):
     """Return a constructor for the norm layer: batch | instance | sync_batch | none."""
@@ -19,9 +21,11 @@ def get_norm_layer(norm_type="instance"):
 
 
 def uses_bias(norm_layer):
-    """Convs before an instance norm (or no norm) keep their bias; before batch norm they don't."""
+    """The official rule: a conv keeps its bias only before an InstanceNorm2d (which has no affine shift).
+    Before batch norm (which adds its own) and with --norm none (officially a function returning an
+    Identity) it has none, so official --norm none checkpoints load."""
     func = norm_layer.func if isinstance(norm_layer, functools.partial) else norm_layer
-    return func is nn.InstanceNorm2d or not isinstance(norm_layer, functools.partial)
+    return func is nn.InstanceNorm2d
 
 
 def init_weights(net, init_type="normal", init_gain=0.02):
@@ -41,7 +45,9 @@ def init_weights(net, init_type="normal", init_gain=0.02):
                 raise ValueError(f"--init_type {init_type!r} is not one of: normal, xavier, kaiming, orthogonal")
             if getattr(m, "bias", None) is not None:
                 init.constant_(m.bias.data, 0.0)
-        elif "BatchNorm2d" in name:
+        elif "BatchNorm2d" in name or isinstance(m, (nn.BatchNorm2d, nn.SyncBatchNorm)):
+            # officially matched by the class name; SyncBatchNorm (the official code converts BatchNorm2d
+            # after init) and BatchNorm2d subclasses get the same N(1, gain) scale and zero shift
             init.normal_(m.weight.data, 1.0, init_gain)
             init.constant_(m.bias.data, 0.0)
 

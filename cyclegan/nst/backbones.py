@@ -20,6 +20,7 @@ from torchvision import models as tvm
 from cyclegan.nst.weights import resolve_weights, WeightsError
 
 BACKBONES = ("vgg19", "vgg16", "resnet50", "inception_v3")
+POOLINGS = ("avg", "max")
 
 DEFAULT_LAYERS = {
     "vgg19": (["conv4_2"], ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]),
@@ -179,7 +180,7 @@ class FeatureExtractor(nn.Module):
 
 def build_extractor(name, layers, pooling="avg", state_dict=None, device="cpu", source="given weights"):
     """Truncated extractor for `layers`; random weights when `state_dict` is None."""
-    if pooling not in ("avg", "max"):
+    if pooling not in POOLINGS:
         raise ValueError(f"pooling must be 'avg' or 'max', got {pooling!r}")
     model, steps = _architecture(name)
     names = [n for n, _ in steps]

@@ -1,4 +1,5 @@
-"""Benchmark of the Gatys optimiser: `python -m cyclegan.benchmark gatys [--sizes 256,512] ...`.
+"""Benchmark of the Gatys optimiser: `python -m cyclegan.benchmark gatys [--sizes 256,512] ...`
+(flags: options/benchmark_options.py; this module takes plain values).
 
 For each image size and style loss it times one L-BFGS function evaluation (truncated forward,
 losses, backward to the image), records peak memory and the FLOPs torch's FlopCounterMode sees
@@ -7,7 +8,6 @@ machine's measured float32 GEMM rate. As a reference it times an untruncated tor
 forward + backward with respect to the input. Human-readable lines go to stderr; each config
 prints one JSON line on stdout, then a summary line.
 """
-import argparse
 import json
 import sys
 import warnings
@@ -17,44 +17,18 @@ import torch
 from torchvision import models as tvm
 
 from cyclegan import perf
-from cyclegan.nst.backbones import BACKBONES
-from cyclegan.nst.images import load_image, resize_to
-from cyclegan.nst.losses import STYLE_LOSSES
+from cyclegan.images import load_image
 from cyclegan.nst.optimize import Stylizer
 from cyclegan.nst.run import resolve_device
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
-def _csv(text, kind=str):
-    return [kind(v) for v in text.split(",") if v.strip()]
-
-
-def parse_args(argv=None):
-    p = argparse.ArgumentParser(prog="cyclegan-benchmark gatys", description=__doc__.split("\n")[0])
-    p.add_argument("--sizes", default="256,512", help="comma-separated square image sizes (default: 256,512)")
-    p.add_argument("--losses", default=",".join(STYLE_LOSSES), help="comma-separated style losses (default: all)")
-    p.add_argument("--backbone", default="vgg19", choices=BACKBONES)
-    p.add_argument("--weights", default="random",
-                   help="'random' (default; timing does not depend on the values) or a weights file")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    p.add_argument("--evals", type=int, default=3, help="timed function evaluations per config (median)")
-    p.add_argument("--warmup", type=int, default=1, help="untimed evaluations first")
-    p.add_argument("--baseline_repeats", type=int, default=2,
-                   help="timed untruncated VGG19 forward+backward passes per size; 0 skips the baseline")
-    p.add_argument("--mmd_samples", type=int, default=512, help="mmd_gauss sample/block size")
-    p.add_argument("--threads", type=int, default=None,
-                   help="CPU threads for torch (default: torch's own choice); on a busy shared machine 1 is often faster")
-    p.add_argument("--no_flops", action="store_true", help="skip the FLOP count (one extra evaluation per config)")
-    return p.parse_args(argv)
-
-
 def _images(size):
     """Real photo and painting from ../shared/data when present, else seeded noise; square, size px."""
     photo, painting = SHARED / "content" / "golden_gate.jpg", SHARED / "styles" / "vg_starry_night.jpg"
     if photo.is_file() and painting.is_file():
-        return (resize_to(load_image(photo, size), (size, size)), resize_to(load_image(painting, size), (size, size)),
-                "shared/data")
+        return load_image(photo, size=size)[None], load_image(painting, size=size)[None], "shared/data"
     g = torch.Generator().manual_seed(size)
     return torch.rand(1, 3, size, size, generator=g), torch.rand(1, 3, size, size, generator=g), "noise"
 
@@ -92,44 +66,39 @@ def bench_config(stylizer, content, style, device, evals, warmup, count):
     return ms, peak, peak - before, flops
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    sizes, losses = _csv(args.sizes, int), _csv(args.losses)
-    bad = [v for v in losses if v not in STYLE_LOSSES]
-    if bad or not sizes or min(sizes) < 32:
-        print(f"cyclegan-benchmark gatys: error: --losses must come from {', '.join(STYLE_LOSSES)} (got {bad}) "
-              f"and --sizes must be at least 32 px", file=sys.stderr)
-        return 2
-    device = resolve_device(args.device)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+def run(sizes, losses, backbone="vgg19", weights="random", device="auto", evals=3, warmup=1, baseline_repeats=2,
+        mmd_samples=512, threads=None, count_flops=True, out=sys.stdout):
+    """Time each size x style loss; JSON lines to `out`, readable lines to stderr; returns the summary dict."""
+    device = resolve_device(device)
+    if threads:
+        torch.set_num_threads(threads)
     torch.manual_seed(0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # random weights are the point here, not a mistake
-        base = Stylizer(args.backbone, args.weights, device=device)
+        base = Stylizer(backbone, weights, device=device)
     gemm = perf.gemm_gflops(device)
     threads = torch.get_num_threads()
     print(f"# gatys benchmark on {device} ({threads} threads): float32 GEMM {gemm:.1f} GFLOP/s, backbone "
-          f"{args.backbone} truncated to {base.extractor.depth} steps, weights {args.weights}", file=sys.stderr)
+          f"{backbone} truncated to {base.extractor.depth} steps, weights {weights}", file=sys.stderr)
     summary = {"benchmark": "gatys", "summary": True, "device": str(device), "threads": threads,
                "gemm_gflops": round(gemm, 1)}
     for size in sizes:
         content, style, source = _images(size)
         full_ms = full_flops = None
-        if args.baseline_repeats > 0:
-            full_ms, full_flops = full_vgg19_ms(size, device, args.baseline_repeats)
+        if baseline_repeats > 0:
+            full_ms, full_flops = full_vgg19_ms(size, device, baseline_repeats)
             print(f"# {size}px untruncated VGG19 forward+backward: {full_ms:.0f} ms "
                   f"({full_flops / 1e9:.1f} GFLOP)", file=sys.stderr)
             summary[f"full_vgg19_ms_{size}"] = round(full_ms, 1)
         for loss in losses:
-            st = base.with_style_loss(loss, args.mmd_samples)
-            ms, peak, delta, flops = bench_config(st, content, style, device, args.evals, args.warmup,
-                                                  not args.no_flops)
-            row = {"benchmark": "gatys", "backbone": args.backbone, "size": size, "loss": loss,
-                   "device": str(device), "threads": threads, "weights": args.weights, "images": source,
-                   "ms_per_eval": round(ms, 1), "evals": args.evals, "peak_mb": round(peak, 1),
+            st = base.with_style_loss(loss, mmd_samples)
+            ms, peak, delta, flops = bench_config(st, content, style, device, evals, warmup,
+                                                  count_flops)
+            row = {"benchmark": "gatys", "backbone": backbone, "size": size, "loss": loss,
+                   "device": str(device), "threads": threads, "weights": weights, "images": source,
+                   "ms_per_eval": round(ms, 1), "evals": evals, "peak_mb": round(peak, 1),
                    "peak_delta_mb": round(delta, 1), "gemm_gflops": round(gemm, 1),
-                   "mmd_samples": args.mmd_samples if loss == "mmd_gauss" else None}
+                   "mmd_samples": mmd_samples if loss == "mmd_gauss" else None}
             if flops is not None:
                 rate = flops / (ms * 1e-3) / 1e9
                 row.update(gflop_per_eval=round(flops / 1e9, 2), gflops=round(rate, 1),
@@ -141,10 +110,6 @@ def main(argv=None):
             print(f"# {size}px {loss:10s} {ms:8.0f} ms/eval  peak {peak:7.0f} MB (+{delta:.0f})"
                   + (f"  {row['gflops']:.1f} GFLOP/s = {row['gemm_fraction']:.0%} of GEMM" if flops else "")
                   + (f"  {row['ratio_vs_full']:.2f}x the full VGG19 pass" if full_ms else ""), file=sys.stderr)
-            print(json.dumps(row), flush=True)
-    print(json.dumps(summary), flush=True)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+            print(json.dumps(row), file=out, flush=True)
+    print(json.dumps(summary), file=out, flush=True)
+    return summary

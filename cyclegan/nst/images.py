@@ -1,49 +1,24 @@
-"""Image files <-> (1, 3, H, W) float tensors in [0, 1], colour spaces, and output file names."""
+"""Images for the optimizer: (1, 3, H, W) float tensors in [0, 1], tensor resizing, colour spaces, and
+output file names. Files are read and written by cyclegan.images."""
 import re
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 
-from cyclegan.data.image_folder import load_tensor
-
-
-def load_image(path, size=None):
-    """Read an image as a (1, 3, H, W) float tensor in [0, 1]; `size` = longest side in pixels."""
-    return load_tensor(path, size)
+from cyclegan.images import load_image as _load, save_image
 
 
-def _fit(wh, longest):
-    w, h = wh
-    s = longest / max(w, h)
-    return max(1, round(w * s)), max(1, round(h * s))
-
-
-def resize_longest(img, size):
-    """Resize a (1, C, H, W) tensor so its longest side is `size`."""
-    w, h = _fit((img.shape[-1], img.shape[-2]), size)
-    return resize_to(img, (h, w))
+def load_image(path, longest=None):
+    """Read an image as a (1, 3, H, W) float tensor in [0, 1], its longest side `longest` pixels."""
+    return _load(path, longest=longest).unsqueeze(0)
 
 
 def resize_to(img, hw):
+    """Resize a (1, C, H, W) tensor to (H, W), bicubic, kept in [0, 1]."""
     if tuple(img.shape[-2:]) == tuple(hw):
         return img
     return F.interpolate(img, size=tuple(hw), mode="bicubic", align_corners=False).clamp(0, 1)
-
-
-def save_image(img, path):
-    """Write a (1, 3, H, W) or (3, H, W) tensor in [0, 1] to `path` (format from the suffix)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    t = img.detach().float().cpu().clamp(0, 1)
-    if t.dim() == 4:
-        t = t[0]
-    arr = (t.permute(1, 2, 0).numpy() * 255.0 + 0.5).astype(np.uint8)
-    extra = {"quality": 95} if path.suffix.lower() in (".jpg", ".jpeg") else {}
-    Image.fromarray(arr).save(path, **extra)
-    return path
 
 
 # YIQ (NTSC): Y is luminance; Gatys et al. 2016 ("Preserving colour in neural artistic style
@@ -91,3 +66,7 @@ def output_filename(content, styles, optimizer, init, size, backbone, content_we
     if preserve_color:
         name += "_pc"
     return name + ext
+
+
+__all__ = ["load_image", "save_image", "resize_to", "rgb_to_yiq", "yiq_to_rgb", "luminance",
+           "match_luminance", "sanitize", "output_filename"]

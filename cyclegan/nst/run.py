@@ -7,10 +7,11 @@ from pathlib import Path
 
 import torch
 
+from cyclegan.images import is_image_file
 from cyclegan.nst.images import load_image, output_filename, save_image
 from cyclegan.nst.optimize import DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT, Stylizer
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+DEVICES = ("auto", "cpu", "cuda")
 
 
 def resolve_device(device="auto"):
@@ -51,13 +52,13 @@ def run_files(content, styles, output, blend=None, image_size=512, style_scale=1
     sw = DEFAULT_STYLE_WEIGHT[stylizer.style_loss_name] if style_weight is None else style_weight
 
     output = Path(output)
-    if output.suffix.lower() in IMAGE_SUFFIXES:
+    if is_image_file(output.name):
         final = output
     else:
         final = output / output_filename(content, styles, optimizer, init, image_size, stylizer.backbone,
                                          content_weight, sw, tv_weight, blend, stylizer.style_loss_name,
                                          preserve_color)
-    final.parent.mkdir(parents=True, exist_ok=True)
+    final.parent.mkdir(parents=True, exist_ok=True)  # fail now, not after the slow optimisation
 
     def on_save(img, it):
         save_image(img, final.with_name(f"{final.stem}_iter{it:04d}{final.suffix}"))

@@ -21,7 +21,7 @@ from PIL import Image
 from .. import perf
 from ..data import create_dataloader, create_dataset
 from ..models import create_model
-from . import speed
+from ..models.speed import resolve
 
 # configuration name -> explicit speed settings; missing keys take the float32 baseline (all off)
 CONFIG_SETTINGS = {
@@ -45,12 +45,12 @@ def sig(x, digits=4):
 def config_for(name, device_type):
     settings = CONFIG_SETTINGS[name]
     if settings is None:
-        return speed.resolve(device_type)
+        return resolve(device_type)
     base = dict(amp="none", channels_last=False, compile=False, cudnn_benchmark=False, fast_norm=False)
     base.update(settings)
     if device_type != "cuda":
         base["cudnn_benchmark"] = False
-    return speed.resolve(device_type, **base)
+    return resolve(device_type, **base)
 
 
 def device_name(device):
@@ -99,8 +99,7 @@ class BatchStream:
 
 def build_model(model_opt, cfg, seed):
     torch.manual_seed(seed)
-    model = create_model(model_opt)
-    return speed.apply(model, cfg)
+    return create_model(model_opt).configure(cfg)
 
 
 def time_training(model, stream, warmup, repeats, device):
@@ -123,7 +122,7 @@ def time_training(model, stream, warmup, repeats, device):
 def inference_ips(net, cfg, batch, size, device, warmup, repeats, in_nc=3):
     """Generator images per second at `batch` (no grad, cfg's amp and memory format)."""
     x = torch.randn(batch, in_nc, size, size, device=device).contiguous(memory_format=cfg.memory_format)
-    with torch.no_grad(), speed.autocast(cfg):
+    with torch.no_grad(), cfg.autocast():
         ms = perf.median_ms(lambda: net(x), warmup=warmup, repeats=repeats, device=device)
     return batch / ms * 1e3
 
@@ -164,10 +163,11 @@ def reference(model_opt, size, device, seed, test_warmup, test_repeats):
     return step_flops, image_flops, ips1
 
 
-def run(model_opt, configs, size, device, test_batch, warmup, repeats, num_workers, seed=0,
+def run(model_opt, configs, size, test_batch, warmup, repeats, num_workers, seed=0,
         gemm=True, profile=False, out=None):
-    """Benchmark each configuration; yields one result dict per configuration (and prints it to `out`)."""
-    device = torch.device(device)
+    """Benchmark each configuration on model_opt.device; returns one result dict per configuration (and
+    prints each to `out`)."""
+    device = model_opt.device
     gpu = device.type == "cuda"
     test_warmup, test_repeats = (5, 20) if gpu else (1, max(2, min(repeats, 3)))
     rates = {}

@@ -1,7 +1,7 @@
 """Full-state checkpoints: everything needed to resume a run exactly.
 
-`{label}_state.pth` holds the four nets, both optimisers, the schedulers, both image pools, the RNG
-states, the counters and the options. The official `{label}_net_X.pth` weight files are written
+`{label}_state.pth` holds model.state_dict() (nets, optimisers, schedulers, image pools, GradScalers), the
+RNG states, the counters and the options. The official `{label}_net_X.pth` weight files are written
 too, so official tools still read them. All writes are atomic; all reads are weights_only.
 """
 import glob
@@ -53,16 +53,7 @@ def save_state(model, labels, counters, opt_dict):
     serialised once for the first label, then copied to the others."""
     first, *others = labels
     model.save_networks(first)
-    state = {
-        "nets": {name: {k: v.detach().cpu() for k, v in net.state_dict().items()} for name, net in model.nets()},
-        "optimizers": [o.state_dict() for o in model.optimizers],
-        "schedulers": [s.state_dict() for s in model.schedulers],
-        "pools": {name: getattr(model, name).state_dict() for name in ("fake_A_pool", "fake_B_pool")
-                  if hasattr(model, name)},
-        "rng": rng_state(),
-        "counters": dict(counters),
-        "options": opt_dict,
-    }
+    state = {**model.state_dict(), "rng": rng_state(), "counters": dict(counters), "options": opt_dict}
     atomic_save(state, os.path.join(model.save_dir, f"{first}_state.pth"))
     for label in others:
         for name, _ in model.nets():
@@ -77,14 +68,7 @@ def load_state(path, model):
     state = safe_load(path, map_location="cpu")
     if not isinstance(state, dict) or "nets" not in state or "counters" not in state:
         raise CheckpointError(f"{path}: not a full-state checkpoint (no nets/counters inside)")
-    for name, net in model.nets():
-        net.load_state_dict(state["nets"][name])
-    for o, sd in zip(model.optimizers, state["optimizers"]):
-        o.load_state_dict(sd)
-    for s, sd in zip(model.schedulers, state["schedulers"]):
-        s.load_state_dict(sd)
-    for name, sd in state["pools"].items():
-        getattr(model, name).load_state_dict(sd, model.device)
+    model.load_state_dict(state)
     set_rng_state(state["rng"])
     return state["counters"]
 

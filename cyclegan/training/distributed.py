@@ -43,25 +43,26 @@ def env_context():
 def setup(opt):
     """Join the process group if torchrun started several processes; adjust opt for this rank.
 
-    On GPU each rank uses cuda:LOCAL_RANK (opt.gpu_ids becomes [LOCAL_RANK]). The seed of rank 0 is
-    broadcast so that all ranks build the same nets and shard one shuffled order.
+    On GPU each rank uses cuda:LOCAL_RANK: opt.device (parsed from --gpu_ids) is set to it here, the one
+    place it changes. The seed of rank 0 is broadcast so that all ranks build the same nets and shard one
+    shuffled order.
     """
     ctx = env_context()
     if not ctx.enabled:
         return ctx
-    gpu = bool(opt.gpu_ids)
+    gpu = opt.device.type == "cuda"
     if gpu:
         if ctx.local_rank >= torch.cuda.device_count():
             raise SystemExit(f"LOCAL_RANK {ctx.local_rank} but only {torch.cuda.device_count()} GPUs are visible: "
                              f"lower torchrun --nproc_per_node")
-        torch.cuda.set_device(ctx.local_rank)
-        opt.gpu_ids = [ctx.local_rank]
+        opt.device = torch.device("cuda", ctx.local_rank)
+        torch.cuda.set_device(opt.device)
     elif getattr(opt, "norm", None) == "sync_batch":
         raise SystemExit("--norm sync_batch synchronises over GPUs only (NCCL); on the CPU use --norm batch "
                          "or --norm instance")
     ctx.backend = "nccl" if gpu else "gloo"
     if not dist.is_initialized():
-        dist.init_process_group(ctx.backend, device_id=torch.device("cuda", ctx.local_rank) if gpu else None)
+        dist.init_process_group(ctx.backend, device_id=opt.device if gpu else None)
     seed = [getattr(opt, "seed", None)]
     dist.broadcast_object_list(seed, src=0)
     opt.seed = seed[0]

@@ -15,7 +15,7 @@ from ..data import create_dataloader, create_dataset
 from ..display.progress import Progress
 from ..display.visualizer import Visualizer
 from ..models import create_model
-from . import checkpoint, distributed, speed
+from . import checkpoint, distributed
 from .guards import NanGuard, StopSignal
 from .loss_log import LossLog
 from .quality import QualityEval
@@ -47,21 +47,17 @@ def train_process(opt, opt_dict, ctx):
     dataset = create_dataset(opt)
     loader = create_dataloader(dataset, opt.batch_size, shuffle=not opt.serial_batches,
                                num_workers=opt.num_threads, seed=opt.seed, rank=ctx.rank,
-                               world_size=ctx.world_size, pin_memory=bool(opt.gpu_ids))
+                               world_size=ctx.world_size, pin_memory=opt.device.type == "cuda")
     print(f"The number of training images = {len(dataset)} ({distributed.describe(ctx)})")
 
     model = create_model(opt)
-    cfg = speed.resolve_from(opt, model.device)
-    speed.apply(model, cfg)  # before setup: it may rebuild the optimisers the schedulers bind to
-    continue_train, opt.continue_train = opt.continue_train, False
-    model.setup(opt)  # schedulers; weights are restored below, with everything else
-    opt.continue_train = continue_train
+    model.configure()  # speed settings from the options (amp, channels_last, compile, ...)
+    model.setup(opt, load=False)  # schedulers; weights are restored below, with everything else
     counters = {"epoch": opt.epoch_count, "batches_done": 0, "total_iters": 0}
-    if continue_train:
+    if opt.continue_train:
         counters = resume_run(model, opt, counters)  # on every rank
-        speed.fuse_optimizers(model, cfg)  # a loaded optimiser state may predate --amp
     distributed.wrap(model, ctx)
-    print(f"speed settings: {cfg.as_dict()}")
+    print(f"speed settings: {model.speed.as_dict()}")
 
     last_epoch = opt.n_epochs + opt.n_epochs_decay
     log = LossLog(os.path.join(model.save_dir, "loss_log.txt")) if ctx.is_main else distributed.Null()

@@ -1,4 +1,5 @@
-"""Speed settings: resolve the per-device defaults and apply them to a model.
+"""Speed settings as plain values: SpeedConfig, its per-device defaults (resolve) and the pieces
+BaseModel.configure applies (fast instance norm, fused Adam, GradScalers, autocast).
 
 Defaults, from measurements (README "Speed"):
   amp             bf16 on CUDA; none on CPU, where bf16 autocast measured ~35x slower (no native bf16).
@@ -6,9 +7,10 @@ Defaults, from measurements (README "Speed"):
   compile         off (it costs minutes of compilation on first use; turn it on for long GPU runs).
   cudnn_benchmark on for CUDA (fixed input sizes), off with --deterministic.
   fast_norm       off (forced on with channels_last where instance_norm's backward mishandles channels_last
-                  gradients: the CPU with torch 2.14, see instance_norm_channels_last_ok): instance norm through group_norm's kernel (one group per channel, the same math
-                  to ~1e-6), 2-4x faster than instance_norm's forward on these CPUs; opt-in since the
-                  bits differ from the official float32 step.
+                  gradients: the CPU with torch 2.14, see instance_norm_channels_last_ok): instance norm
+                  through group_norm's kernel (one group per channel, the same math to ~1e-6), 2-4x faster
+                  than instance_norm's forward on these CPUs; opt-in since the bits differ from the
+                  official float32 step.
 Everything off (the CPU default) leaves the official float32 math untouched, bit for bit.
 """
 import contextlib
@@ -42,6 +44,12 @@ class SpeedConfig:
     def as_dict(self):
         return asdict(self)
 
+    def autocast(self):
+        """The autocast context (a no-op context when amp is none)."""
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device_type, dtype=self.amp_dtype)
+
 
 def resolve(device_type, amp=None, channels_last=None, compile=None, cudnn_benchmark=None, deterministic=False,
             fast_norm=False):
@@ -64,13 +72,6 @@ def resolve(device_type, amp=None, channels_last=None, compile=None, cudnn_bench
         raise ValueError("--cudnn_benchmark and --deterministic conflict: autotuning picks algorithms by timing")
     return SpeedConfig(device_type, amp, bool(channels_last), bool(compile), bool(cudnn_benchmark and gpu),
                        bool(fast_norm))
-
-
-def resolve_from(opt, device):
-    """resolve() with the values of an options namespace (attributes amp, channels_last, ...)."""
-    return resolve(torch.device(device).type, getattr(opt, "amp", None), getattr(opt, "channels_last", None),
-                   getattr(opt, "compile", None), getattr(opt, "cudnn_benchmark", None),
-                   bool(getattr(opt, "deterministic", False)), bool(getattr(opt, "fast_norm", False)))
 
 
 class FastInstanceNorm2d(nn.InstanceNorm2d):
@@ -111,57 +112,24 @@ def instance_norm_channels_last_ok(device_type):
     return _PROBES[device_type]
 
 
-def autocast(cfg):
-    """The autocast context for cfg (a no-op context when amp is none)."""
-    if cfg is None or cfg.amp_dtype is None:
-        return contextlib.nullcontext()
-    return torch.autocast(device_type=cfg.device_type, dtype=cfg.amp_dtype)
-
-
-def make_scalers(cfg, optimizers):
+def make_scalers(cfg, count):
     """One GradScaler per optimizer for fp16 (G and D losses differ in scale); None otherwise."""
     if cfg.amp != "fp16":
         return None
-    return [torch.amp.GradScaler(cfg.device_type) for _ in optimizers]
+    return [torch.amp.GradScaler(cfg.device_type) for _ in range(count)]
 
 
-def fuse_optimizers(model, cfg):
-    """With amp, rebuild Adam as fused: the GradScaler then unscales and skips inf steps on the device,
-    with no host sync per step. Call before model.setup() (schedulers bind to the optimizer objects).
-    Calling it again (e.g. after a resume loaded an unfused state) just re-marks the groups as fused."""
-    if cfg.amp == "none":
-        return
-    for i, o in enumerate(list(model.optimizers)):
-        if getattr(o, "_step_supports_amp_scaling", False):
-            for g in o.param_groups:
-                g["fused"], g["foreach"] = True, False
-            continue
-        if not isinstance(o, torch.optim.Adam):
-            continue
-        groups = [{k: v for k, v in g.items() if k not in ("fused", "foreach")} for g in o.param_groups]
-        new = torch.optim.Adam(groups, fused=True)
-        model.optimizers[i] = new
-        for name in ("optimizer_G", "optimizer_D"):
-            if getattr(model, name, None) is o:
-                setattr(model, name, new)
-
-
-def apply(model, cfg):
-    """Apply cfg to a model: memory format of nets and inputs, compile, autocast, scalers, cudnn."""
-    if cfg.device_type == "cuda":
-        torch.backends.cudnn.benchmark = cfg.cudnn_benchmark
-    model.speed = cfg
-    model.memory_format = cfg.memory_format
-    for name in model.model_names:
-        net = getattr(model, "net" + name)
-        if cfg.fast_norm or (cfg.channels_last and not instance_norm_channels_last_ok(cfg.device_type)):
-            use_fast_norm(net)
-        if cfg.channels_last:
-            net = net.to(memory_format=torch.channels_last)
-        if cfg.compile:
-            net = torch.compile(net)
-        setattr(model, "net" + name, net)
-    if model.optimizers:
-        fuse_optimizers(model, cfg)
-        model.scalers = make_scalers(cfg, model.optimizers)
-    return model
+def fuse(optimizer):
+    """Mark an Adam as fused, in place, as Adam(..., fused=True) would: the GradScaler then unscales and
+    skips inf steps on the device, with no host sync per step. In place, so schedulers stay bound to it;
+    again after load_state_dict, which brings back the saved (maybe unfused) param groups."""
+    if not isinstance(optimizer, torch.optim.Adam) or optimizer.defaults.get("differentiable"):
+        return optimizer
+    optimizer.defaults.update(fused=True, foreach=False)
+    for g in optimizer.param_groups:
+        g["fused"], g["foreach"] = True, False
+    optimizer._step_supports_amp_scaling = True  # what Adam.__init__ sets for fused=True
+    for p, st in optimizer.state.items():  # fused kernels want `step` on the parameter's device
+        if torch.is_tensor(st.get("step")):
+            st["step"] = st["step"].to(p.device, torch.float32)
+    return optimizer
