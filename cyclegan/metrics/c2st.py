@@ -84,13 +84,18 @@ def _prepare(images, name, load_size):
 
 
 def _seeded_net(width, gen):
-    """build_net with weights drawn from `gen` (PyTorch's default init scheme, not the global RNG)."""
-    net = build_net(width)
+    """build_net with weights drawn from `gen` (PyTorch's default init scheme). Built on the meta device
+    first: constructing layers on the CPU would draw from torch's global RNG, which training owns."""
+    with torch.device("meta"):
+        net = build_net(width)
+    net = net.to_empty(device="cpu")
     for m in net.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear)):
             nn.init.kaiming_uniform_(m.weight, a=math.sqrt(5), generator=gen)
             bound = 1 / math.sqrt(m.weight[0].numel())
             nn.init.uniform_(m.bias, -bound, bound, generator=gen)
+        elif isinstance(m, nn.BatchNorm2d):
+            m.reset_parameters()  # ones, zeros and fresh running statistics: no randomness
     return net
 
 
