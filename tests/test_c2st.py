@@ -79,7 +79,7 @@ def test_too_few_and_empty_give_clear_errors(tmp_path):
     with pytest.raises(C2STError, match="needs at least 10 of each class"):
         c2st(textured(9, 0), textured(12, 1), folds=5, **FAST)
     (tmp_path / "empty").mkdir()
-    with pytest.raises(FileNotFoundError, match="no image files"):
+    with pytest.raises(FileNotFoundError, match="empty: no images found"):
         c2st(tmp_path / "empty", textured(12, 1), **FAST)
 
 
