@@ -18,6 +18,7 @@ from cyclegan.models import MODELS, get_option_setter
 from cyclegan.models.discriminators import DISCRIMINATORS
 from cyclegan.models.generators import GENERATORS
 from cyclegan.models.layers import INIT_TYPES, NORM_TYPES
+from cyclegan.models.speed import AMP_DTYPES
 
 
 def default_gpu_ids():
@@ -110,7 +111,7 @@ class BaseOptions(Options):
         p.add_argument("--verbose", action="store_true", help="if specified, print more debugging information")
         p.add_argument("--suffix", default="", type=str, help="customized suffix: opt.name = opt.name + suffix")
         # speed (defaults chosen per device; see README "Speed")
-        p.add_argument("--amp", type=str, default=None, choices=["none", "bf16", "fp16"],
+        p.add_argument("--amp", type=str, default=None, choices=list(AMP_DTYPES),
                        help="mixed precision, GPU only (default: bf16 on GPU, none on CPU where bf16 is ~35x slower)")
         p.add_argument("--channels_last", action=argparse.BooleanOptionalAction, default=None,
                        help="channels_last memory format (default: on for GPU, off for CPU where it is slower)")

@@ -144,6 +144,7 @@ def test_choices_come_from_the_library_constants():
     from cyclegan.models.layers import INIT_TYPES, NORM_TYPES
     from cyclegan.models.losses import GAN_MODES
     from cyclegan.models.schedulers import LR_POLICIES
+    from cyclegan.models.speed import AMP_DTYPES
     from cyclegan.nst import POOLINGS
     from options.compare_options import CompareOptions
     from options.gatys_options import GatysOptions
@@ -155,6 +156,7 @@ def test_choices_come_from_the_library_constants():
     train = choices(TrainOptions())
     assert (train["gan_mode"], train["lr_policy"], train["norm"], train["init_type"], train["dataset_mode"],
             train["direction"]) == (GAN_MODES, LR_POLICIES, NORM_TYPES, INIT_TYPES, DATASET_MODES, DIRECTIONS)
+    assert train["amp"] == tuple(AMP_DTYPES)
     assert choices(GatysOptions())["pooling"] == POOLINGS
     compare = choices(CompareOptions())
     assert compare["style_mode"] == STYLE_MODES and compare["direction"] == DIRECTIONS
