@@ -1,17 +1,17 @@
 """Options of `cyclegan-eval`: the held-out quality evaluation of a saved CycleGAN run at any epoch(s)."""
-import argparse
 import os
 
-from .base_options import load_saved_options
+from .base_options import Options, load_saved_options
 from .test_options import ARCH_KEYS
 
 
-class EvalOptions:
-    def __init__(self):
-        p = argparse.ArgumentParser(
-            prog="cyclegan-eval",
-            description="Evaluate a saved CycleGAN run on held-out images (C2ST both ways, colour distance, cycle "
-                        "L1): print a table and write JSON, to compare runs and epochs after the fact.")
+class EvalOptions(Options):
+    prog = "cyclegan-eval"
+    description = ("Evaluate a saved CycleGAN run on held-out images (C2ST both ways, colour distance, cycle L1): "
+                   "print a table and write JSON, to compare runs and epochs after the fact.")
+
+    def initialize(self, parser):
+        p = parser
         p.add_argument("--name", required=True, help="the run under --checkpoints_dir")
         p.add_argument("--dataroot", required=True, help="dataset with testA/testB (the held-out set)")
         p.add_argument("--checkpoints_dir", default="./checkpoints", help="(default: ./checkpoints)")
@@ -26,10 +26,9 @@ class EvalOptions:
         p.add_argument("--device", default="auto", help="auto (CUDA when there is one), cpu, cuda")
         p.add_argument("--json_out", default=None,
                        help="write the results here (default: CHECKPOINTS/NAME/eval_results.json)")
-        self.parser = p
+        return p
 
-    def parse(self, argv=None):
-        opt = self.parser.parse_args(argv)
+    def finish(self, opt):
         opt.run_dir = os.path.join(opt.checkpoints_dir, opt.name)
         if not os.path.isdir(opt.run_dir):
             self.parser.error(f"--name {opt.name}: no run folder {opt.run_dir} (check --checkpoints_dir)")
@@ -37,4 +36,3 @@ class EvalOptions:
         opt.arch = {k: saved[k] for k in ARCH_KEYS if k in saved}
         opt.image_size = opt.image_size or saved.get("crop_size", 256)
         opt.json_out = opt.json_out or os.path.join(opt.run_dir, "eval_results.json")
-        return opt

@@ -142,9 +142,8 @@ def c2st_column(summary, outputs, photos, paintings, size, seed, device):
             summary[key].update(c2st=r.balanced_accuracy, c2st_ci=[r.ci_low, r.ci_high], c2st_p=r.p_value)
         except (C2STError, ValueError) as e:
             summary[key]["c2st"] = f"not computed: {e}"
-    return [f"C2ST: a small CNN trained from scratch per method to tell its outputs from the {len(real)} held-out "
-            f"paintings (5-fold cross-validated balanced accuracy, seed {seed}); 0.5 = indistinguishable, lower is "
-            f"better; real photos give the ceiling."]
+    return [f"C2ST: 5-fold balanced accuracy of a from-scratch CNN telling outputs from {len(real)} held-out "
+            f"paintings (seed {seed}); 0.5 = indistinguishable, lower is better."]
 
 
 def saturation_notes(summary, classifier, n, size):
@@ -157,8 +156,7 @@ def saturation_notes(summary, classifier, n, size):
     summary["noise"] = {"images": n, "failed": 0, "fraction_paintings": frac}
     photos = summary.get("photos", {}).get("fraction_paintings") or 0.0
     if frac >= 0.5 or photos >= 0.5:
-        return [f"The painting classifier SATURATES here: it calls {frac:.0%} of uniform noise and {photos:.0%} of "
-                f"real photos paintings, so its column does not rank methods; use the C2ST column."]
+        return [f"Painting classifier SATURATES (calls {frac:.0%} of noise, {photos:.0%} of photos paintings): use C2ST."]
     return []
 
 
