@@ -6,6 +6,7 @@ All the work is in cyclegan.nst; this file turns flags into plain values and rep
 """
 import sys
 
+from cyclegan.display.progress import Progress
 from cyclegan.io import CheckpointError
 from cyclegan.nst import WeightsError, run_files
 from options.gatys_options import GatysOptions
@@ -21,7 +22,8 @@ def main(argv=None):
             style_layer_weights=opt.style_layer_weights, pooling=opt.pooling, style_loss=opt.style_loss,
             content_weight=opt.content_weight, style_weight=opt.style_weight, tv_weight=opt.tv_weight,
             init=opt.init, optimizer=opt.optimizer, num_iters=opt.num_iters, lr=opt.lr, seed=opt.seed,
-            preserve_color=opt.preserve_color, save_every=opt.save_every, device=opt.device)
+            preserve_color=opt.preserve_color, save_every=opt.save_every, device=opt.device,
+            progress=lambda total, desc: Progress(total, desc=desc, unit="it"))  # plain lines in logs
     except (WeightsError, CheckpointError, FileNotFoundError, ValueError, FloatingPointError) as e:
         print(f"cyclegan-gatys: error: {e}", file=sys.stderr)
         return 2

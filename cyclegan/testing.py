@@ -1,18 +1,77 @@
-"""Batch inference over a folder and the results page: results/NAME/test_EPOCH/{images/, index.html}."""
+"""Batch inference over a folder and the results page: results/NAME/test_EPOCH/{images/, index.html}.
+
+The page names the domains, links the run's training page and shows its loss curves. A folder that
+already holds the page of a different test (other images, model, epoch or settings) is never replaced
+silently: the new page goes to test_EPOCH_2 (_3, ...) unless `overwrite` is set, and it says which.
+"""
+import json
 import os
+import shutil
 import time
 
 import torch
 
 from .data import create_dataloader, create_dataset
+from .data.domains import domain_names
 from .display.html import write_page
+from .display.plot import loss_svg
 from .display.progress import Progress
 from .images import save_image
+from .io import atomic_write_json
 from .models import create_model
+from .training.loss_log import read_loss_log
 
 
-def run_test(opt):
-    """Translate every test image (or the first num_test) and write the page; returns the page path."""
+# what makes two test runs the same; a page written with other values is a different run's page
+FINGERPRINT = ("name", "epoch", "load_iter", "dataroot", "phase", "model", "model_suffix", "direction", "num_test",
+               "preprocess", "load_size", "crop_size", "aspect_ratio", "eval")
+MARKER = "test_run.json"
+
+
+def fingerprint(opt):
+    fp = {k: getattr(opt, k, None) for k in FINGERPRINT}
+    fp["dataroot"] = os.path.abspath(str(fp["dataroot"]))
+    return fp
+
+
+def choose_web_dir(web_dir, fp, overwrite=False, say=print):
+    """The folder for this test's page: `web_dir` unless it holds a different run's page, then the
+    first free (or same-run) web_dir_2, _3, ...; with overwrite, web_dir emptied of the old images."""
+    def holds_other(folder):
+        if not os.path.isfile(os.path.join(folder, "index.html")):
+            return False
+        try:
+            with open(os.path.join(folder, MARKER), encoding="utf-8") as f:
+                return json.load(f) != fp
+        except (OSError, ValueError):
+            return True  # a page without our record: another tool's or an older version's
+    if not holds_other(web_dir):
+        return web_dir
+    if overwrite:
+        say(f"replacing the earlier results page in {web_dir} (--overwrite)")
+        shutil.rmtree(os.path.join(web_dir, "images"), ignore_errors=True)
+        return web_dir
+    n = 2
+    while holds_other(f"{web_dir}_{n}"):
+        n += 1
+    say(f"{web_dir} holds the results page of a different test (other images, model or settings), kept as "
+        f"it is; this one goes to {web_dir}_{n} (pass --overwrite to replace it instead)")
+    return f"{web_dir}_{n}"
+
+
+def captions(opt, domains):
+    """Visual name -> caption naming its domain, e.g. fake_B -> 'fake_B: photos'."""
+    a, b = (domains["A"], domains["B"]) if getattr(opt, "direction", "AtoB") == "AtoB" else (domains["B"], domains["A"])
+    side = {"real_A": a, "fake_B": b, "rec_A": a, "idt_B": b, "real_B": b, "fake_A": a, "rec_B": b, "idt_A": a}
+    if getattr(opt, "model", None) == "test" and getattr(opt, "model_suffix", "") in ("_A", "_B"):
+        src, dst = (a, b) if opt.model_suffix == "_A" else (b, a)
+        side.update(real=src, fake=dst)
+    return {k: f"{k}: {v}" for k, v in side.items()}
+
+
+def run_test(opt, saved=None, overwrite=False):
+    """Translate every test image (or the first num_test) and write the page; returns the page path.
+    saved: the run's saved training options (for the domain names of its dataset)."""
     dataset = create_dataset(opt)
     batch_size = 1 if opt.preprocess == "none" else opt.batch_size  # sizes differ: cannot stack
     loader = create_dataloader(dataset, batch_size, shuffle=False, num_workers=opt.num_threads,
@@ -24,12 +83,15 @@ def run_test(opt):
     if opt.eval:
         model.eval()
     label = f"{opt.phase}_{opt.epoch}" if opt.load_iter <= 0 else f"{opt.phase}_iter{opt.load_iter}"
-    web_dir = os.path.join(opt.results_dir, opt.name, label)
+    fp = fingerprint(opt)
+    web_dir = choose_web_dir(os.path.join(opt.results_dir, opt.name, label), fp, overwrite)
     img_dir = os.path.join(web_dir, "images")
     os.makedirs(img_dir, exist_ok=True)
     total = len(dataset) if opt.num_test is None else min(opt.num_test, len(dataset))
     print(f"testing {total} images from {opt.dataroot} with {opt.name} ({opt.epoch}) -> {web_dir}")
 
+    domains = domain_names((saved or {}).get("dataroot") or opt.dataroot)
+    names = captions(opt, domains)
     rows, done, t0 = [], 0, time.time()
     bar = Progress(total, desc="test", unit="img")
     for data in loader:
@@ -47,15 +109,24 @@ def run_test(opt):
                 stem = os.path.splitext(os.path.basename(paths[name][j]))[0]
                 fname = f"{stem}_{name}.png"
                 save_image(batch[j], os.path.join(img_dir, fname), signed=True, aspect_ratio=opt.aspect_ratio)
-                items.append((os.path.join("images", fname), name))
+                items.append((os.path.join("images", fname), names.get(name, name)))
             rows.append((os.path.basename(model.get_image_paths()[j]), items))
         done += n
         bar.update(n)
     bar.close()
     seconds = time.time() - t0
+    run_dir = os.path.join(opt.checkpoints_dir, opt.name)
+    train_page = os.path.join(run_dir, "web", "index.html")
+    links = [("the training page (visuals per epoch, loss curves, options)", train_page)] \
+        if os.path.isfile(train_page) else []
+    xs, series = read_loss_log(os.path.join(run_dir, "loss_log.txt"))
+    svgs = [("Training losses", loss_svg(xs, series, title=f"{opt.name} losses"))] if xs else []
     page = write_page(
         os.path.join(web_dir, "index.html"), f"Experiment = {opt.name}, Phase = {opt.phase}, Epoch = {opt.epoch}",
-        sections=rows, width=opt.display_winsize,
-        notes=[f"{done} images translated in {seconds:.1f} s ({done / max(seconds, 1e-9):.2f} images/s) "
+        sections=rows, width=min(opt.display_winsize, 256), per_row=3, links=links, svgs=svgs,
+        notes=[f"A = {domains['A']}, B = {domains['B']}: fake_B is real_A translated to B, rec_A is fake_B "
+               f"translated back (the cycle); likewise from B.",
+               f"{done} images translated in {seconds:.1f} s ({done / max(seconds, 1e-9):.2f} images/s) "
                f"on {model.device.type} with torch {torch.__version__}"])
+    atomic_write_json(os.path.join(web_dir, MARKER), fp, indent=1, default=str)
     return page

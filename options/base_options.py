@@ -62,7 +62,8 @@ class BaseOptions(Options):
     def initialize(self, parser):
         p = parser
         p.add_argument("--dataroot", default=None,
-                       help="path to images (should have subfolders trainA, trainB, testA, testB)")
+                       help="dataset folder with trainA, trainB, testA, testB; for --model test (one direction) "
+                            "a folder of images or one image file")
         p.add_argument("--name", type=str, default="experiment_name",
                        help="name of the experiment; decides where samples and models are stored")
         p.add_argument("--gpu_ids", type=str, default=default_gpu_ids(),
@@ -190,9 +191,16 @@ def explicit_flags(parser, argv):
     return set(vars(ns))
 
 
+INTERNAL = ("explicit",)  # bookkeeping on the namespace, not options: kept out of the dumps
+
+
+def option_items(opt):
+    return sorted((k, v) for k, v in vars(opt).items() if k not in INTERNAL)
+
+
 def option_lines(opt, parser=None):
     lines = ["----------------- Options ---------------"]
-    for k, v in sorted(vars(opt).items()):
+    for k, v in option_items(opt):
         default = parser.get_default(k) if parser is not None else None
         note = f"\t[default: {default}]" if parser is not None and v != default and default is not None else ""
         lines.append(f"{k:>25}: {str(v):<30}{note}")
@@ -207,7 +215,7 @@ def save_options(opt, folder, phase, parser=None, echo=True):
         print(text)
     atomic_write_text(os.path.join(folder, f"{phase}_opt.txt"), text + "\n")
     data = {k: (v if isinstance(v, (int, float, str, bool, list, type(None))) else str(v))
-            for k, v in vars(opt).items()}
+            for k, v in option_items(opt)}
     atomic_write_json(os.path.join(folder, f"{phase}_opt.json"), data, indent=1, sort_keys=True, default=str)
 
 

@@ -18,7 +18,9 @@ def add_gatys_options(parser, single_run=True):
     if single_run:
         p.add_argument("--content", help="the photo to stylize")
     p.add_argument("--style", action="append", default=None,
-                   help="a painting whose style to transfer; repeat the flag to blend several")
+                   help="an image file: a painting whose style to transfer; repeat the flag to blend several"
+                   if single_run else "a painting, or a folder of paintings (e.g. datasets/vangogh2photo/testA); "
+                   "repeat the flag for more")
     if single_run:
         p.add_argument("--style_blend", default=None,
                        help="comma-separated blend weights, one per --style, e.g. 0.7,0.3 (default: equal)")

@@ -118,7 +118,8 @@ def test_command_end_to_end(images, tmp_path, vgg_weights_file):
     assert (out / name).is_file() and str(out / name) in r.stdout
     assert (out / name.replace(".jpg", "_iter0002.jpg")).is_file()
     assert load_image(out / name).shape == (1, 3, 36, 48)
-    assert "loss=" in r.stderr  # the progress bar shows the losses
+    assert "loss=" in r.stderr  # the progress line shows the losses
+    assert "\r" not in r.stderr and "gatys lbfgs: 4/4 100.0%" in r.stderr  # a plain line in logs, no redraws
 
 
 def test_command_without_weights_says_how_to_get_them(images, tmp_path):

@@ -36,13 +36,14 @@ def image_src(path, base_dir):
 
 
 def write_page(path, title, sections=(), tables=(), svgs=(), width=256, refresh=None, notes=(),
-               per_row=8, tables_first=False):
+               per_row=8, tables_first=False, links=()):
     """Write an HTML page to `path` (atomically, so readers never see half).
 
     sections: iterable of (heading, [(image_path, caption), ...]) shown in the given order.
     tables:   iterable of (heading, [(key, value), ...]) or (heading, header_list, rows).
     svgs:     iterable of (heading, svg_markup); the markup must already be escaped (plot.py does).
     notes:    iterable of plain text paragraphs shown under the title.
+    links:    iterable of (text, target path) shown under the notes; targets become page-relative URLs.
     per_row:  images per table row.
     tables_first: put the tables above the image sections (a summary before the details).
     """
@@ -59,6 +60,9 @@ def write_page(path, title, sections=(), tables=(), svgs=(), width=256, refresh=
         tags.h1(str(title))
         for note in notes:
             tags.p(str(note))
+        for text, target in links:
+            with tags.p():
+                tags.a(str(text), href=image_src(os.path.abspath(target), os.path.abspath(base)))
         for heading, svg in svgs:
             tags.h2(str(heading))
             tags.div(raw(svg), cls="plot")
@@ -82,7 +86,9 @@ def _image_rows(items, base, width, per_row=8):
                     src = image_src(img_path, base)
                     with tags.td():
                         with tags.a(href=src):
-                            tags.img(src=src, style=f"width:{int(width)}px", alt=str(caption))
+                            # never wider than the window allows for per_row pictures
+                            tags.img(src=src, style=f"width:{int(width)}px; max-width:calc((100vw - 64px) / "
+                                     f"{max(1, min(per_row, len(items)))} - 14px)", alt=str(caption))
                         tags.br()
                         tags.span(str(caption))
 

@@ -1,4 +1,9 @@
-"""Progress over iterations: a tqdm bar with ETA and the latest losses on a terminal, plain lines otherwise."""
+"""Progress over iterations: a tqdm bar with ETA and the latest losses on a terminal, plain lines otherwise.
+
+Plain lines (logs, CI, a pipe) come at most every `interval` seconds (30 by default) plus one when the bar
+closes (the end of an epoch, of a test run, of a Gatys run), so a 200-epoch run writes a few lines per epoch,
+not one per image, and never a carriage return.
+"""
 import sys
 import time
 
@@ -20,11 +25,11 @@ class Progress:
     """Count items towards `total`; show ETA and the latest losses.
 
     On a terminal this is a tqdm bar. When `stream` is not a terminal (a log file, CI) it prints a
-    plain line every `every` items or every `interval` seconds, whichever comes first, plus one at
-    the end, so logs stay readable and small.
+    plain line at most every `interval` seconds (and, if `every` is given, every `every` items), plus
+    one at the end, so logs stay readable and small.
     """
 
-    def __init__(self, total, desc="", unit="it", stream=None, every=None, interval=10.0,
+    def __init__(self, total, desc="", unit="it", stream=None, every=None, interval=30.0,
                  force_plain=None, disable=False):
         self.total = int(total) if total else None
         self.desc = desc
@@ -32,7 +37,7 @@ class Progress:
         self.stream = stream if stream is not None else sys.stderr
         self.disable = disable
         self.plain = (not _is_terminal(self.stream)) if force_plain is None else bool(force_plain)
-        self.every = every if every else max(1, (self.total or 100) // 20)
+        self.every = every  # None: time-based lines only
         self.interval = interval
         self.n = 0
         self.losses = {}
@@ -60,7 +65,7 @@ class Progress:
         if n <= 0:  # only new losses: shown with the next line
             return
         now = time.monotonic()
-        if self.n - self._last_print_n >= self.every or now - self._last_print_t >= self.interval:
+        if now - self._last_print_t >= self.interval or (self.every and self.n - self._last_print_n >= self.every):
             self._print_line(now)
 
     def _print_line(self, now):

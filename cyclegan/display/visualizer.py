@@ -205,9 +205,10 @@ class Visualizer:
             qx, qs = quality_series(quality)
             svgs.append(("Quality on held-out images (eval_log.jsonl; lower is better, C2ST 0.5 = indistinguishable)",
                          loss_svg(qx, qs, title=f"{self.name} quality", xlabel="epoch")))
-        sections = [(f"epoch [{e}]", [(self.img_dir / f"epoch{e:03d}_{n}.png", n) for n in names])
+        # sources relative to the page, so they load wherever --checkpoints_dir points (relative or not)
+        sections = [(f"epoch [{e}]", [(Path(self.img_dir.name) / f"epoch{e:03d}_{n}.png", n) for n in names])
                     for e, names in epochs]
-        options = sorted((str(k), str(v)) for k, v in vars(self.opt).items())
+        options = sorted((str(k), str(v)) for k, v in vars(self.opt).items() if k != "explicit")  # not an option
         write_page(self.web_dir / "index.html", f"Experiment name = {self.name}",
                    sections=sections, svgs=svgs,
                    tables=[("Options", ("option", "value"), options)],

@@ -10,6 +10,7 @@ chrominance channels are put back at the end.
 """
 import copy
 import math
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -173,6 +174,9 @@ class Stylizer:
         """Optimise an image; returns ((1, 3, H, W) tensor in [0, 1] on the CPU, RunStats).
 
         on_save(image, iteration) is called every `save_every` iterations when both are given.
+        progress: True for a tqdm bar on a terminal (nothing in logs), False for none, or a factory
+        `progress(total, desc)` returning a bar with update(n, **values) and close() (the entry points
+        pass cyclegan.display.progress.Progress, which writes plain lines to logs).
         """
         _check("optimizer", optimizer, OPTIMIZERS)
         if preserve_color != targets.luminance:
@@ -187,7 +191,7 @@ class Stylizer:
         x = self._init_image(init, base, targets).requires_grad_(True)
         lr = DEFAULT_LR[optimizer] if lr is None else lr
         stats, start = RunStats(), time.perf_counter()
-        bar = tqdm(total=num_iters, desc=f"gatys {optimizer}", unit="it", disable=not progress, leave=False)
+        bar = _bar(progress, num_iters, f"gatys {optimizer}")
         cache = {}
 
         def closure():
@@ -227,12 +231,31 @@ class Stylizer:
                 record(it)
                 stats.iterations = it
                 last = stats.history[-1]
-                bar.set_postfix({"loss": f"{last['total']:.4g}", "content": f"{last['content']:.3g}",
-                                 "style": f"{last['style']:.3g}", "tv": f"{last['tv']:.3g}"}, refresh=False)
-                bar.update(1)
+                bar.update(1, loss=last["total"], content=last["content"], style=last["style"], tv=last["tv"])
                 if save_every and on_save is not None and it % save_every == 0 and it < num_iters:
                     on_save(to_rgb(x.detach()).clamp(0, 1).cpu(), it)
         finally:
             bar.close()
         stats.wall_s = time.perf_counter() - start
         return to_rgb(x.detach()).clamp(0, 1).cpu(), stats
+
+
+class _TtyBar:
+    """tqdm on a terminal only: its carriage-return redraws must never reach a log file."""
+
+    def __init__(self, total, desc, enabled=True):
+        enabled = enabled and sys.stderr.isatty()
+        self._bar = tqdm(total=total, desc=desc, unit="it", leave=False) if enabled else None
+
+    def update(self, n, **values):
+        if self._bar is not None:
+            self._bar.set_postfix({k: f"{v:.4g}" for k, v in values.items()}, refresh=False)
+            self._bar.update(n)
+
+    def close(self):
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _bar(progress, total, desc):
+    return progress(total, desc) if callable(progress) else _TtyBar(total, desc, bool(progress))

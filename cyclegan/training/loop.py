@@ -125,6 +125,7 @@ def train_process(opt, opt_dict, ctx):
                 old_lr, lr = model.update_learning_rate(g_mean)
                 if lr != old_lr:
                     print(f"learning rate {old_lr:.7f} -> {lr:.7f}")
+                    vis.show_status(epoch, epoch_iter, lr, (time.time() - epoch_start) / max(1, len(loader)))
                 if epoch % opt.save_epoch_freq == 0 or epoch == last_epoch:
                     print(f"saving the model at the end of epoch {epoch}, iters {total_iters}")
                     save(model, [epoch, "latest"], epoch + 1, 0, total_iters, opt_dict)

@@ -1,5 +1,6 @@
 """loss_log.txt in the official format: one line per print_freq with epoch, iters, times and losses."""
 import os
+import re
 import time
 
 
@@ -17,3 +18,24 @@ class LossLog:
         with open(self.path, "a") as f:
             f.write(line + "\n")
         return line
+
+
+LINE = re.compile(r"\(epoch: (\d+), iters: (\d+)[^)]*\) (.*)")
+
+
+def read_loss_log(path):
+    """(xs, {loss: [values]}) from a loss_log.txt, x = epoch + iters / (the largest iters seen), as the
+    live plot draws it; ([], {}) when there is no log."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            found = [m.groups() for m in map(LINE.match, f) if m]
+    except OSError:
+        return [], {}
+    size = max((int(it) for _, it, _ in found), default=1) or 1
+    xs, series = [], {}
+    for epoch, it, rest in found:
+        values = dict(pair.split(": ") for pair in re.findall(r"\S+: [-\d.e+naif]+", rest))
+        xs.append(int(epoch) + int(it) / size)
+        for k in list(series) + [k for k in values if k not in series]:
+            series.setdefault(k, [None] * (len(xs) - 1)).append(float(values[k]) if k in values else None)
+    return xs, series
