@@ -18,6 +18,7 @@ from ..models import create_model
 from . import checkpoint, distributed
 from .guards import NanGuard, StopSignal
 from ..display.loss_log import LossLog
+from .quality import QualityEval
 
 
 def seed_everything(seed, deterministic=False):
@@ -70,6 +71,7 @@ def train_process(opt, opt_dict, ctx):
     log = LossLog(os.path.join(model.save_dir, "loss_log.txt")) if ctx.is_main else distributed.Null()
     vis = Visualizer(opt) if ctx.is_main else distributed.Null()
     guard = NanGuard(model.loss_names, model.device)
+    quality = QualityEval(opt, model, vis) if ctx.is_main else distributed.Null()
     total_iters = counters["total_iters"]
     try:
         with StopSignal() as stop:
@@ -136,8 +138,10 @@ def train_process(opt, opt_dict, ctx):
                     print(f"saving the model at the end of epoch {epoch}, iters {total_iters}")
                     save(model, [epoch, "latest"], epoch + 1, 0, total_iters, opt_dict)
                     prune_states(model.save_dir, keep=2)
+                quality.end_of_epoch(epoch, total_iters)  # held-out curves; scored in the background
                 print(f"End of epoch {epoch} / {last_epoch} \t Time Taken: {time.time() - epoch_start:.0f} sec")
     finally:
+        quality.close()
         vis.close()
     return model
 
