@@ -9,6 +9,7 @@ setup(
     python_requires=">=3.10",
     install_requires=[
         "torch", "torchvision", "visdom", "dominate", "pillow", "numpy", "scipy", "tqdm",
+        "pytorch-fid",  # the FID Inception network (its weight file stays local: cyclegan/metrics/fid.py)
         "tornado<6.6",  # tornado 6.6 makes every visdom page answer 403
         "av",  # PyAV: video decoding/encoding for cyclegan-video; its wheels ship FFmpeg
     ],
@@ -22,5 +23,6 @@ setup(
         "cyclegan-compare=cyclegan.compare:main",
         "cyclegan-benchmark=cyclegan.benchmark:main",
         "cyclegan-visdom=cyclegan.visdom_server:main",
+        "cyclegan-eval=cyclegan.evaluate:main",
     ]},
 )

@@ -72,7 +72,8 @@ def cyclegan_benchmark(argv):
         out = sys.stdout
         with contextlib.redirect_stdout(sys.stderr):  # model-creation chatter to stderr; JSON alone on stdout
             run(model_opt, opt.configs, opt.size, opt.test_batch, opt.warmup, opt.repeats,
-                opt.num_workers, opt.seed, gemm=not opt.no_gemm, profile=opt.profile, out=out)
+                opt.num_workers, opt.seed, gemm=not opt.no_gemm, profile=opt.profile, out=out,
+                interleave=opt.interleave)
     return 0
 
 

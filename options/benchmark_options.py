@@ -10,9 +10,10 @@ from cyclegan.nst import BACKBONES, DEVICES, STYLE_LOSSES
 
 from .base_options import Options
 
-CONFIGS = ("eager", "channels_last", "compile", "cudnn", "bf16", "fp16", "fast_norm", "default", "all")
-DEFAULT_CONFIGS = {"cpu": "eager,channels_last,fast_norm",
-                   "cuda": "eager,cudnn,channels_last,bf16,fp16,compile,default,all"}
+CONFIGS = ("official", "eager", "channels_last", "compile", "cudnn", "bf16", "fp16", "fast_norm", "cuda_graph",
+           "default", "all")
+DEFAULT_CONFIGS = {"cpu": "official,eager,channels_last,fast_norm",
+                   "cuda": "official,eager,cudnn,channels_last,bf16,fp16,compile,cuda_graph,default,all"}
 
 
 class BenchmarkOptions(Options):
@@ -32,8 +33,10 @@ class BenchmarkOptions(Options):
         p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N, or auto (cuda when available)")
         p.add_argument("--configs", default=None,
                        help=f"comma-separated, from: {', '.join(CONFIGS)} (default: {DEFAULT_CONFIGS['cpu']} "
-                            f"on CPU; {DEFAULT_CONFIGS['cuda']} on GPU). eager is the float32 baseline, "
-                            f"default the per-device defaults, all = bf16 + channels_last + compile + cudnn")
+                            f"on CPU; {DEFAULT_CONFIGS['cuda']} on GPU). official is float32 in the official call order, "
+                            f"eager float32 with batched passes, cuda_graph eager plus the captured step, "
+                            f"default the per-device defaults, all = bf16 + channels_last + compile + cudnn. "
+                            f"List official first to get speedup_vs_official in the other rows")
         p.add_argument("--warmup", type=int, default=None, help="untimed steps first (default: 1 CPU, 10 GPU)")
         p.add_argument("--repeats", type=int, default=None, help="timed steps; the median is reported "
                                                                  "(default: 3 CPU, 30 GPU)")
@@ -42,6 +45,9 @@ class BenchmarkOptions(Options):
                        help="DataLoader workers feeding the training steps")
         p.add_argument("--dataroot", default=None,
                        help="folder with trainA/ and trainB/ to load (default: generated JPEGs in a temp folder)")
+        p.add_argument("--interleave", action="store_true",
+                       help="time the configurations step by step in turns (fairer on a shared machine; "
+                            "peak memory is then not reported per configuration)")
         p.add_argument("--no_gemm", action="store_true", help="skip measuring the GEMM rate")
         p.add_argument("--profile", action="store_true",
                        help="profile one step per configuration: top ops in the JSON, a table on stderr")

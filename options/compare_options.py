@@ -56,6 +56,9 @@ class CompareOptions(Options):
                        help="local Inception v3 weights for FID/KID (default: the torchvision cache); without "
                             "them those cells say 'not computed'")
         c.add_argument("--classifier_epochs", type=int, default=None, help="painting-classifier epochs (default 30)")
+        c.add_argument("--reference", default=None,
+                       help="folder of another model's outputs on the same photos (e.g. the official pretrained "
+                            "generator's test images, or a previous run's), matched by file name: a reference row")
         c.add_argument("--results_dir", default="./results/", help="writes RESULTS_DIR/compare_NAME (default: ./results/)")
         c.add_argument("--overwrite", action="store_true", help="recompute outputs already on disk")
         add_gatys_options(p.add_argument_group("Gatys (same names as cyclegan-gatys)"), single_run=False)

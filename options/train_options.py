@@ -1,4 +1,5 @@
 """Training options: display, saving and optimisation flags, with the official defaults."""
+import argparse
 import random
 
 from cyclegan.models.losses import GAN_MODES
@@ -38,6 +39,15 @@ class TrainOptions(BaseOptions):
                        help="with --continue_train: resume from this full-state file (e.g. an older N_state.pth "
                             "when latest_state.pth is damaged; by default the newest readable one is used)")
         p.add_argument("--phase", type=str, default="train", help="train, val, test, etc")
+        # quality curves on a held-out set (cyclegan/training/quality.py)
+        p.add_argument("--eval_freq", type=int, default=5,
+                       help="every N epochs evaluate on held-out images (C2ST both ways, colour distance, cycle L1) "
+                            "into eval_log.jsonl and the quality plot; 0 = off (default 5; off with a warning when "
+                            "there is no held-out set unless given explicitly)")
+        p.add_argument("--eval_dir", type=str, default=None,
+                       help="held-out set for --eval_freq: a folder with testA/testB or A/B (default: DATAROOT)")
+        p.add_argument("--eval_max", type=int, default=100, help="at most this many held-out images per domain")
+        p.add_argument("--eval_c2st_steps", type=int, default=150, help="C2ST training steps per fold (speed vs power)")
         # training parameters
         p.add_argument("--n_epochs", type=int, default=100, help="number of epochs with the initial learning rate")
         p.add_argument("--n_epochs_decay", type=int, default=100, help="number of epochs to linearly decay learning rate to zero")
@@ -48,6 +58,9 @@ class TrainOptions(BaseOptions):
         p.add_argument("--pool_size", type=int, default=50, help="the size of image buffer that stores previously generated images")
         p.add_argument("--lr_policy", type=str, default="linear", choices=LR_POLICIES,
                        help="learning rate policy")
+        p.add_argument("--cuda_graph", action=argparse.BooleanOptionalAction, default=None,
+                       help="capture the training step in a CUDA graph and replay it (default: on for CUDA when the "
+                            "run allows it: no DDP, no --compile, fixed image size; a one-line reason when not)")
         p.add_argument("--lr_decay_iters", type=int, default=50, help="multiply by a gamma every lr_decay_iters epochs (step policy)")
         return p
 

@@ -74,3 +74,14 @@ def probe_page(page, width=1200, budget_ms=5000):
     assert m and m.group(1) != "pending", f"chromium did not report on {page}: {r.stdout[-500:]} {r.stderr[-1500:]}"
     import html
     return json.loads(html.unescape(m.group(1)))
+
+
+def dump_dom(url, budget_ms=2000):
+    """The page's DOM after Chromium has loaded and rendered it (scripts run, SVG parsed)."""
+    with tempfile.TemporaryDirectory() as profile:
+        cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               f"--user-data-dir={profile}", f"--virtual-time-budget={budget_ms}", "--dump-dom", url]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert r.stdout.strip(), f"chromium printed no DOM: {r.stderr[-2000:]}"
+    return r.stdout

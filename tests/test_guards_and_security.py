@@ -62,6 +62,15 @@ def test_full_disk_gives_a_clear_error_and_keeps_the_previous_file(tmp_path, mon
     assert [p.name for p in tmp_path.iterdir()] == ["latest_net_G_A.pth"]  # no temp file left behind
 
 
+def test_atomic_writes_get_the_mode_a_plain_open_would_give(tmp_path):
+    """mkstemp makes owner-only temp files; what the writer leaves must be readable as usual."""
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    path = tmp_path / "video.mp4"
+    atomic_save({"w": torch.ones(1)}, path)
+    assert oct(path.stat().st_mode & 0o777) == oct(plain.stat().st_mode & 0o777)
+
+
 class Evil:
     def __reduce__(self):
         return (os.system, (f"touch {self.marker}",))

@@ -145,5 +145,5 @@ def test_missing_weights_file_gives_not_computed_quickly(tmp_path, monkeypatch):
 def test_wrong_weights_file_is_refused(tmp_path):
     path = tmp_path / "resnet.pth"
     torch.save(torchvision.models.resnet18(weights=None).state_dict(), path)
-    with pytest.raises(CheckpointError, match="resnet.pth.*not torchvision Inception"):
+    with pytest.raises(CheckpointError, match="resnet.pth.*not Inception v3 weights"):
         InceptionFeatures(path)

@@ -224,10 +224,10 @@ def test_benchmark_prints_json_lines(capsys, tmp_path):
     from cyclegan.benchmark import main
     assert main(["--size", "32", "--ngf", "4", "--ndf", "4", "--netG", "resnet_6blocks", "--warmup", "1",
                  "--repeats", "2", "--test_batch", "2", "--num_workers", "1", "--device", "cpu",
-                 "--configs", "eager,channels_last", "--profile"]) == 0
+                 "--configs", "official,channels_last,cuda_graph", "--profile"]) == 0
     out = capsys.readouterr().out
     rows = [json.loads(line) for line in out.splitlines() if line.strip()]  # stdout is JSON only
-    assert [r["config"] for r in rows] == ["eager", "channels_last"]
+    assert [r["config"] for r in rows] == ["official", "channels_last", "cuda_graph"]
     for r in rows:
         for key in ("train_step_ms", "test_images_per_s", "test_images_per_s_batch1_eager", "peak_memory_mb",
                     "achieved_gflops", "gemm_gflops", "fraction_of_gemm_bound", "data_fraction", "profile_top"):
@@ -239,6 +239,12 @@ def test_benchmark_prints_json_lines(capsys, tmp_path):
         assert r["achieved_gflops"] == pytest.approx(r["train_gflop_per_step"] / r["train_step_ms"] * 1e3, rel=0.02)
         assert r["profile_top"] and r["profile_top"][0][0].startswith(("aten::", "autograd", "Optimizer"))
     assert rows[1]["channels_last"] is True and rows[0]["channels_last"] is False
+    assert rows[0]["batched_passes"] is False and rows[1]["batched_passes"] is True  # official = official order
+    assert "speedup_vs_official" not in rows[0]
+    assert rows[1]["speedup_vs_official"] == pytest.approx(rows[0]["train_step_ms"] / rows[1]["train_step_ms"], rel=0.01)
+    graph = rows[2]  # asked for on the CPU: off, with the reason in the row
+    assert graph["cuda_graph"] is True and graph["cuda_graph_active"] is False
+    assert graph["cuda_graph_off_reason"] == "needs a CUDA device"
 
 
 def test_benchmark_rejects_bad_flags():

@@ -23,7 +23,8 @@ PER_IMAGE = ("time_s", "peak_mem_mb", "ssim", "edge_corr", "color_swd", "p_paint
              "cycle_l1")
 LABELS = {"cyclegan": "CycleGAN", "fast_nst": "Fast NST (Johnson et al.)",
           "gatys_per_image": "Gatys (one painting per photo)", "gatys_domain": "Gatys (domain: all paintings)",
-          "photos": "real photos (floor)", "paintings": "real paintings (ceiling)"}
+          "photos": "real photos (floor)", "paintings": "real paintings (ceiling)",
+          "reference": "reference (--reference outputs)", "noise": "uniform noise (control)"}
 
 
 def image_metrics(records, out_dir, paintings, classifier=None, comparison=None, size=256):
@@ -102,7 +103,7 @@ def write_outputs(out_dir, title, rows, summary, records, notes, config):
     for r in rows:
         w.writerow([fmt_csv(r.get(c)) for c in cols])
     w.writerow([])
-    agg_cols = ["method", "images", "failed", *PER_IMAGE, "time_s_median", "peak_mem_mb_max",
+    agg_cols = ["method", "images", "failed", "c2st", *PER_IMAGE, "time_s_median", "peak_mem_mb_max",
                 "fraction_paintings", "fid", "kid", "kid_std"]
     w.writerow(["summary"] + agg_cols)
     for m, s in summary.items():
@@ -127,16 +128,24 @@ def fmt(v, digits=3):
 
 
 def metrics_table(summary):
-    header = ["method", "images (failed)", "s/image mean", "s/image median", "peak MB", "SSIM ↑", "edge corr ↑",
+    header = ["method", "images (failed)", "C2ST vs held-out paintings ↓ (0.5 best)", "s/image mean", "s/image median", "peak MB", "SSIM ↑", "edge corr ↑",
               "colour SWD ↓", "called painting ↑", "Gram dist ↓", "content dist ↓", "FID ↓", "KID ↓", "cycle L1 ↓"]
     rows = []
     for m, s in summary.items():
-        rows.append([LABELS.get(m, m), f"{s.get('images', '-')} ({s.get('failed', 0)})", fmt(s.get("time_s")),
+        rows.append([LABELS.get(m, m), f"{s.get('images', '-')} ({s.get('failed', 0)})", fmt_c2st(s),
+                     fmt(s.get("time_s")),
                      fmt(s.get("time_s_median")), fmt(s.get("peak_mem_mb_max")), fmt(s.get("ssim")),
                      fmt(s.get("edge_corr")), fmt(s.get("color_swd")), fmt(s.get("fraction_paintings")),
                      fmt(s.get("gram_dist")), fmt(s.get("content_dist")), fmt(s.get("fid")), fmt(s.get("kid")),
                      fmt(s.get("cycle_l1"))])
     return ("Metrics per method", header, rows)
+
+
+def fmt_c2st(s):
+    if not isinstance(s.get("c2st"), float):
+        return fmt(s.get("c2st"))
+    lo, hi = s["c2st_ci"]
+    return f"{s['c2st']:.3f} [{lo:.2f}, {hi:.2f}]"
 
 
 def photo_rows(records):

@@ -2,7 +2,10 @@
 import os
 from dataclasses import dataclass, field
 
+import torch
+
 from ..images import list_images, load_image
+from ..metrics.c2st import C2STError, c2st, needed_per_class
 from ..metrics import NOT_COMPUTED, InceptionFeatures, InceptionWeightsMissing, fid_kid_from_features, painting_classifier
 from ..nst import Stylizer, resolve_device
 from ..nst.fast import FastStylizer
@@ -52,6 +55,7 @@ class CompareSettings:
     device: str = "auto"
     overwrite: bool = False
     fast_nst_dir: str | None = None
+    reference_dir: str | None = None  # another model's outputs on the same photos: a reference row
 
 
 def compare(settings, log=print):
@@ -98,20 +102,32 @@ def compare(settings, log=print):
                 return ("not computed: fewer than 2 outputs", None, None)
             r = fid_kid_from_features(inception(imgs), ref)
             return r.fid, r.kid_mean, r.kid_std
-        notes.append(f"FID/KID against {len(heldout_paintings)} held-out paintings with Inception weights from "
-                     f"{s.inception_weights or 'the torchvision cache'}.")
+        notes.append(f"FID/KID against {len(heldout_paintings)} held-out paintings with the {inception.label}, "
+                     f"weights {inception.path}.")
     except InceptionWeightsMissing as e:
         def fid_fn(imgs):
             return NOT_COMPUTED, NOT_COMPUTED, None
         notes.append(f"FID/KID {e}")
     inputs = [os.path.join(out_dir, r["input"]) for r in records if "input" in r]  # the photos that loaded
     reference = reference_rows(inputs, heldout_paintings, classifier, image_size)
+    if s.reference_dir:
+        outputs["reference"], ref_row = reference_outputs(s.reference_dir, records, out_dir, image_size, classifier)
+        reference["reference"] = ref_row
+        fk = fid_fn(outputs["reference"])
+        ref_row["fid"], ref_row["kid"], ref_row["kid_std"] = fk
+        notes.append(f"Reference row: {ref_row['images']} outputs from {s.reference_dir} matched to the photos by file "
+                     f"name ({ref_row['failed']} photos without a match).")
     summary = aggregate(rows, outputs, reference, fid_fn)
+    notes += c2st_column(summary, outputs, inputs, heldout_paintings, image_size, seed, device)
+    notes += saturation_notes(summary, classifier, len(inputs), image_size)
     w = gatys["stylizer"].get("weights")
     notes.append(f"Gatys and the Gram/content distances use {gatys['stylizer'].get('backbone', 'vgg19')} with "
                  + ("RANDOM weights: their Gatys images, Gram and content distances are not meaningful."
                     if w == "random" or (w and "random" in os.path.basename(str(w)).lower())
                     else f"weights from {w or 'the torchvision cache'}."))
+    if translator.compile_seconds:
+        notes.append(f"CycleGAN generators compiled with torch.compile in {translator.compile_seconds:.1f} s "
+                     f"(once per image shape), not counted in the per-photo times.")
     notes.append("Weight-free measures: time, memory, SSIM, edge correlation, colour distance, painting classifier.")
     config = dict(name=name, photos=photos_dir, styles=list(map(str, styles)), num=len(photos), image_size=image_size,
                   style_mode=style_mode, seed=seed, device=str(device), gatys=gatys, dataroot=dataroot,
@@ -120,6 +136,58 @@ def compare(settings, log=print):
     page = write_outputs(out_dir, f"CycleGAN ({name}){also} vs Gatys on {len(photos)} photos", rows, summary,
                          records, notes, config)
     return page, summary
+
+
+def c2st_column(summary, outputs, photos, paintings, size, seed, device):
+    """The headline column: C2ST balanced accuracy of each method's outputs (and the real photos) against the
+    held-out paintings; 0.5 = indistinguishable from real paintings."""
+    real = [load_photo(p, size)[0] for p in paintings]
+    sets = dict(outputs, photos=[load_photo(p, size)[0] for p in photos])
+    for key, imgs in sets.items():
+        if key not in summary:
+            continue
+        try:
+            r = c2st(real, imgs, seed=seed, device=device)
+            summary[key].update(c2st=r.balanced_accuracy, c2st_ci=[r.ci_low, r.ci_high], c2st_p=r.p_value)
+        except C2STError:  # a short cell; the README says how many images the C2ST needs
+            summary[key]["c2st"] = f"not computed: {len(imgs)} vs {len(real)} images, needs {needed_per_class(5)} each"
+    return [f"C2ST: 5-fold balanced accuracy of a from-scratch CNN telling outputs from {len(real)} held-out "
+            f"paintings (seed {seed}); 0.5 = indistinguishable, lower is better."]
+
+
+def saturation_notes(summary, classifier, n, size):
+    """Say when the painting classifier saturates: uniform noise, or real photos, called paintings."""
+    if classifier is None or not n:
+        return []
+    g = torch.Generator().manual_seed(0)
+    noise = torch.rand(n, 3, size, size, generator=g)
+    frac = float((classifier.predict_prob(noise) > 0.5).float().mean())
+    summary["noise"] = {"images": n, "failed": 0, "fraction_paintings": frac}
+    photos = summary.get("photos", {}).get("fraction_paintings") or 0.0
+    if frac >= 0.5 or photos >= 0.5:
+        return [f"Painting classifier SATURATES (calls {frac:.0%} of noise, {photos:.0%} of photos paintings): use C2ST."]
+    return []
+
+
+def reference_outputs(folder, records, out_dir, size, classifier):
+    """Another model's outputs on the same photos (e.g. the official pretrained generator's test results),
+    matched by file name: NAME.ext or NAME_*.ext (cyclegan-test's NAME_fake.png) for each photo NAME."""
+    files = list_images(folder)
+    imgs, missing = [], 0
+    for rec in records:
+        stem = os.path.splitext(os.path.basename(rec["photo"]))[0]
+        match = [f for f in files if f.stem == stem] or [f for f in files if f.stem.startswith(stem + "_fake")]
+        if not match:
+            missing += 1
+            continue
+        imgs.append(load_photo(match[0], size)[0])
+    if not imgs:
+        raise FileNotFoundError(f"--reference {folder}: no file matches a photo name (expected NAME.png or "
+                                f"NAME_fake*.png for each photo NAME)")
+    row = {"images": len(imgs), "failed": missing}
+    if classifier is not None:
+        row["fraction_paintings"] = float((classifier.predict_prob(imgs) > 0.5).float().mean())
+    return imgs, row
 
 
 def reference_rows(photos, paintings, classifier, size):

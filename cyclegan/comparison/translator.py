@@ -7,6 +7,7 @@ import torch
 from ..io import load_state_dict_file
 from ..models.base_model import load_official_state_dict
 from ..models.generators import define_G
+from ..models.inference import CompiledNet, compile_for_inference
 
 
 def generator_files(run_dir, epoch, direction="AtoB", model_suffix=None):
@@ -36,12 +37,27 @@ def generator_files(run_dir, epoch, direction="AtoB", model_suffix=None):
 class Translator:
     """photo -> painting with a CycleGAN generator; images are (1,3,H,W) tensors in [0, 1]."""
 
-    def __init__(self, run_dir, arch, epoch="latest", direction="AtoB", model_suffix=None, device="cpu"):
+    def __init__(self, run_dir, arch, epoch="latest", direction="AtoB", model_suffix=None, device="cpu",
+                 compile=None, compile_backend="inductor"):
+        """compile: torch.compile the generators (None: on for CUDA), once per shape, via warm()."""
         self.device = torch.device(device)
         fwd, bwd = generator_files(run_dir, epoch, direction, model_suffix)
         self.files = (fwd, bwd)
         self.G = self._load(fwd, arch)
         self.G_back = self._load(bwd, arch) if bwd else None
+        if compile_for_inference(self.device.type, compile):
+            self.G = CompiledNet(self.G, compile_backend)
+            self.G_back = CompiledNet(self.G_back, compile_backend) if self.G_back is not None else None
+
+    def warm(self, photo):
+        """Compile for this photo's shape now, so the timed call does not include compilation."""
+        for net in (self.G, self.G_back):
+            if isinstance(net, CompiledNet):
+                net.warm(photo.to(self.device))
+
+    @property
+    def compile_seconds(self):
+        return sum(n.compile_seconds for n in (self.G, self.G_back) if isinstance(n, CompiledNet))
 
     def _load(self, path, arch):
         net = define_G(3, 3, arch.get("ngf", 64), arch.get("netG", "resnet_9blocks"), arch.get("norm", "instance"),

@@ -75,3 +75,20 @@ def loss_svg(xs, series, width=720, height=360, title="Training losses", xlabel=
                    f'font-family="sans-serif">{escape(name)}</text>')
     out.append("</svg>")
     return "\n".join(out)
+
+
+QUALITY_SERIES = {"c2st_A": "C2ST fake A vs real A", "c2st_B": "C2ST fake B vs real B",
+                  "cycle_l1_A": "cycle L1 A", "cycle_l1_B": "cycle L1 B",
+                  "color_A": "colour dist A / 100", "color_B": "colour dist B / 100"}
+
+
+def quality_series(records):
+    """eval_log.jsonl records -> (epochs, {label: values}) on one [0, 1]-ish scale (colour distance / 100)."""
+    xs = [float(r["epoch"]) for r in records]
+    series = {}
+    for key, label in QUALITY_SERIES.items():
+        scale = 100.0 if key.startswith("color") else 1.0
+        vals = [r.get(key) for r in records]
+        if any(v is not None for v in vals):
+            series[label] = [float("nan") if v is None else float(v) / scale for v in vals]
+    return xs, series

@@ -14,12 +14,13 @@ from urllib.parse import urlparse
 
 from cyclegan.display import images as img_utils
 from cyclegan.display.html import escape, write_page
-from cyclegan.display.plot import loss_svg
+from cyclegan.display.plot import loss_svg, quality_series
 from cyclegan.display.worker import LatestJobWorker
 from cyclegan.images import save_image, to_uint8
 from cyclegan.io import atomic_write_text
 
 WIN_VISUALS, WIN_LOSSES, WIN_STATUS = "cyclegan_visuals", "cyclegan_losses", "cyclegan_status"
+WIN_QUALITY = "cyclegan_quality"
 
 
 def _opt(opt, name, default):
@@ -46,6 +47,7 @@ class Visualizer:
         self._lock = threading.Lock()
         self._loss_x, self._loss_names, self._loss_y = [], [], {}
         self._saved_epochs = {}  # epoch -> [visual names], filled by the HTML worker
+        self._quality = []  # eval_log.jsonl records (training/quality.py)
         self._epochs_seen = set()  # epochs whose images were queued for the page
         self._html_warned = False
         self._server_proc = None
@@ -95,6 +97,17 @@ class Visualizer:
                 self._loss_y[k].append(float(v))
         if self.sender is not None:
             self.sender.send(WIN_LOSSES, self._send_losses)
+
+    def plot_quality(self, records):
+        """The held-out quality curves (eval_log.jsonl records): a visdom window and a plot on the page."""
+        if self._closed or not records:
+            return
+        with self._lock:
+            self._quality = list(records)
+        if self.sender is not None:
+            self.sender.send(WIN_QUALITY, self._send_quality)
+        if self.use_html:
+            self.html_worker.submit("page", self._write_page)
 
     def show_status(self, epoch, iters, lr, t_iter):
         """The text window: epoch, iteration, learning rate and seconds per iteration."""
@@ -161,6 +174,18 @@ class Visualizer:
             opts["markers"] = True
         vis.line(X=x, Y=y, win=WIN_LOSSES, env=self.env, opts=opts)
 
+    def _send_quality(self, vis):
+        import numpy as np
+
+        with self._lock:
+            xs, series = quality_series(self._quality)
+        names = list(series)
+        y = np.stack([np.asarray(series[k], dtype=float) for k in names], axis=1)
+        x = np.repeat(np.asarray(xs, dtype=float)[:, None], len(names), axis=1)
+        vis.line(X=x, Y=y, win=WIN_QUALITY, env=self.env,
+                 opts={"title": f"{self.name} held-out quality (lower is better)", "legend": names,
+                       "xlabel": "epoch", "ylabel": "value", "markers": True})
+
     def _save_images(self, snap, epoch):
         for name, t in snap.items():
             save_image(t, self.img_dir / f"epoch{epoch:03d}_{name}.png", signed=True)
@@ -172,14 +197,20 @@ class Visualizer:
             epochs = sorted(self._saved_epochs.items(), reverse=True)  # newest first
             xs = list(self._loss_x)
             series = {k: list(v) for k, v in self._loss_y.items()}
+            quality = list(self._quality)
         svg = loss_svg(xs, series, title=f"{self.name} losses")
         atomic_write_text(self.web_dir / "loss.svg", svg)
+        svgs = [("Loss curves", svg)]
+        if quality:
+            qx, qs = quality_series(quality)
+            svgs.append(("Quality on held-out images (eval_log.jsonl; lower is better, C2ST 0.5 = indistinguishable)",
+                         loss_svg(qx, qs, title=f"{self.name} quality", xlabel="epoch")))
         # sources relative to the page, so they load wherever --checkpoints_dir points (relative or not)
         sections = [(f"epoch [{e}]", [(Path(self.img_dir.name) / f"epoch{e:03d}_{n}.png", n) for n in names])
                     for e, names in epochs]
         options = sorted((str(k), str(v)) for k, v in vars(self.opt).items() if k != "explicit")  # not an option
         write_page(self.web_dir / "index.html", f"Experiment name = {self.name}",
-                   sections=sections, svgs=[("Loss curves", svg)],
+                   sections=sections, svgs=svgs,
                    tables=[("Options", ("option", "value"), options)],
                    width=self.winsize, refresh=60,
                    per_row=self.ncols if self.ncols > 0 else 8)

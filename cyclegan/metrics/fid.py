@@ -1,20 +1,30 @@
 """FID and KID between a set of outputs and a set of reference images (the held-out paintings).
 
-Features: the 2048-d pool features of torchvision's Inception v3 (images resized to 299x299,
-ImageNet normalisation). The weights must be a local file: torchvision's cache file
-(torch.hub.get_dir()/checkpoints/inception_v3_google-0cc3c7bd.pth) or a path you pass. With no
-weights, compute_fid_kid returns a result whose text says "not computed: no Inception weights";
-it never falls back to random weights. Numbers from torchvision's weights are not comparable
-with published FIDs (those use the TF-ported pytorch-fid network), only with each other.
+Two feature networks, both 2048-d pool features, both needing a LOCAL weights file (never downloaded
+here, never random):
+  pytorch-fid   the field's standard FID Inception (TF-ported, pytorch-fid's InceptionV3 with its weight
+                file pt_inception-2015-12-05-6726825d.pth): comparable with published FID/KID. Images are
+                fed as pytorch-fid does: [0, 1], bilinear resize to 299 (no antialias), scaled to [-1, 1].
+  torchvision   torchvision's ImageNet Inception v3 (inception_v3_google-0cc3c7bd.pth): the labelled
+                fallback; its numbers compare only with each other, not with papers.
+By default the pytorch-fid file is used when it is in torch's hub cache, else torchvision's; a path you
+pass is recognised by its keys. With neither, compute_fid_kid returns "not computed: no Inception weights".
+
+The Fréchet distance is computed here rather than with pytorch_fid.fid_score.calculate_frechet_distance:
+with fewer images than 2048 (always, for held-out sets of 25-750) the covariances are singular and the
+package's 2048x2048 sqrtm is slow and prone to complex results, while the small Gram-matrix form below
+is exact; tests check both agree. KID is torch-fidelity's estimator (cubic kernel, 100 subsets of <= 1000).
 
 Sample size: FID estimates two 2048x2048 covariances. With fewer than 2048 images per set
 (always true for the ~25-50 held-out images here) they are rank-deficient, the estimate is
 biased upward and depends on the sample counts: compare FIDs only at equal counts, and prefer
 KID (unbiased) for small sets. The published protocol uses 10k-50k images.
 """
+import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import scipy.linalg
@@ -27,6 +37,10 @@ from .images import iter_images
 from .threads import torch_threads
 
 INCEPTION_FILE = "inception_v3_google-0cc3c7bd.pth"
+FID_INCEPTION_FILE = "pt_inception-2015-12-05-6726825d.pth"
+FID_INCEPTION_URL = "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/" + FID_INCEPTION_FILE
+BACKEND_LABELS = {"pytorch-fid": "pytorch-fid FID Inception (comparable with published FID/KID)",
+                  "torchvision": "torchvision Inception v3 (fallback: NOT comparable with published FID/KID)"}
 NOT_COMPUTED = "not computed: no Inception weights"
 FEATURE_DIM = 2048
 _MEAN = (0.485, 0.456, 0.406)
@@ -37,22 +51,51 @@ class InceptionWeightsMissing(RuntimeError):
     """No Inception v3 weights file could be found; the message says where to put one."""
 
 
-def default_inception_path():
-    """Where torchvision caches its ImageNet Inception v3 weights."""
-    return Path(torch.hub.get_dir()) / "checkpoints" / INCEPTION_FILE
+def default_inception_path(backend="torchvision"):
+    """Where torch's hub cache keeps a backend's weights (pytorch-fid and torchvision download there)."""
+    name = FID_INCEPTION_FILE if backend == "pytorch-fid" else INCEPTION_FILE
+    return Path(torch.hub.get_dir()) / "checkpoints" / name
 
 
 def find_inception_weights(weights=None):
-    """Return the weights file to use (`weights` if given, else torchvision's cache file) or raise."""
-    path = Path(weights) if weights is not None else default_inception_path()
-    if path.is_file():
-        return path
-    where = f"the weights file {path} does not exist" if weights is not None else \
-        f"no file at torchvision's cache path {path}"
+    """The weights file to use: `weights` if given, else the pytorch-fid file, else torchvision's; or raise."""
+    if weights is not None:
+        if Path(weights).is_file():
+            return Path(weights)
+        where = f"the weights file {weights} does not exist"
+    else:
+        for backend in ("pytorch-fid", "torchvision"):
+            if default_inception_path(backend).is_file():
+                return default_inception_path(backend)
+        where = f"neither {default_inception_path('pytorch-fid')} nor {default_inception_path()} exists"
     raise InceptionWeightsMissing(
-        f"{NOT_COMPUTED} ({where}). On a machine with internet run "
-        f"python -c \"import torchvision; torchvision.models.inception_v3(weights='IMAGENET1K_V1')\" "
-        f"and copy the downloaded {INCEPTION_FILE} to {default_inception_path()} (or pass its path).")
+        f"{NOT_COMPUTED} ({where}). For FID/KID comparable with papers, get pytorch-fid's {FID_INCEPTION_FILE} on a "
+        f"machine with internet (pip install pytorch-fid; python -c \"from pytorch_fid.inception import "
+        f"fid_inception_v3; fid_inception_v3()\", or download {FID_INCEPTION_URL}) and copy it to "
+        f"{default_inception_path('pytorch-fid')} (or pass its path with --inception_weights).")
+
+
+def weights_backend(state, path):
+    """'pytorch-fid' or 'torchvision' from a state dict's layout; CheckpointError for anything else."""
+    fc = state.get("fc.weight")
+    if fc is not None and tuple(fc.shape) == (1008, FEATURE_DIM) and "AuxLogits.fc.weight" not in state:
+        return "pytorch-fid"
+    if "AuxLogits.fc.weight" in state:
+        return "torchvision"
+    raise CheckpointError(f"{path}: not Inception v3 weights in pytorch-fid's or torchvision's layout")
+
+
+_PATCH_LOCK = threading.Lock()
+
+
+def _pytorch_fid_net(state):
+    """pytorch-fid's InceptionV3 (pool3 block) with `state`: its builder fetches weights by URL, so the
+    fetch is replaced by the local state dict (a lock keeps the temporary patch to one thread)."""
+    from pytorch_fid import inception as pfi
+
+    with _PATCH_LOCK, mock.patch.object(pfi, "load_state_dict_from_url", lambda *a, **k: state):
+        return pfi.InceptionV3([pfi.InceptionV3.BLOCK_INDEX_BY_DIM[FEATURE_DIM]], resize_input=True,
+                               normalize_input=True)
 
 
 class InceptionFeatures:
@@ -65,6 +108,17 @@ class InceptionFeatures:
     def __init__(self, weights=None, device="cpu", batch_size=16, num_threads=None):
         self.path = find_inception_weights(weights)
         state = load_state_dict_file(self.path)
+        self.backend = weights_backend(state, self.path)
+        self.label = BACKEND_LABELS[self.backend]
+        self.device, self.batch_size = torch.device(device), batch_size
+        self.num_threads = num_threads  # None keeps torch's setting; 1 is faster on a busy shared CPU
+        if self.backend == "pytorch-fid":
+            try:
+                self.net = _pytorch_fid_net(state).eval().to(self.device)
+            except RuntimeError as e:
+                raise CheckpointError(f"{self.path}: not pytorch-fid Inception weights "
+                                      f"({str(e).splitlines()[0]})") from None
+            return
         net = torchvision.models.inception_v3(weights=None, aux_logits=True, init_weights=False,
                                               transform_input=True)  # as torchvision sets it for these weights
         try:
@@ -75,14 +129,14 @@ class InceptionFeatures:
         net.fc = torch.nn.Identity()  # keep the 2048-d pool features
         net.AuxLogits, net.aux_logits = None, False
         self.net = net.eval().to(device)
-        self.device, self.batch_size = torch.device(device), batch_size
-        self.num_threads = num_threads  # None keeps torch's setting; 1 is faster on a busy shared CPU
         self._mean = torch.tensor(_MEAN, device=self.device).view(1, 3, 1, 1)
         self._std = torch.tensor(_STD, device=self.device).view(1, 3, 1, 1)
 
     def _prepare(self, img):
         x = img.to(self.device).unsqueeze(0)
-        return F.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False, antialias=True)[0]
+        # pytorch-fid resizes inside its net without antialias; doing the same here lets sizes differ per image
+        return F.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False,
+                             antialias=self.backend == "torchvision")[0]
 
     @torch.no_grad()
     def __call__(self, images):
@@ -99,6 +153,8 @@ class InceptionFeatures:
         return np.concatenate(feats).astype(np.float64)
 
     def _run(self, batch):
+        if self.backend == "pytorch-fid":
+            return self.net(torch.stack(batch).clamp(0, 1))[0].flatten(1).double().cpu().numpy()
         x = (torch.stack(batch).clamp(0, 1) - self._mean) / self._std
         return self.net(x).double().cpu().numpy()
 

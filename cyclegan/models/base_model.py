@@ -89,7 +89,7 @@ class BaseModel:
         if speed is None:
             o = self.opt
             speed = resolve(self.device.type, o.amp, o.channels_last, o.compile, o.cudnn_benchmark,
-                            o.deterministic, o.fast_norm)
+                            o.deterministic, o.fast_norm, getattr(o, "cuda_graph", None))
         if speed.device_type != self.device.type:
             raise ValueError(f"speed settings for {speed.device_type!r} given to a model on {self.device}")
         if speed.device_type == "cuda":
@@ -107,10 +107,8 @@ class BaseModel:
         self._fuse_optimizers()
         if speed.amp != "fp16" or self.scalers is None:  # kept otherwise: they may hold a loaded scale
             self.scalers = make_scalers(speed, len(self.optimizers))
-        # Hook for a captured step (CUDA graph): once the settings above are in place, capture
-        # optimize_parameters() here (keyed on self.speed), with static input buffers that set_input()
-        # copies into. Net weights load in place, but optimizer.load_state_dict() swaps the optimizer's
-        # state tensors, so load_state_dict() must invalidate the capture (re-capture lazily at next step).
+        # A captured step (CUDA graph) is enabled after this, by CycleGANModel.enable_cuda_graph(): it captures
+        # lazily after warm-up steps and is re-captured after load_state_dict() (see models/graph_step.py).
         return self
 
     def _fuse_optimizers(self):
@@ -120,6 +118,9 @@ class BaseModel:
 
     def autocast(self):
         """Autocast to the configured amp dtype; a no-op context without amp."""
+        if getattr(self, "graph_step", None) is not None and self.speed.amp_dtype is not None:
+            # torch's CUDA-graph notes: no autocast weight-cast cache in a captured step
+            return torch.autocast(self.speed.device_type, dtype=self.speed.amp_dtype, cache_enabled=False)
         return self.speed.autocast()
 
     def backward(self, loss, optimizer):

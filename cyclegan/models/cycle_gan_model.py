@@ -5,7 +5,15 @@ The math is the official one:
          + lambda_A * |G_B(G_A(A)) - A| + lambda_B * |G_A(G_B(B)) - B|
          + lambda_identity * (lambda_B * |G_A(B) - B| + lambda_A * |G_B(A) - A|)
   loss_D = 0.5 * (GAN(D(real), real) + GAN(D(pool(fake)), fake))  [+ gradient penalty with wgangp]
+
+Batched passes (on by default where they keep the math: instance or no norm, no dropout): a network that
+the step calls on two inputs of the same shape calls once on both, stacked. G_A([A; B]) gives fake_B and
+idt_A, G_B([B; A]) fake_A and idt_B, D_A([B; pool(fake_B)]) and D_B([A; pool(fake_A)]) in the D step;
+losses are computed on the split outputs as before. Every sample is normalised on its own, so only the
+float summation order of the weight gradients changes. Batch norm (statistics over the batch) and dropout
+(its masks come from one RNG stream in call order) keep the official call order.
 """
+import argparse
 import itertools
 
 import torch
@@ -27,6 +35,9 @@ class CycleGANModel(BaseModel):
             parser.add_argument("--lambda_identity", type=float, default=0.5,
                                 help="identity loss weight, as a fraction of lambda_A/lambda_B; 0 turns it off")
             parser.add_argument("--lambda_gp", type=float, default=10.0, help="gradient penalty weight (wgangp only)")
+            parser.add_argument("--batched_passes", action=argparse.BooleanOptionalAction, default=None,
+                                help="one call per network on stacked inputs where the math is unchanged "
+                                     "(default: on with --norm instance/none and no dropout)")
         return parser
 
     def __init__(self, opt):
@@ -63,6 +74,20 @@ class CycleGANModel(BaseModel):
             self.optimizer_D = torch.optim.Adam(
                 itertools.chain(self.netD_A.parameters(), self.netD_B.parameters()), lr=opt.lr, betas=betas)
             self.optimizer_names = ["G", "D"]
+            self.batched = batched_passes(opt)
+        self.graph_step = None  # a GraphStep when the step is replayed from a CUDA graph
+
+    def enable_cuda_graph(self, warmup=3):
+        """Run optimize_parameters through a captured CUDA graph (see cyclegan.models.graph_step)."""
+        from .graph_step import GraphStep
+        self.graph_step = GraphStep(self, warmup)
+
+    def load_state_dict(self, state):
+        """BaseModel.load_state_dict; a captured step is dropped (the optimizers' state tensors were
+        swapped) and captured again after a fresh warm-up."""
+        super().load_state_dict(state)
+        if self.graph_step is not None:
+            self.enable_cuda_graph(self.graph_step.warmup)
 
     def set_input(self, data):
         """data: {'A': tensor, 'B': tensor, 'A_paths': [...], 'B_paths': [...]}; direction BtoA swaps them."""
@@ -85,10 +110,33 @@ class CycleGANModel(BaseModel):
         self.fake_A = self.netG_B(self.real_B)
         self.rec_B = self.netG_A(self.fake_A)
 
+    def forward_train(self):
+        """forward() plus the identity images, batched where the math allows (see the module docstring)."""
+        same = self.real_A.shape == self.real_B.shape
+        if not (self.batched and same and self.opt.lambda_identity > 0):
+            self.forward()
+            if self.opt.lambda_identity > 0:
+                self.idt_A = self.netG_A(self.real_B)
+                self.idt_B = self.netG_B(self.real_A)
+            return
+        n = self.real_A.shape[0]
+        self.fake_B, self.idt_A = self.netG_A(self.stack(self.real_A, self.real_B)).split(n)
+        self.fake_A, self.idt_B = self.netG_B(self.stack(self.real_B, self.real_A)).split(n)
+        self.rec_A = self.netG_B(self.fake_B)
+        self.rec_B = self.netG_A(self.fake_A)
+
+    def stack(self, first, second):
+        return torch.cat([first, second]).contiguous(memory_format=self.memory_format)
+
     def backward_D_basic(self, netD, real, fake):
         with self.autocast():
-            loss_real = self.criterionGAN(netD(real), True)
-            loss_fake = self.criterionGAN(netD(fake.detach()), False)
+            fake = fake.detach()
+            if self.batched and real.shape == fake.shape:
+                pred_real, pred_fake = netD(self.stack(real, fake)).split(real.shape[0])
+            else:
+                pred_real, pred_fake = netD(real), netD(fake)
+            loss_real = self.criterionGAN(pred_real, True)
+            loss_fake = self.criterionGAN(pred_fake, False)
             loss = (loss_real + loss_fake) * 0.5
             if self.opt.gan_mode == "wgangp":
                 loss = loss + gradient_penalty(netD, real, fake, lambda_gp=self.opt.lambda_gp)
@@ -109,10 +157,8 @@ class CycleGANModel(BaseModel):
 
     def compute_G_loss(self, o):
         """The generator losses (under autocast when amp is on); backward_G back-propagates loss_G."""
-        if o.lambda_identity > 0:
-            self.idt_A = self.netG_A(self.real_B)
+        if o.lambda_identity > 0:  # idt_A = G_A(B), idt_B = G_B(A): computed in forward_train
             self.loss_idt_A = self.criterionIdt(self.idt_A, self.real_B) * o.lambda_B * o.lambda_identity
-            self.idt_B = self.netG_B(self.real_A)
             self.loss_idt_B = self.criterionIdt(self.idt_B, self.real_A) * o.lambda_A * o.lambda_identity
         else:
             self.loss_idt_A = self.loss_idt_B = torch.zeros((), device=self.device)
@@ -125,9 +171,15 @@ class CycleGANModel(BaseModel):
                        + self.loss_idt_A + self.loss_idt_B)
 
     def optimize_parameters(self):
-        """One official training step: G_A and G_B first (Ds frozen), then D_A and D_B."""
+        """One official training step, replayed from a CUDA graph when enable_cuda_graph() was called."""
+        if self.graph_step is not None:
+            return self.graph_step.step()
+        return self.train_step()
+
+    def train_step(self):
+        """G_A and G_B first (Ds frozen), then D_A and D_B."""
         with self.autocast():
-            self.forward()
+            self.forward_train()
         self.set_requires_grad([self.netD_A, self.netD_B], False)
         self.optimizer_G.zero_grad()
         self.backward_G()
@@ -137,3 +189,14 @@ class CycleGANModel(BaseModel):
         self.backward_D_A()
         self.backward_D_B()
         self.step(self.optimizer_D)
+
+
+def batched_passes(opt):
+    """Whether the training step stacks a network's inputs into one call (--batched_passes; None = auto)."""
+    allowed = opt.norm in ("instance", "none") and opt.no_dropout
+    wanted = getattr(opt, "batched_passes", None)
+    if wanted and not allowed:
+        raise ValueError(f"--batched_passes changes the results with --norm {opt.norm}"
+                         f"{'' if opt.no_dropout else ' and dropout'}: batch statistics / dropout masks depend on "
+                         f"what is stacked; drop the flag (the official call order is used then)")
+    return allowed if wanted is None else bool(wanted)

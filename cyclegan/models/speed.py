@@ -6,6 +6,8 @@ Defaults, from measurements (README "Speed"):
   channels_last   on for CUDA (tensor cores want NHWC); off on CPU, where it measured slower.
   compile         off (it costs minutes of compilation on first use; turn it on for long GPU runs).
   cudnn_benchmark on for CUDA (fixed input sizes), off with --deterministic.
+  cuda_graph      on for CUDA training without --compile (cyclegan.models.graph_step; off with a one-line
+                  reason where the run cannot use it: DDP, varying image sizes).
   fast_norm       off (forced on with channels_last where instance_norm's backward mishandles channels_last
                   gradients: the CPU with torch 2.14, see instance_norm_channels_last_ok): instance norm
                   through group_norm's kernel (one group per channel, the same math to ~1e-6), 2-4x faster
@@ -32,6 +34,7 @@ class SpeedConfig:
     compile: bool = False
     cudnn_benchmark: bool = False
     fast_norm: bool = False
+    cuda_graph: bool = False
 
     @property
     def amp_dtype(self):
@@ -52,7 +55,7 @@ class SpeedConfig:
 
 
 def resolve(device_type, amp=None, channels_last=None, compile=None, cudnn_benchmark=None, deterministic=False,
-            fast_norm=False):
+            fast_norm=False, cuda_graph=None):
     """Fill every None (= auto) with the measured default for `device_type` ('cpu' or 'cuda')."""
     gpu = device_type == "cuda"
     if amp is None:
@@ -70,8 +73,10 @@ def resolve(device_type, amp=None, channels_last=None, compile=None, cudnn_bench
         cudnn_benchmark = gpu and not deterministic
     if cudnn_benchmark and deterministic:
         raise ValueError("--cudnn_benchmark and --deterministic conflict: autotuning picks algorithms by timing")
+    if cuda_graph is None:  # on where it can run; graph_step.unsupported_reason says why not when asked
+        cuda_graph = gpu and not compile
     return SpeedConfig(device_type, amp, bool(channels_last), bool(compile), bool(cudnn_benchmark and gpu),
-                       bool(fast_norm))
+                       bool(fast_norm), bool(cuda_graph))
 
 
 class FastInstanceNorm2d(nn.InstanceNorm2d):

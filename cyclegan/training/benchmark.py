@@ -1,12 +1,15 @@
 """The CycleGAN speed benchmark: training-step time, inference throughput, memory and FLOP rate per configuration.
 
-For each configuration (eager float32 baseline, channels_last, compile, cudnn benchmark, bf16/fp16 amp,
-fast_norm, the per-device defaults, all GPU options together) it trains a fresh model, fed by a real
+For each configuration (official: float32 in the official call order; eager: float32 with batched passes;
+channels_last, compile, cudnn benchmark, bf16/fp16 amp, fast_norm, cuda_graph: the captured step; the
+per-device defaults; all GPU options together) it trains a fresh model, fed by a real
 DataLoader over JPEGs, and prints one JSON line: median step ms after warm-up, the share of the step
 spent waiting for data, peak memory, achieved GFLOP/s (FLOPs counted with torch.utils.flop_counter)
 next to the measured GEMM rate, and test images/s at --test_batch against batch-1 eager inference.
-Its command line is cyclegan/benchmark.py.
+With --interleave the configurations take turns step by step (fairer on a shared machine; peak memory is
+then not per configuration). Its command line is cyclegan/benchmark.py.
 """
+import argparse
 import json
 import os
 import platform
@@ -21,10 +24,12 @@ from PIL import Image
 from .. import perf
 from ..data import create_dataloader, create_dataset
 from ..models import create_model
+from ..models.inference import CompiledNet, compile_for_inference
 from ..models.speed import resolve
 
 # configuration name -> explicit speed settings; missing keys take the float32 baseline (all off)
 CONFIG_SETTINGS = {
+    "official": {},  # and batched passes off: the official call order
     "eager": {},
     "channels_last": {"channels_last": True},
     "compile": {"compile": True},
@@ -32,6 +37,7 @@ CONFIG_SETTINGS = {
     "bf16": {"amp": "bf16"},
     "fp16": {"amp": "fp16"},
     "fast_norm": {"fast_norm": True},
+    "cuda_graph": {"cuda_graph": True},
     "default": None,  # the per-device auto defaults
     "all": {"amp": "bf16", "channels_last": True, "compile": True, "cudnn_benchmark": True},
 }
@@ -46,7 +52,8 @@ def config_for(name, device_type):
     settings = CONFIG_SETTINGS[name]
     if settings is None:
         return resolve(device_type)
-    base = dict(amp="none", channels_last=False, compile=False, cudnn_benchmark=False, fast_norm=False)
+    base = dict(amp="none", channels_last=False, compile=False, cudnn_benchmark=False, fast_norm=False,
+                cuda_graph=False)
     base.update(settings)
     if device_type != "cuda":
         base["cudnn_benchmark"] = False
@@ -97,9 +104,17 @@ class BatchStream:
             return next(self.it)
 
 
-def build_model(model_opt, cfg, seed):
+def build_model(model_opt, cfg, seed, official=False):
+    """A fresh model with cfg applied; official=True keeps the official call order (no batched passes).
+    Returns (model, why the graph step is off or None)."""
+    from ..models.graph_step import unsupported_reason
     torch.manual_seed(seed)
-    return create_model(model_opt).configure(cfg)
+    model = create_model(argparse.Namespace(**{**vars(model_opt), "batched_passes": False if official else None}))
+    model.configure(cfg)
+    why = unsupported_reason(cfg.device_type, 1, cfg.compile, model_opt.preprocess) if cfg.cuda_graph else None
+    if cfg.cuda_graph and why is None:
+        model.enable_cuda_graph()
+    return model, why
 
 
 def time_training(model, stream, warmup, repeats, device):
@@ -148,7 +163,7 @@ def profile_step(model, stream, device, top=8):
 def reference(model_opt, size, device, seed, test_warmup, test_repeats):
     """FLOPs of one training step and of one generator image, and batch-1 eager inference speed."""
     cfg = config_for("eager", device.type)
-    model = build_model(model_opt, cfg, seed)
+    model, _ = build_model(model_opt, cfg, seed)
     g = torch.Generator().manual_seed(seed)
     shape = (model_opt.batch_size, model_opt.input_nc, size, size)
     data = {"A": torch.rand(shape, generator=g) * 2 - 1, "B": torch.rand(shape, generator=g) * 2 - 1,
@@ -164,7 +179,7 @@ def reference(model_opt, size, device, seed, test_warmup, test_repeats):
 
 
 def run(model_opt, configs, size, test_batch, warmup, repeats, num_workers, seed=0,
-        gemm=True, profile=False, out=None):
+        gemm=True, profile=False, out=None, interleave=False):
     """Benchmark each configuration on model_opt.device; returns one result dict per configuration (and
     prints each to `out`)."""
     device = model_opt.device
@@ -183,44 +198,87 @@ def run(model_opt, configs, size, test_batch, warmup, repeats, num_workers, seed
                                pin_memory=gpu)
     stream = BatchStream(loader)
     results = []
-    for name in configs:
-        cfg = config_for(name, device.type)
-        model = build_model(model_opt, cfg, seed)
-        perf.reset_peak_memory(device)
-        step_ms, data_ms = time_training(model, stream, warmup, repeats, device)
-        peak = perf.peak_memory_mb(device)
-        net = model.netG_A.eval()
-        perf.reset_peak_memory(device)
-        ips = inference_ips(net, cfg, test_batch, size, device, test_warmup, test_repeats, model_opt.input_nc)
-        test_peak = perf.peak_memory_mb(device)
-        med = statistics.median(step_ms)
-        achieved = step_flops / (med * 1e-3) / 1e9
-        dtype = {"none": "float32", "bf16": "bfloat16", "fp16": "float16"}[cfg.amp]
-        bound = rates.get(dtype)
-        row = {
-            "config": name, "device": str(device), "device_name": device_name(device),
-            "torch": torch.__version__, "threads": torch.get_num_threads(),
-            "size": size, "netG": model_opt.netG, "ngf": model_opt.ngf, "ndf": model_opt.ndf,
-            "batch_size": model_opt.batch_size, **{k: v for k, v in cfg.as_dict().items() if k != "device_type"},
-            "train_step_ms": round(med, 2), "train_step_ms_all": [round(t, 2) for t in step_ms],
-            "train_images_per_s": round(model_opt.batch_size / med * 1e3, 3),
-            "data_ms": round(statistics.median(data_ms), 3),
-            "data_fraction": round(statistics.median(data_ms) / med, 4), "num_workers": num_workers,
-            "peak_memory_mb": round(peak, 1), "memory_kind": "cuda_max_allocated" if gpu else "rss_peak",
-            "train_gflop_per_step": sig(step_flops / 1e9), "achieved_gflops": sig(achieved),
-            "gemm_gflops": {k: round(v, 1) for k, v in rates.items()}, "bound_dtype": dtype,
-            "fraction_of_gemm_bound": sig(achieved / bound) if bound else None,
-            "test_batch": test_batch, "test_images_per_s": round(ips, 3),
-            "test_gflops": round(ips * image_flops / 1e9, 2), "test_peak_memory_mb": round(test_peak, 1),
-            "test_images_per_s_batch1_eager": round(ips1, 3), "test_speedup_vs_batch1_eager": round(ips / ips1, 3),
-            "warmup": warmup, "repeats": repeats,
-        }
-        if profile:
-            model.netG_A.train()
-            row["profile_top"], table = profile_step(model, stream, device)
-            print(f"== profile of one training step, config {name} ==\n{table}", file=sys.stderr, flush=True)
-        results.append(row)
+
+    def report(name, model, why, step_ms, data_ms, peak):
+        results.append(result_row(name, model, why, step_ms, data_ms, peak, results, ctx))
         if out is not None:
-            print(json.dumps(row), file=out, flush=True)
-        del model, net
+            print(json.dumps(results[-1]), file=out, flush=True)
+
+    ctx = dict(model_opt=model_opt, size=size, device=device, test_batch=test_batch, test_warmup=test_warmup,
+               test_repeats=test_repeats, rates=rates, step_flops=step_flops, image_flops=image_flops, ips1=ips1,
+               num_workers=num_workers, warmup=warmup, repeats=repeats, profile=profile, stream=stream,
+               interleave=interleave)
+    if not interleave:  # one configuration at a time, each with its own peak memory
+        for name in configs:
+            model, why = build_model(model_opt, config_for(name, device.type), seed, official=name == "official")
+            perf.reset_peak_memory(device)
+            step_ms, data_ms = time_training(model, stream, warmup, repeats, device)
+            report(name, model, why, step_ms, data_ms, perf.peak_memory_mb(device))
+            del model
+        return results
+    # interleaved: step by step in turns, the order reversed every round (the load hits all alike)
+    models = {name: build_model(model_opt, config_for(name, device.type), seed, official=name == "official")
+              for name in configs}
+    times = {name: ([], []) for name in configs}
+    for k in range(warmup + repeats):
+        for name in (configs if k % 2 == 0 else configs[::-1]):
+            step_ms, data_ms = time_training(models[name][0], stream, 0, 1, device)
+            if k >= warmup:
+                times[name][0].extend(step_ms)
+                times[name][1].extend(data_ms)
+    for name in configs:
+        report(name, *models.pop(name), *times[name], None)
     return results
+
+
+def result_row(name, model, why, step_ms, data_ms, peak, earlier, ctx):
+    """One JSON row: training figures from the timed steps, then this configuration's test throughput."""
+    model_opt, device, size, rates = ctx["model_opt"], ctx["device"], ctx["size"], ctx["rates"]
+    step_flops, image_flops, ips1 = ctx["step_flops"], ctx["image_flops"], ctx["ips1"]
+    test_batch, test_warmup, test_repeats = ctx["test_batch"], ctx["test_warmup"], ctx["test_repeats"]
+    gpu = device.type == "cuda"
+    cfg = model.speed
+    net = model.netG_A.eval()
+    compiled = None
+    if name == "default" and compile_for_inference(device.type) and not cfg.compile:  # as cyclegan-test does
+        net = compiled = CompiledNet(net)
+        with cfg.autocast():  # the same autocast state as the timed calls: no recompilation there
+            compiled.warm(torch.randn(test_batch, model_opt.input_nc, size, size, device=device)
+                          .contiguous(memory_format=cfg.memory_format))
+    perf.reset_peak_memory(device)
+    ips = inference_ips(net, cfg, test_batch, size, device, test_warmup, test_repeats, model_opt.input_nc)
+    test_peak = perf.peak_memory_mb(device)
+    med = statistics.median(step_ms)
+    achieved = step_flops / (med * 1e-3) / 1e9
+    dtype = {"none": "float32", "bf16": "bfloat16", "fp16": "float16"}[cfg.amp]
+    bound = rates.get(dtype)
+    row = {
+        "config": name, "device": str(device), "device_name": device_name(device),
+        "torch": torch.__version__, "threads": torch.get_num_threads(),
+        "size": size, "netG": model_opt.netG, "ngf": model_opt.ngf, "ndf": model_opt.ndf,
+        "batch_size": model_opt.batch_size, **{k: v for k, v in cfg.as_dict().items() if k != "device_type"},
+        "train_step_ms": round(med, 2), "train_step_ms_all": [round(t, 2) for t in step_ms],
+        "train_images_per_s": round(model_opt.batch_size / med * 1e3, 3),
+        "data_ms": round(statistics.median(data_ms), 3),
+        "data_fraction": round(statistics.median(data_ms) / med, 4), "num_workers": ctx["num_workers"],
+        "batched_passes": model.batched, "cuda_graph_active": model.graph_step is not None,
+        "cuda_graph_off_reason": why, "interleaved": ctx["interleave"],
+        "peak_memory_mb": None if peak is None else round(peak, 1),
+        "memory_kind": "cuda_max_allocated" if gpu else "rss_peak",
+        "train_gflop_per_step": sig(step_flops / 1e9), "achieved_gflops": sig(achieved),
+        "gemm_gflops": {k: round(v, 1) for k, v in rates.items()}, "bound_dtype": dtype,
+        "fraction_of_gemm_bound": sig(achieved / bound) if bound else None,
+        "test_batch": test_batch, "test_images_per_s": round(ips, 3),
+        "test_compiled": compiled is not None, "test_compile_s": round(compiled.compile_seconds, 1) if compiled else None,
+        "test_gflops": round(ips * image_flops / 1e9, 2), "test_peak_memory_mb": round(test_peak, 1),
+        "test_images_per_s_batch1_eager": round(ips1, 3), "test_speedup_vs_batch1_eager": round(ips / ips1, 3),
+        "warmup": ctx["warmup"], "repeats": ctx["repeats"],
+    }
+    if ctx["profile"]:
+        model.netG_A.train()
+        row["profile_top"], table = profile_step(model, ctx["stream"], device)
+        print(f"== profile of one training step, config {name} ==\n{table}", file=sys.stderr, flush=True)
+    official = next((r for r in earlier if r["config"] == "official"), None)
+    if official is not None:  # list official first to get this
+        row["speedup_vs_official"] = round(official["train_step_ms"] / med, 3)
+    return row

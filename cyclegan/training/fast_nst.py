@@ -27,7 +27,7 @@ from ..nst.run import resolve_device
 from ..nst.transformer import TransformerNet, stylize
 from . import checkpoint
 from .guards import StopSignal
-from .loss_log import LossLog
+from ..display.loss_log import LossLog
 
 LOSSES = ("total", "content", "style", "tv")
 

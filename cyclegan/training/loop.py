@@ -17,7 +17,8 @@ from ..display.visualizer import Visualizer
 from ..models import create_model
 from . import checkpoint, distributed, run_folder
 from .guards import NanGuard, StopSignal
-from .loss_log import LossLog
+from ..display.loss_log import LossLog
+from .quality import QualityEval
 
 
 def seed_everything(seed, deterministic=False):
@@ -59,12 +60,21 @@ def train_process(opt, opt_dict, ctx):
     if opt.continue_train:
         counters = resume_run(model, opt, counters)  # on every rank
     distributed.wrap(model, ctx)
-    print(f"speed settings: {model.speed.as_dict()}")
+    cfg = model.speed
+    if cfg.cuda_graph:
+        from ..models.graph_step import unsupported_reason
+        why = unsupported_reason(cfg.device_type, ctx.world_size, cfg.compile, opt.preprocess)
+        if why is None and hasattr(model, "enable_cuda_graph"):
+            model.enable_cuda_graph()
+        else:
+            print(f"CUDA graph step: off ({why or 'this model has no captured step'})")
+    print(f"speed settings: {cfg.as_dict()}")
 
     last_epoch = opt.n_epochs + opt.n_epochs_decay
     log = LossLog(os.path.join(model.save_dir, "loss_log.txt")) if ctx.is_main else distributed.Null()
     vis = Visualizer(opt) if ctx.is_main else distributed.Null()
     guard = NanGuard(model.loss_names, model.device)
+    quality = QualityEval(opt, model, vis) if ctx.is_main else distributed.Null()
     total_iters = counters["total_iters"]
     try:
         with StopSignal() as stop:
@@ -131,8 +141,10 @@ def train_process(opt, opt_dict, ctx):
                     print(f"saving the model at the end of epoch {epoch}, iters {total_iters}")
                     save(model, [epoch, "latest"], epoch + 1, 0, total_iters, opt_dict)
                     prune_states(model.save_dir, keep=2)
+                quality.end_of_epoch(epoch, total_iters)  # held-out curves; scored in the background
                 print(f"End of epoch {epoch} / {last_epoch} \t Time Taken: {time.time() - epoch_start:.0f} sec")
     finally:
+        quality.close()
         vis.close()
     return model
 

@@ -1,0 +1,84 @@
+"""Compiled inference (default on CUDA): compiled once per input shape, compile time reported apart from
+images/s. On this CPU torch.compile runs with the "eager" dynamo backend (same wrapping, no code
+generation: inductor takes minutes per net here)."""
+import os
+
+import pytest
+import torch
+
+from conftest import make_images
+from cyclegan.models.base_model import unwrap
+from cyclegan.models.generators import define_G
+from cyclegan.models.inference import CompiledNet, compile_for_inference
+
+
+@pytest.fixture
+def eager_compile(monkeypatch):
+    real, calls = torch.compile, []
+
+    def compile_eager(model, **kw):
+        calls.append(kw.get("dynamic"))
+        kw["backend"] = "eager"
+        return real(model, **kw)
+
+    monkeypatch.setattr(torch, "compile", compile_eager)
+    return calls
+
+
+def test_default_is_on_for_cuda_only():
+    assert compile_for_inference("cuda") is True and compile_for_inference("cpu") is False
+    assert compile_for_inference("cuda", False) is False and compile_for_inference("cpu", True) is True
+
+
+def test_compiled_net_once_per_shape(eager_compile, one_thread):
+    torch.manual_seed(0)
+    net = define_G(3, 3, 4, "resnet_6blocks", "instance", False).eval()
+    wrapped = CompiledNet(net)
+    assert unwrap(wrapped) is net and eager_compile == [False]  # static shapes: one graph per shape
+    x, x2 = torch.rand(2, 3, 32, 32), torch.rand(1, 3, 40, 32)
+    with torch.no_grad():
+        ref = net(x)
+        wrapped.warm(x)
+        assert list(wrapped.first_call_s) == [((2, 3, 32, 32), torch.float32)]
+        assert torch.allclose(wrapped(x), ref, atol=1e-6)
+        wrapped(x2)
+        wrapped(x)
+    assert len(wrapped.first_call_s) == 2 and wrapped.compile_seconds > 0
+
+
+def test_cyclegan_test_reports_compile_time_apart(tmp_path, eager_compile, capsys, one_thread):
+    from cyclegan.testing import run_test
+    from options.test_options import TestOptions
+    torch.manual_seed(0)
+    run = tmp_path / "ck" / "style"
+    run.mkdir(parents=True)
+    torch.save(define_G(3, 3, 4, "resnet_6blocks", "instance", False).state_dict(), run / "latest_net_G.pth")
+    make_images(tmp_path / "photos", 3, size=(32, 32))
+    opt = TestOptions().parse(["--dataroot", str(tmp_path / "photos"), "--name", "style", "--model", "test",
+                               "--checkpoints_dir", str(tmp_path / "ck"), "--results_dir", str(tmp_path / "res"),
+                               "--netG", "resnet_6blocks", "--ngf", "4", "--no_dropout", "--gpu_ids", "-1",
+                               "--load_size", "32", "--crop_size", "32", "--batch_size", "2", "--compile"])
+    page = run_test(opt)
+    out = capsys.readouterr().out
+    assert "compiled 1 generator(s) for 2 input shape(s)" in out  # batches of 2 then 1
+    html = open(page).read()
+    assert "torch.compile took" in html and "images/s" in html
+    assert len(os.listdir(tmp_path / "res" / "style" / "test_latest" / "images")) == 6
+
+
+def test_translator_compiles_outside_the_timing(tmp_path, eager_compile, one_thread):
+    from cyclegan.comparison.translator import Translator
+    torch.manual_seed(0)
+    for side in ("A", "B"):
+        torch.save(define_G(3, 3, 4, "resnet_6blocks", "instance", False).state_dict(),
+                   tmp_path / f"latest_net_G_{side}.pth")
+    arch = {"ngf": 4, "netG": "resnet_6blocks"}
+    plain = Translator(str(tmp_path), arch, compile=False)
+    comp = Translator(str(tmp_path), arch, compile=True)
+    photo = torch.rand(1, 3, 32, 32)
+    comp.warm(photo)
+    first = comp.compile_seconds
+    assert first > 0
+    (y1, c1), (y2, c2) = plain(photo), comp(photo)
+    assert torch.allclose(y1, y2, atol=1e-6) and c1 == pytest.approx(c2, rel=1e-5)
+    assert comp.compile_seconds == first  # no second compilation for the same shape

@@ -1,0 +1,245 @@
+"""The CUDA-graph training step: its CPU-testable parts (when it falls back and why, the lr tensors the
+scheduler drives, the device image pool, the flag) and, where CUDA exists, the captured step itself
+against eager steps, lr changes, fp16, host syncs, exact resume and memory."""
+import copy
+import random
+
+import pytest
+import torch
+
+from cyclegan.models import CycleGANModel
+from cyclegan.models.graph_step import DeviceImagePool, LRTensors, capturable_adam, unsupported_reason
+from cyclegan.models.image_pool import ImagePool
+from cyclegan.models.schedulers import get_scheduler
+from cyclegan.models import speed
+from test_losses import make_opt
+
+CUDA = torch.cuda.is_available()
+needs_cuda = pytest.mark.skipif(not CUDA, reason="CUDA graphs need a CUDA GPU; none on this machine")
+
+
+def test_fallback_reasons():
+    assert unsupported_reason("cuda") is None
+    assert unsupported_reason("cuda", preprocess="scale_width_and_crop") is None
+    assert "CUDA device" in unsupported_reason("cpu")
+    assert "DistributedDataParallel" in unsupported_reason("cuda", world_size=2)
+    assert "--compile" in unsupported_reason("cuda", compile=True)
+    for p in ("none", "scale_width"):
+        assert f"--preprocess {p}" in unsupported_reason("cuda", preprocess=p)
+    assert all("\n" not in unsupported_reason(*a) for a in (("cpu",), ("cuda", 2)))  # one line
+
+
+def test_flag_parses_and_defaults_by_device(tmp_path):
+    from options.train_options import TrainOptions
+    base = ["--dataroot", str(tmp_path), "--gpu_ids", "-1"]
+    assert TrainOptions().parse(base).cuda_graph is None
+    assert TrainOptions().parse(base + ["--cuda_graph"]).cuda_graph is True
+    assert TrainOptions().parse(base + ["--no-cuda_graph"]).cuda_graph is False
+    assert speed.resolve("cpu").cuda_graph is False
+    assert speed.resolve("cuda").cuda_graph is True
+    assert speed.resolve("cuda", compile=True).cuda_graph is False  # compile and a captured step do not mix
+    assert speed.resolve("cuda", cuda_graph=False).cuda_graph is False
+
+
+def test_train_prints_one_line_reason_on_cpu(tmp_path, capsys, one_thread):
+    from conftest import make_images
+    from cyclegan.training.loop import train
+    from options.train_options import TrainOptions
+    for side in ("trainA", "trainB"):
+        make_images(tmp_path / "data" / side, 2, size=(32, 32))
+    opt = TrainOptions().parse(["--dataroot", str(tmp_path / "data"), "--checkpoints_dir", str(tmp_path / "ck"),
+                                "--name", "g", "--gpu_ids", "-1", "--ngf", "4", "--ndf", "4", "--netG",
+                                "resnet_6blocks", "--load_size", "32", "--crop_size", "32", "--n_epochs", "1",
+                                "--n_epochs_decay", "0", "--display_id", "0", "--no_html", "--num_threads", "0",
+                                "--cuda_graph", "--seed", "1"])
+    model = train(opt)
+    out = capsys.readouterr().out
+    assert "CUDA graph step: off (needs a CUDA device)" in out
+    assert model.graph_step is None
+
+
+def test_lr_tensors_follow_the_scheduler():
+    p = torch.nn.Parameter(torch.zeros(2))
+    opts = [torch.optim.Adam([p], lr=0.0002), torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=0.0002)]
+    scheds = [get_scheduler(o, "linear", 1, n_epochs=2, n_epochs_decay=3) for o in opts]
+    lr = LRTensors(opts, "cpu")
+    restore = lr.install()
+    assert all(torch.is_tensor(g["lr"]) for o in opts for g in o.param_groups)
+    restore()
+    expected = []
+    for epoch in range(5):
+        for s in scheds:
+            s.step()
+        lr.sync()
+        expected.append(opts[0].param_groups[0]["lr"])
+        assert [float(t) for t in lr.tensors] == pytest.approx([g["lr"] for o in opts for g in o.param_groups])
+    assert expected[1] < expected[0] and isinstance(opts[0].param_groups[0]["lr"], float)
+    assert expected[-1] == pytest.approx(0.0, abs=1e-12)  # the official linear rule ends at zero
+
+
+def test_capturable_adam_flags_are_restored():
+    p = torch.nn.Parameter(torch.zeros(3))
+    o = torch.optim.Adam([p], lr=0.1)
+    p.grad = torch.ones(3)
+    o.step()
+    restore = capturable_adam([o], "cpu")
+    g = o.param_groups[0]
+    assert (g["fused"], g["foreach"], g["capturable"]) == (True, False, True)
+    assert o.state[p]["step"].dtype == torch.float32
+    restore()
+    assert not g["capturable"] and not g["fused"]
+    o.step()  # plain Adam again
+    assert float(o.state[p]["step"]) == 2
+
+
+@pytest.mark.parametrize("pool_size", [0, 3])
+def test_device_pool_matches_the_official_pool(pool_size):
+    """Same Python random draws, same returned images and the same stored images, step after step."""
+    ref = ImagePool(pool_size)
+    dev = DeviceImagePool(ImagePool(pool_size), (1, 2, 2), torch.float32, "cpu", batch=2)
+    random.seed(0)
+    outs_ref = [ref.query(torch.full((2, 1, 2, 2), float(k)) + torch.arange(2.0).view(2, 1, 1, 1) / 10)
+                for k in range(8)]
+    random.seed(0)
+    outs_dev = []
+    for k in range(8):
+        images = torch.full((2, 1, 2, 2), float(k)) + torch.arange(2.0).view(2, 1, 1, 1) / 10
+        if k % 2:
+            dev.prepare(2)  # a graph step prepares first; an eager one lets query draw
+        outs_dev.append(dev.query(images))
+    for a, b in zip(outs_ref, outs_dev):
+        assert torch.equal(a, b)
+    if pool_size:
+        assert any(not torch.equal(a, torch.full_like(a, k) + torch.arange(2.0).view(2, 1, 1, 1) / 10)
+                   for k, a in enumerate(outs_ref))  # the pool really swapped some images
+    sd = dev.state_dict()
+    assert [t.shape for t in sd["images"]] == [t.shape for t in ref.state_dict()["images"]]
+    assert all(torch.equal(a, b) for a, b in zip(sd["images"], ref.state_dict()["images"]))
+    back = DeviceImagePool(ImagePool(pool_size), (1, 2, 2), torch.float32, "cpu", batch=2)
+    back.load_state_dict(sd)
+    assert back.stored == len(ref.images)
+
+
+def test_model_step_without_graph_is_unchanged():
+    torch.manual_seed(0)
+    model = CycleGANModel(make_opt(pool_size=0))
+    assert model.graph_step is None
+    A, B = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
+    twin = copy.deepcopy(model)
+    for m in (model, twin):
+        m.set_input({"A": A, "B": B})
+    model.optimize_parameters()
+    twin.train_step()
+    assert model.get_current_losses() == twin.get_current_losses()
+
+
+# -- CUDA only ---------------------------------------------------------------------------------------------
+
+def cuda_models(n=2, **kw):
+    torch.manual_seed(0)
+    opt = make_opt(device="cuda", **kw)
+    eager = CycleGANModel(opt)
+    graph = copy.deepcopy(eager)
+    graph.enable_cuda_graph(warmup=2)
+    return eager, graph
+
+
+def cuda_batches(k, n=1, size=32):
+    g = torch.Generator().manual_seed(k)
+    return {"A": torch.rand(n, 3, size, size, generator=g) * 2 - 1, "B": torch.rand(n, 3, size, size, generator=g) * 2 - 1}
+
+
+def run_steps(model, steps, seed=0, start=0):
+    random.seed(seed)
+    for k in range(start, start + steps):
+        model.set_input(cuda_batches(k))
+        model.optimize_parameters()
+    torch.cuda.synchronize()
+
+
+def close(a, b, tol=2e-3):
+    wa = {k: v for n, net in a.nets() for k, v in net.state_dict().items()}
+    wb = {k: v for n, net in b.nets() for k, v in net.state_dict().items()}
+    return max((wa[k].float() - wb[k].float()).abs().max().item() for k in wa) <= tol
+
+
+@needs_cuda
+@pytest.mark.parametrize("mode", ["lsgan", "vanilla"])
+def test_graph_step_trains_like_eager(mode):
+    eager, graph = cuda_models(gan_mode=mode, pool_size=2)
+    run_steps(eager, 8)
+    run_steps(graph, 8)
+    assert graph.graph_step.graph is not None and graph.graph_step.failed is None
+    le, lg = eager.get_current_losses(), graph.get_current_losses()
+    assert all(abs(le[k] - lg[k]) <= 1e-3 * max(1, abs(le[k])) for k in le), (le, lg)
+    assert close(eager, graph)
+    assert isinstance(graph.optimizers[0].param_groups[0]["lr"], float)
+
+
+@needs_cuda
+def test_graph_step_follows_lr_changes():
+    eager, graph = cuda_models(pool_size=0)
+    for m in (eager, graph):
+        m.setup(make_opt(device="cuda", lr_policy="linear", epoch_count=1, n_epochs=1, n_epochs_decay=1,
+                         lr_decay_iters=1, isTrain=True))
+        run_steps(m, 4)
+        m.update_learning_rate()
+        run_steps(m, 4, start=4)
+    assert close(eager, graph)
+
+
+@needs_cuda
+def test_graph_replay_has_no_host_sync():
+    _, graph = cuda_models(pool_size=2)
+    run_steps(graph, 4)
+    data = {k: v.pin_memory() for k, v in cuda_batches(9).items()}
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        graph.set_input(data)
+        graph.optimize_parameters()
+    finally:
+        torch.cuda.set_sync_debug_mode(0)
+
+
+@needs_cuda
+def test_graph_step_with_fp16_grad_scaler():
+    eager, graph = cuda_models(pool_size=0)
+    cfg = speed.resolve("cuda", amp="fp16", cuda_graph=True)
+    for m in (eager, graph):
+        m.configure(cfg)
+    graph.enable_cuda_graph(warmup=2)
+    run_steps(eager, 6)
+    run_steps(graph, 6)
+    assert graph.graph_step.failed is None
+    assert close(eager, graph, tol=5e-3)
+
+
+@needs_cuda
+def test_graph_checkpoint_resume_is_exact(tmp_path):
+    from cyclegan.training import checkpoint
+    _, whole = cuda_models(pool_size=2)
+    run_steps(whole, 10)
+    _, first = cuda_models(pool_size=2)
+    first.save_dir = str(tmp_path)
+    run_steps(first, 5)
+    checkpoint.save_state(first, ["latest"], {"epoch": 1, "batches_done": 5, "total_iters": 5}, {})
+    _, second = cuda_models(pool_size=2)
+    checkpoint.load_state(str(tmp_path / "latest_state.pth"), second)
+    run_steps(second, 5, seed=1, start=5)
+    run_steps(first, 5, seed=1, start=5)
+    assert close(first, second, tol=0)  # the same kernels in the same order after the resume
+
+
+@needs_cuda
+def test_graph_peak_memory_within_1_5x_of_eager():
+    peaks = []
+    for graph in (False, True):
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+        eager, g = cuda_models(pool_size=2)
+        model = g if graph else eager
+        run_steps(model, 6)
+        peaks.append(torch.cuda.max_memory_allocated())
+        del eager, g, model
+    assert peaks[1] <= 1.5 * peaks[0], peaks
