@@ -8,6 +8,7 @@ Then test on the held-out images and print the paths of the training page and th
 It says which one it did. Flags it does not know go to cyclegan-train.
 """
 import argparse
+import glob
 import os
 import subprocess
 import sys
@@ -59,6 +60,12 @@ def main(argv=None):
               f"two-domain dataset at {root} (random scenes; A: 'paintings' with strokes and outlines, B: smooth "
               "'photos') and the small preset (2,400 iterations at 64 px; README 'Quick start' gives timings). It "
               "shows the workflow; it is not a Van Gogh model. ==")
+    run_dir = os.path.join(args.checkpoints_dir, name)
+    if not {"--continue_train", "--overwrite"} & set(extra) and glob.glob(os.path.join(run_dir, "*_state.pth")):
+        # a second quickstart picks up where the first stopped (or just tests a finished run), never replaces it
+        print(f"== {os.path.abspath(run_dir)} holds an earlier quickstart run: continuing it "
+              f"(pass --overwrite to move it aside and start afresh) ==")
+        extra = ["--continue_train", *extra]
     rc = train_cmd.main(["--dataroot", root, "--name", name, "--display_id", args.display_id, *common, *train_flags,
                          *extra])
     if rc:

@@ -95,3 +95,10 @@ def test_quickstart_falls_back_to_the_builtin_dataset_and_says_so(tmp_path):
     page = tmp_path / "res" / "synthetic_vangogh_small" / "test_latest" / "index.html"
     assert f"results page: {page}" in p.stdout and page.is_file()
     assert len(list((tmp_path / "datasets" / "synthetic_vangogh" / "trainA").iterdir())) == 4
+    # a second run continues the finished run (name reuse is refused otherwise) and tests it again
+    weights = (tmp_path / "ck" / "synthetic_vangogh_small" / "latest_net_G_A.pth").read_bytes()
+    p = subprocess.run(p.args, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    assert "holds an earlier quickstart run: continuing it" in p.stdout
+    assert (tmp_path / "ck" / "synthetic_vangogh_small" / "latest_net_G_A.pth").read_bytes() == weights
+    assert "results page:" in p.stdout
