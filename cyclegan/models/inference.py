@@ -41,7 +41,7 @@ class CompiledNet:
     def compile_seconds(self):
         return sum(self.first_call_s.values())
 
-    def __getattr__(self, name):  # eval(), parameters(), ... of the plain net
+    def __getattr__(self, name):  # .eval(), .parameters(), ... of the plain net
         return getattr(self.__dict__["_orig_mod"], name)
 
 
