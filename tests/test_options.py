@@ -173,3 +173,10 @@ def test_help_works_for_every_entry_point(command):
                        env=run_env(), capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("usage:") and "--help" in r.stdout
+
+
+def test_eval_freq_defaults_off_on_the_cpu_and_keeps_an_explicit_value(tmp_path):
+    """On the CPU the quality scoring would share the training's cores, so it is opt-in there."""
+    base = ["--dataroot", str(tmp_path), "--name", "x", "--gpu_ids", "-1", "--checkpoints_dir", str(tmp_path)]
+    assert TrainOptions().parse(base).eval_freq == 0
+    assert TrainOptions().parse(base + ["--eval_freq", "3"]).eval_freq == 3
