@@ -12,14 +12,9 @@ import sys
 import time
 
 from ..display.worker import LatestJobWorker
+from ..models.base_model import unwrap  # the plain nets: no DDP collective on one rank
 from ..metrics.evaluate import append_jsonl, check_heldout_size, heldout_dirs, load_heldout, read_jsonl, score, \
     translate
-
-
-def _unwrap(net):
-    """The plain module under DDP (no collective on one rank) and torch.compile wrappers."""
-    net = getattr(net, "module", net)
-    return getattr(net, "_orig_mod", net)
 
 
 class QualityEval:
@@ -61,7 +56,7 @@ class QualityEval:
         if self.worker is None or epoch % self.freq:
             return
         start = time.perf_counter()
-        outputs = translate(_unwrap(self.model.netG_A), _unwrap(self.model.netG_B), self.heldout, self.model.device)
+        outputs = translate(unwrap(self.model.netG_A), unwrap(self.model.netG_B), self.heldout, self.model.device)
         translate_s = time.perf_counter() - start
         self.worker.submit(("epoch", epoch), lambda: self._score(outputs, epoch, total_iters, translate_s))
 
