@@ -19,6 +19,7 @@ def main(argv=None):
     opt = opts.parse(argv)
     from cyclegan.data.scan import BadDatasetError
     from cyclegan.training import fast_nst
+    from cyclegan.training.run_folder import RunFolderError
     try:
         if opt.command == "train":
             run_dir = os.path.join(opt.checkpoints_dir, opt.name)
@@ -33,7 +34,8 @@ def main(argv=None):
             stylizer = FastStylizer(os.path.join(opt.checkpoints_dir, opt.name), opt.epoch,
                                     resolve_device(opt.device))
             fast_nst.stylize_paths(stylizer, opt.input, opt.output, opt.image_size)
-    except (WeightsError, CheckpointError, FileNotFoundError, ValueError, FloatingPointError, BadDatasetError) as e:
+    except (WeightsError, CheckpointError, FileNotFoundError, ValueError, FloatingPointError, BadDatasetError,
+            RunFolderError) as e:
         print(f"cyclegan-fast-nst: error: {e}", file=sys.stderr)
         return 2
     return 0

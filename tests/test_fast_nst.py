@@ -132,3 +132,27 @@ def test_gpu_defaults_match_the_cpu_output(trained):
     cpu, gpu = FastStylizer(run_dir, device="cpu"), FastStylizer(run_dir, device="cuda")
     assert gpu.amp_dtype == torch.bfloat16 and gpu.memory_format == torch.channels_last
     assert (gpu(x) - cpu(x)).abs().mean() < 0.02  # bf16 rounding only
+
+
+def test_a_second_process_is_refused_by_the_run_lock(data, vgg_weights_file, tmp_path):
+    """The run folder is locked as cyclegan-train's is: while a real process holds it, training into it exits 2
+    naming the holder and writes nothing; after the holder is SIGKILLed the lock is taken over."""
+    tmp, style = data
+    folder = tmp_path / "busy"
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom cyclegan.training.run_folder import "
+                               "RunLock\nRunLock(sys.argv[1]).acquire()\nprint('held', flush=True)\ntime.sleep(600)",
+                               str(folder)], cwd=REPO, env=run_env(), stdout=subprocess.PIPE, text=True)
+    args = ["train", "--photos", tmp / "photos", "--style", style, "--name", "busy", "--checkpoints_dir", tmp_path,
+            "--weights", vgg_weights_file, "--num_iters", 2, *SMALL]
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        r = fast_nst(*args, check=False)
+        assert r.returncode == 2, r.stdout + r.stderr
+        assert f"is in use by another training process: pid {holder.pid}" in r.stderr
+        assert sorted(p.name for p in folder.iterdir()) == ["train.lock"]  # nothing written beside the lock
+    finally:
+        holder.kill()
+        holder.wait(timeout=60)
+    r = fast_nst(*args)
+    assert f"was left by pid {holder.pid}" in r.stdout and (folder / "latest_state.pth").is_file()
+    assert not (folder / "train.lock").exists()  # released at the end

@@ -25,7 +25,7 @@ from ..nst.images import load_image
 from ..nst.optimize import Stylizer
 from ..nst.run import resolve_device
 from ..nst.transformer import TransformerNet, stylize
-from . import checkpoint
+from . import checkpoint, run_folder
 from .guards import StopSignal
 from ..display.loss_log import LossLog
 
@@ -62,9 +62,26 @@ def style_paths(style):
 def train(opt, opt_dict, log=print, on_ready=None):
     """Train as `opt` says (see options/fast_nst_options.py); returns a summary dict.
     on_ready() is called once everything is loaded, before the first iteration (the entry saves the options
-    then, so a run that fails to start leaves no run folder behind)."""
-    device = resolve_device(opt.device)
+    then, so a run that fails to start leaves no run folder behind).
+    The run folder is locked for the whole run, as cyclegan-train's is (run_folder.RunLock): a second
+    process training into it fails at once, naming the holder."""
     save_dir = os.path.join(opt.checkpoints_dir, opt.name)
+    existed = os.path.isdir(save_dir)
+    lock = run_folder.RunLock(save_dir).acquire()
+    try:
+        # checked again under the lock: another process may have started this run since the options were parsed
+        if not opt.continue_train and os.path.isfile(os.path.join(save_dir, "latest_state.pth")):
+            raise run_folder.RunFolderError(f"{save_dir} already holds a fast-NST run: pass --continue_train to "
+                                            f"resume it, or choose another --name (nothing was overwritten)")
+        return _train(opt, opt_dict, save_dir, log, on_ready)
+    finally:
+        lock.release()
+        if not existed and os.path.isdir(save_dir) and not os.listdir(save_dir):
+            os.rmdir(save_dir)  # failed before writing anything: leave no empty run folder
+
+
+def _train(opt, opt_dict, save_dir, log, on_ready):
+    device = resolve_device(opt.device)
     photos = scan_images(make_dataset(opt.photos), opt.image_size, label=f"--photos {opt.photos}")
     styles = style_paths(opt.style)
     for p in styles:
