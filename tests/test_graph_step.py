@@ -120,6 +120,32 @@ def test_device_pool_matches_the_official_pool(pool_size):
     assert back.stored == len(ref.images)
 
 
+def test_configure_owns_the_switch(monkeypatch):
+    """BaseModel.configure turns the captured step on where unsupported_reason allows it, keeps it when called
+    again, drops it when the settings turn it off, and records the reason when it stays off."""
+    import cyclegan.models.graph_step as gs
+    model = CycleGANModel(make_opt())
+    model.configure(speed.resolve("cpu", cuda_graph=True))
+    assert model.graph_step is None and model.cuda_graph_off == "needs a CUDA device"
+    model.configure(speed.resolve("cpu"))  # not asked for: no reason to give
+    assert model.graph_step is None and model.cuda_graph_off is None
+    monkeypatch.setattr(gs, "unsupported_reason", lambda device, world_size, compile, preprocess:
+                        "DistributedDataParallel" if world_size > 1 else None)
+    model.configure(speed.resolve("cpu", cuda_graph=True))
+    first = model.graph_step
+    assert isinstance(first, gs.GraphStep) and model.cuda_graph_off is None
+    model.configure(model.speed)  # the same settings again: the same step, not a fresh warm-up
+    assert model.graph_step is first
+    model.configure(model.speed, world_size=2)
+    assert model.graph_step is None and "DistributedDataParallel" in model.cuda_graph_off
+    model.configure(speed.resolve("cpu", cuda_graph=True))
+    model.configure(speed.resolve("cpu", cuda_graph=False))
+    assert model.graph_step is None and model.cuda_graph_off is None
+    tester = CycleGANModel(make_opt(isTrain=False))  # a test-time model never gets a training step
+    tester.configure(speed.resolve("cpu", cuda_graph=True))
+    assert tester.graph_step is None and tester.cuda_graph_off is None
+
+
 def test_model_step_without_graph_is_unchanged():
     torch.manual_seed(0)
     model = CycleGANModel(make_opt(pool_size=0))

@@ -43,7 +43,8 @@ def make_opt(**kw):
     opt = dict(isTrain=True, device="cpu", checkpoints_dir="/tmp", name="x", input_nc=3, output_nc=3, ngf=4, ndf=4,
                netG="resnet_6blocks", netD="basic", n_layers_D=3, norm="instance", init_type="normal",
                init_gain=0.02, no_dropout=True, lambda_A=10.0, lambda_B=10.0, lambda_identity=0.5, lambda_gp=10.0,
-               pool_size=50, gan_mode="lsgan", lr=0.0002, beta1=0.5, direction="AtoB")
+               pool_size=50, gan_mode="lsgan", lr=0.0002, beta1=0.5, direction="AtoB",
+               preprocess="resize_and_crop")
     opt.update(kw)
     return SimpleNamespace(**opt)
 

@@ -33,6 +33,7 @@ class BaseModel:
         self.speed = SpeedConfig(device_type=self.device.type)
         self.memory_format = torch.contiguous_format
         self.scalers = None  # one fp16 GradScaler per optimizer, else None
+        self.graph_step, self.cuda_graph_off = None, None  # a captured step (use_captured_step); why it is off
 
     @property
     def optimizers(self):
@@ -80,12 +81,13 @@ class BaseModel:
         with torch.no_grad(), self.autocast():
             self.forward()
 
-    def configure(self, speed=None):
+    def configure(self, speed=None, world_size=1):
         """Apply speed settings (a SpeedConfig; None: resolve them from the options): cudnn autotuning, fast
-        instance norm, channels_last nets and inputs, torch.compile, autocast, fused Adam and fp16
-        GradScalers. Valid before or after setup() and load_state_dict() (fusing is in place and is
-        re-applied after a load). Call it before distributed wrapping. Calling it again with the same
-        config changes nothing."""
+        instance norm, channels_last nets and inputs, torch.compile, autocast, fused Adam, fp16
+        GradScalers and, for training, the captured (CUDA-graph) step; `self.cuda_graph_off` then says why
+        that step is off when the settings asked for it (world_size: ranks under torchrun).
+        Valid before or after setup() and load_state_dict() (fusing is in place and is re-applied after a
+        load). Call it before distributed wrapping. Calling it again with the same config changes nothing."""
         if speed is None:
             o = self.opt
             speed = resolve(self.device.type, o.amp, o.channels_last, o.compile, o.cudnn_benchmark,
@@ -107,9 +109,18 @@ class BaseModel:
         self._fuse_optimizers()
         if speed.amp != "fp16" or self.scalers is None:  # kept otherwise: they may hold a loaded scale
             self.scalers = make_scalers(speed, len(self.optimizers))
-        # A captured step (CUDA graph) is enabled after this, by CycleGANModel.enable_cuda_graph(): it captures
-        # lazily after warm-up steps and is re-captured after load_state_dict() (see models/graph_step.py).
+        # The captured step captures lazily after warm-up steps, again after load_state_dict()
+        self.cuda_graph_off = None
+        if speed.cuda_graph and self.isTrain:
+            self.cuda_graph_off = self.use_captured_step(world_size)
+        else:
+            self.graph_step = None
         return self
+
+    def use_captured_step(self, world_size):
+        """Turn the captured training step on; returns why it stays off (one line), or None. Models that
+        have one override this (CycleGANModel, see models/graph_step.py)."""
+        return "this model has no captured step"
 
     def _fuse_optimizers(self):
         if self.speed.amp != "none":
@@ -118,7 +129,7 @@ class BaseModel:
 
     def autocast(self):
         """Autocast to the configured amp dtype; a no-op context without amp."""
-        if getattr(self, "graph_step", None) is not None and self.speed.amp_dtype is not None:
+        if self.graph_step is not None and self.speed.amp_dtype is not None:
             # torch's CUDA-graph notes: no autocast weight-cast cache in a captured step
             return torch.autocast(self.speed.device_type, dtype=self.speed.amp_dtype, cache_enabled=False)
         return self.speed.autocast()

@@ -75,7 +75,16 @@ class CycleGANModel(BaseModel):
                 itertools.chain(self.netD_A.parameters(), self.netD_B.parameters()), lr=opt.lr, betas=betas)
             self.optimizer_names = ["G", "D"]
             self.batched = batched_passes(opt)
-        self.graph_step = None  # a GraphStep when the step is replayed from a CUDA graph
+
+    def use_captured_step(self, world_size):
+        """BaseModel.configure's switch: the graph step where graph_step.unsupported_reason finds nothing against it."""
+        from .graph_step import unsupported_reason
+        why = unsupported_reason(self.speed.device_type, world_size, self.speed.compile, self.opt.preprocess)
+        if why is not None:
+            self.graph_step = None
+        elif self.graph_step is None:
+            self.enable_cuda_graph()
+        return why
 
     def enable_cuda_graph(self, warmup=3):
         """Run optimize_parameters through a captured CUDA graph (see cyclegan.models.graph_step)."""

@@ -107,14 +107,10 @@ class BatchStream:
 def build_model(model_opt, cfg, seed, official=False):
     """A fresh model with cfg applied; official=True keeps the official call order (no batched passes).
     Returns (model, why the graph step is off or None)."""
-    from ..models.graph_step import unsupported_reason
     torch.manual_seed(seed)
     model = create_model(argparse.Namespace(**{**vars(model_opt), "batched_passes": False if official else None}))
     model.configure(cfg)
-    why = unsupported_reason(cfg.device_type, 1, cfg.compile, model_opt.preprocess) if cfg.cuda_graph else None
-    if cfg.cuda_graph and why is None:
-        model.enable_cuda_graph()
-    return model, why
+    return model, model.cuda_graph_off
 
 
 def time_training(model, stream, warmup, repeats, device):

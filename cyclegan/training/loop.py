@@ -54,20 +54,15 @@ def train_process(opt, opt_dict, ctx):
     print(f"The number of training images = {len(dataset)} ({distributed.describe(ctx)})")
 
     model = create_model(opt)
-    model.configure()  # speed settings from the options (amp, channels_last, compile, ...)
+    model.configure(world_size=ctx.world_size)  # speed settings from the options (amp, compile, CUDA graph, ...)
     model.setup(opt, load=False)  # schedulers; weights are restored below, with everything else
     counters = {"epoch": opt.epoch_count, "batches_done": 0, "total_iters": 0}
     if opt.continue_train:
         counters = resume_run(model, opt, counters)  # on every rank
     distributed.wrap(model, ctx)
     cfg = model.speed
-    if cfg.cuda_graph:
-        from ..models.graph_step import unsupported_reason
-        why = unsupported_reason(cfg.device_type, ctx.world_size, cfg.compile, opt.preprocess)
-        if why is None and hasattr(model, "enable_cuda_graph"):
-            model.enable_cuda_graph()
-        else:
-            print(f"CUDA graph step: off ({why or 'this model has no captured step'})")
+    if model.cuda_graph_off:
+        print(f"CUDA graph step: off ({model.cuda_graph_off})")
     print(f"speed settings: {cfg.as_dict()}")
 
     last_epoch = opt.n_epochs + opt.n_epochs_decay
