@@ -27,7 +27,6 @@ from pathlib import Path
 from unittest import mock
 
 import numpy as np
-import scipy.linalg
 import torch
 import torch.nn.functional as F
 import torchvision
@@ -162,6 +161,7 @@ class InceptionFeatures:
 def _sqrtm(a):
     # scipy warns "singular" for every rank-deficient input, which is expected here (centred
     # features); the result is checked for finiteness and imaginary parts instead.
+    import scipy.linalg  # here, not at the top: training imports the metrics but needs no scipy
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
         return scipy.linalg.sqrtm(a)
