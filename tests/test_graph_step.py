@@ -146,6 +146,47 @@ def test_configure_owns_the_switch(monkeypatch):
     assert tester.graph_step is None and tester.cuda_graph_off is None
 
 
+class FakeStream:
+    def wait_stream(self, other):
+        pass
+
+
+class FakeGraph:
+    """torch.cuda.CUDAGraph's stand-in on the CPU: the capture block runs eagerly (a real capture only
+    records) and replay() does nothing, which is enough to see what the model's attributes point at."""
+
+    def replay(self):
+        pass
+
+
+def test_after_an_eager_step_the_model_points_at_the_graph_outputs_again(monkeypatch):
+    """An epoch's smaller last batch runs eagerly and replaces the model's loss and visual tensors; the next
+    replay must point them back at the tensors the graph rewrites, or every later loss would be stale."""
+    import contextlib
+    monkeypatch.setattr(torch.cuda, "CUDAGraph", FakeGraph)
+    monkeypatch.setattr(torch.cuda, "graph", lambda graph, **kw: contextlib.nullcontext())
+    monkeypatch.setattr(torch.cuda, "Stream", FakeStream)
+    monkeypatch.setattr(torch.cuda, "current_stream", FakeStream)
+    monkeypatch.setattr(torch.cuda, "stream", lambda s: contextlib.nullcontext())
+    torch.manual_seed(0)
+    model = CycleGANModel(make_opt(pool_size=2))
+    model.enable_cuda_graph(warmup=1)
+    gen = torch.Generator().manual_seed(1)
+
+    def step(n):
+        model.set_input({k: torch.rand(n, 3, 32, 32, generator=gen) * 2 - 1 for k in "AB"})
+        model.optimize_parameters()
+    step(2)  # warm-up
+    step(2)  # capture (and its replay)
+    names = ["loss_" + n for n in model.loss_names] + ["loss_G"] + model.visual_names
+    captured = {k: getattr(model, k) for k in names}  # what the captured step wrote into
+    step(1)  # the smaller last batch: eager
+    assert model.loss_G_A is not captured["loss_G_A"] and model.fake_B.shape[0] == 1
+    step(2)  # replay
+    assert [k for k, v in captured.items() if getattr(model, k) is not v] == []
+    assert model.real_A is model.graph_step.static_A
+
+
 def test_model_step_without_graph_is_unchanged():
     torch.manual_seed(0)
     model = CycleGANModel(make_opt(pool_size=0))

@@ -12,6 +12,8 @@ GradScaler) captured once and replayed, so the GPU runs it without thousands of 
 - Image pools: the random choices are drawn on the host from Python's `random`, in the official order,
   and copied to the device before each replay; the graph does the swaps in a static buffer.
 - Losses and visuals are device tensors that each replay rewrites; they are read only at print_freq.
+  After every replay the model's loss and visual attributes point at them again (an eager step in
+  between replaced them).
 - A batch of another shape (an epoch's last, smaller batch) runs eagerly with the same nets, optimizers
   and pools. A capture that fails turns the graph off with a one-line reason; training goes on eagerly.
 """
@@ -148,6 +150,7 @@ class GraphStep:
         self.model, self.warmup = model, warmup
         self.steps, self.shape, self.graph, self.failed = 0, None, None, None
         self.lr, self.restore_adam = None, None
+        self.outputs = {}  # model attribute -> the tensor the graph rewrites (losses, visuals)
 
     def step(self):
         m = self.model
@@ -173,6 +176,11 @@ class GraphStep:
                 return m.train_step()
         self._load_inputs()
         self.graph.replay()
+        self._point_at_outputs()
+
+    def _point_at_outputs(self):
+        for name, tensor in self.outputs.items():
+            setattr(self.model, name, tensor)
 
     @staticmethod
     def _on_side_stream(fn):
@@ -214,4 +222,6 @@ class GraphStep:
             restore_lr()
             self.restore_adam()
         self.graph = graph
+        names = ["loss_" + n for n in m.loss_names] + ["loss_G"] + list(m.visual_names)
+        self.outputs = {n: getattr(m, n) for n in names if torch.is_tensor(getattr(m, n, None))}
         graph.replay()  # capture records without running: this replay is the step for this batch
