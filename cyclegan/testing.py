@@ -20,7 +20,7 @@ from .images import save_image
 from .io import atomic_write_json
 from .models import create_model
 from .display.loss_log import read_loss_log
-from .models.inference import compile_for_inference, compile_nets, compile_summary
+from .models.inference import compile_for_inference, compile_nets, compile_summary, describe_compile
 from .models.speed import resolve
 
 
@@ -120,11 +120,11 @@ def run_test(opt, saved=None, overwrite=False):
         done += n
         bar.update(n)
     bar.close()
-    compile_s, shapes = compile_summary(compiled)
+    compile_s = compile_summary(compiled)[0]
     seconds = max(time.time() - t0 - compile_s, 1e-9)  # images/s without the one-off compilation
-    if compiled:
-        print(f"compiled {len(compiled)} generator(s) for {shapes} input shape(s) in {compile_s:.1f} s "
-              f"(not counted in the images/s)")
+    compile_note = describe_compile(compiled)
+    if compile_note:
+        print(compile_note)
     run_dir = os.path.join(opt.checkpoints_dir, opt.name)
     train_page = os.path.join(run_dir, "web", "index.html")
     links = [("the training page (visuals per epoch, loss curves, options)", train_page)] \
@@ -138,6 +138,6 @@ def run_test(opt, saved=None, overwrite=False):
                f"translated back (the cycle); likewise from B.",
                f"{done} images translated in {seconds:.1f} s ({done / seconds:.2f} images/s) "
                f"on {model.device.type} with torch {torch.__version__}"
-               + (f"; torch.compile took {compile_s:.1f} s more ({shapes} shape(s), once each)" if compiled else "")])
+               + (f"; {compile_note}" if compile_note else "")])
     atomic_write_json(os.path.join(web_dir, MARKER), fp, indent=1, default=str)
     return page

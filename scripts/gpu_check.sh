@@ -65,5 +65,5 @@ EOF
 echo "== 3/3 cyclegan-test on $DATA/testA and testB (batch $TEST_BATCH: 40 testB images, one compiled shape) =="
 "$PY" -m cyclegan.test --dataroot "$DATA" --name gpu_check --checkpoints_dir "$OUT/ck" --results_dir "$OUT/res" \
   --gpu_ids "$GPU" --batch_size "$TEST_BATCH" "${TRAIN[@]}" > "$OUT/test.log" 2>&1 || { tail -20 "$OUT/test.log" >&2; exit 1; }
-grep -E "compiled" "$OUT/test.log" || true
+grep -E "torch.compile" "$OUT/test.log" || true
 grep -oE "[0-9]+ images translated in [^<]*" "$OUT/res/gpu_check/test_latest/index.html" | head -1

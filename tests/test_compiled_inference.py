@@ -46,6 +46,24 @@ def test_compiled_net_once_per_shape(eager_compile, one_thread):
     assert len(wrapped.first_call_s) == 2 and wrapped.compile_seconds > 0
 
 
+def test_only_the_first_shapes_are_compiled(eager_compile, one_thread):
+    """Photos of many sizes would each cost a compilation: past max_shapes the plain net runs, same results."""
+    from cyclegan.models.inference import describe_compile
+    torch.manual_seed(0)
+    net = define_G(3, 3, 4, "resnet_6blocks", "instance", False).eval()
+    wrapped = CompiledNet(net, max_shapes=2)
+    sizes = [(32, 32), (36, 32), (40, 32), (32, 32), (44, 32)]
+    with torch.no_grad():
+        for h, w in sizes:
+            x = torch.rand(1, 3, h, w)
+            wrapped.warm(x)
+            assert torch.allclose(wrapped(x), net(x), atol=1e-6)
+    assert [k[0][2:] for k in wrapped.first_call_s] == [(32, 32), (36, 32)]
+    assert sorted(k[0][2:] for k in wrapped.uncompiled) == [(40, 32), (44, 32)]
+    note = describe_compile([wrapped])
+    assert "2 input shape(s) once each" in note and "2 further shape(s) ran uncompiled (past 2 per generator)" in note
+
+
 def test_cyclegan_test_reports_compile_time_apart(tmp_path, eager_compile, capsys, one_thread):
     from cyclegan.testing import run_test
     from options.test_options import TestOptions
@@ -60,7 +78,7 @@ def test_cyclegan_test_reports_compile_time_apart(tmp_path, eager_compile, capsy
                                "--load_size", "32", "--crop_size", "32", "--batch_size", "2", "--compile"])
     page = run_test(opt)
     out = capsys.readouterr().out
-    assert "compiled 1 generator(s) for 2 input shape(s)" in out  # batches of 2 then 1
+    assert "for 1 generator(s), 2 input shape(s) once each" in out  # batches of 2 then 1
     html = open(page).read()
     assert "torch.compile took" in html and "images/s" in html
     assert len(os.listdir(tmp_path / "res" / "style" / "test_latest" / "images")) == 6

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ..images import list_images, load_image
+from ..models.inference import describe_compile
 from ..metrics.c2st import C2STError, c2st, needed_per_class
 from ..metrics import NOT_COMPUTED, InceptionFeatures, InceptionWeightsMissing, fid_kid_from_features, painting_classifier
 from ..nst import Stylizer, resolve_device
@@ -126,8 +127,8 @@ def compare(settings, log=print):
                     if w == "random" or (w and "random" in os.path.basename(str(w)).lower())
                     else f"weights from {w or 'the torchvision cache'}."))
     if translator.compile_seconds:
-        notes.append(f"CycleGAN generators compiled with torch.compile in {translator.compile_seconds:.1f} s "
-                     f"(once per image shape), not counted in the per-photo times.")
+        notes.append(f"CycleGAN generators: {describe_compile(translator.compiled)}. The per-photo times do not "
+                     f"include compilation.")
     notes.append("Weight-free measures: time, memory, SSIM, edge correlation, colour distance, painting classifier.")
     config = dict(name=name, photos=photos_dir, styles=list(map(str, styles)), num=len(photos), image_size=image_size,
                   style_mode=style_mode, seed=seed, device=str(device), gatys=gatys, dataroot=dataroot,

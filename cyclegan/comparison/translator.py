@@ -56,8 +56,12 @@ class Translator:
                 net.warm(photo.to(self.device))
 
     @property
+    def compiled(self):
+        return [n for n in (self.G, self.G_back) if isinstance(n, CompiledNet)]
+
+    @property
     def compile_seconds(self):
-        return sum(n.compile_seconds for n in (self.G, self.G_back) if isinstance(n, CompiledNet))
+        return sum(n.compile_seconds for n in self.compiled)
 
     def _load(self, path, arch):
         net = define_G(3, 3, arch.get("ngf", 64), arch.get("netG", "resnet_9blocks"), arch.get("norm", "instance"),

@@ -1,10 +1,13 @@
 """Compiled inference for generators: torch.compile'd once per input shape, with the compile time kept apart
 from the images/s (on by default on CUDA for cyclegan-test, the single-direction test and the comparison;
-off on the CPU, where inductor takes minutes per net for little gain)."""
+off on the CPU, where inductor takes minutes per net for little gain). Only the first MAX_SHAPES shapes are
+compiled: photos of many sizes (`--preprocess none`, the comparison's photos) would each cost a compilation
+that takes far longer than translating them, so further shapes run uncompiled."""
 import time
 
 import torch
 
+MAX_SHAPES = 4  # e.g. full batches and the last, smaller one, in one or two sizes
 
 def compile_for_inference(device_type, requested=None):
     """Whether to compile: `requested` (a --compile value) if given, else on for CUDA only."""
@@ -15,15 +18,19 @@ class CompiledNet:
     """Calls a torch.compile'd net; the first call for each input shape (compilation plus one run) is timed
     apart, so callers can report compile time separately. `_orig_mod` lets unwrap() find the plain net."""
 
-    def __init__(self, net, backend="inductor", mode=None):
+    def __init__(self, net, backend="inductor", mode=None, max_shapes=MAX_SHAPES):
         self._orig_mod = net
         self.compiled = torch.compile(net, backend=backend, mode=mode, dynamic=False)
         self.first_call_s = {}  # (shape, dtype) -> seconds of its first call
+        self.max_shapes, self.uncompiled = max_shapes, set()  # shapes past max_shapes run the plain net
 
     def __call__(self, x):
         key = (tuple(x.shape), x.dtype)
         if key in self.first_call_s:
             return self.compiled(x)
+        if len(self.first_call_s) >= self.max_shapes:
+            self.uncompiled.add(key)
+            return self._orig_mod(x)
         start = time.perf_counter()
         y = self.compiled(x)
         if x.device.type == "cuda":
@@ -33,7 +40,7 @@ class CompiledNet:
 
     def warm(self, x):
         """Compile for x's shape now (no-op when done), outside whatever the caller is timing."""
-        if (tuple(x.shape), x.dtype) not in self.first_call_s:
+        if (tuple(x.shape), x.dtype) not in self.first_call_s and len(self.first_call_s) < self.max_shapes:
             with torch.no_grad():
                 self(x)
 
@@ -56,5 +63,16 @@ def compile_nets(model, names, backend="inductor"):
 
 
 def compile_summary(nets):
-    """(total compile seconds, number of compiled shapes) over CompiledNet wrappers."""
-    return sum(n.compile_seconds for n in nets), sum(len(n.first_call_s) for n in nets)
+    """(total compile seconds, compiled shapes, shapes run uncompiled) over CompiledNet wrappers."""
+    return (sum(n.compile_seconds for n in nets), sum(len(n.first_call_s) for n in nets),
+            sum(len(n.uncompiled) for n in nets))
+
+
+def describe_compile(nets):
+    """One sentence on what was compiled, for logs and pages ('' when nothing was)."""
+    seconds, shapes, uncompiled = compile_summary(nets)
+    if not shapes:
+        return ""
+    return (f"torch.compile took {seconds:.1f} s for {len(nets)} generator(s), {shapes} input shape(s) once each, "
+            f"not counted in the images/s" + (f"; {uncompiled} further shape(s) ran uncompiled (past "
+                                              f"{nets[0].max_shapes} per generator)" if uncompiled else ""))
