@@ -272,9 +272,9 @@ def test_graph_replay_has_no_host_sync():
 @needs_cuda
 def test_graph_step_with_fp16_grad_scaler():
     eager, graph = cuda_models(pool_size=0)
-    cfg = speed.resolve("cuda", amp="fp16", cuda_graph=True)
-    for m in (eager, graph):
-        m.configure(cfg)
+    eager.configure(speed.resolve("cuda", amp="fp16", cuda_graph=False))
+    graph.configure(speed.resolve("cuda", amp="fp16", cuda_graph=True))  # configure turns the graph step on
+    assert eager.graph_step is None and graph.graph_step is not None
     graph.enable_cuda_graph(warmup=2)
     run_steps(eager, 6)
     run_steps(graph, 6)
