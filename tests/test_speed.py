@@ -204,6 +204,46 @@ def test_fusing_survives_an_unfused_resume(tmp_path):
     assert torch.isfinite(model.loss_G)
 
 
+@pytest.mark.parametrize("padding", [1, 3, (2, 0, 1, 3)])
+def test_sliced_reflection_pad_is_reflection_pad(padding):
+    x = torch.randn(2, 3, 7, 9, dtype=torch.float64, requires_grad=True)
+    ref, sliced = torch.nn.ReflectionPad2d(padding), speed.SlicedReflectionPad2d(padding)
+    assert torch.equal(ref(x), sliced(x))  # pure copies: the same values, bit for bit
+    g = torch.randn_like(ref(x))
+    (a,), (b,) = torch.autograd.grad(ref(x), x, g), torch.autograd.grad(sliced(x), x, g)
+    assert torch.allclose(a, b, rtol=0, atol=1e-12)
+
+
+def test_deterministic_swaps_the_pads_and_trains_like_eager(tmp_path):
+    """--deterministic: CUDA has no deterministic reflection-pad backward, so the pads become sliced ones
+    (no state, so the state dict is the official one) on every device; training is unchanged."""
+    opt = make_opt(tmp_path)
+    eager = trained(opt)
+    det = trained(opt, speed.resolve("cpu", deterministic=True))
+    pads = [type(m) for m in det.netG_A.modules() if isinstance(m, torch.nn.ReflectionPad2d)]
+    assert pads and set(pads) == {speed.SlicedReflectionPad2d}
+    assert all(type(m) is torch.nn.ReflectionPad2d for m in eager.netG_A.modules()
+               if isinstance(m, torch.nn.ReflectionPad2d))
+    assert_close(eager, det, atol=1e-6)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA's reflection-pad backward: needs a CUDA GPU")
+def test_deterministic_gpu_step_runs(tmp_path, monkeypatch):
+    """Without the sliced pads this step raises: reflection_pad2d_backward_cuda has no deterministic kernel."""
+    monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # as the training loop sets it
+    opt = TrainOptions().parse(["--dataroot", str(tmp_path), "--ngf", "4", "--ndf", "4", "--gpu_ids", "0",
+                                "--netG", "resnet_6blocks", "--seed", "1", "--display_id", "0", "--pool_size", "0",
+                                "--deterministic"])
+    torch.use_deterministic_algorithms(True)
+    try:
+        runs = [trained(opt, speed.resolve("cuda", amp="none", deterministic=True, cuda_graph=False), steps=2)
+                for _ in range(2)]
+    finally:
+        torch.use_deterministic_algorithms(False)
+    assert params(runs[0]).keys() == params(runs[1]).keys()
+    assert all(torch.equal(v, params(runs[1])[k]) for k, v in params(runs[0]).items())  # repeatable, bit for bit
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="host-sync check needs CUDA (sync debug mode)")
 def test_no_host_sync_in_a_gpu_step(tmp_path):
     opt = TrainOptions().parse(["--dataroot", str(tmp_path), "--ngf", "4", "--ndf", "4", "--gpu_ids", "0",

@@ -15,7 +15,8 @@ import torch.nn as nn
 
 from ..io import atomic_save, load_state_dict_file
 from .schedulers import get_scheduler
-from .speed import SpeedConfig, fuse, instance_norm_channels_last_ok, make_scalers, resolve, use_fast_norm
+from .speed import (SpeedConfig, fuse, instance_norm_channels_last_ok, make_scalers, resolve, use_deterministic_pads,
+                    use_fast_norm)
 
 
 class BaseModel:
@@ -101,6 +102,8 @@ class BaseModel:
             net = getattr(self, "net" + name)
             if speed.fast_norm or (speed.channels_last and not instance_norm_channels_last_ok(speed.device_type)):
                 use_fast_norm(net)
+            if speed.deterministic:
+                use_deterministic_pads(net)
             if speed.channels_last:
                 net.to(memory_format=torch.channels_last)  # in place: optimizers keep the same parameters
             if speed.compile and not hasattr(net, "_orig_mod"):

@@ -13,6 +13,9 @@ Defaults, from measurements (README "Speed"):
                   through group_norm's kernel (one group per channel, the same math to ~1e-6), 2-4x faster
                   than instance_norm's forward on these CPUs; opt-in since the bits differ from the
                   official float32 step.
+  deterministic   --deterministic: reflection padding by slices, flips and cat (the same values), since
+                  CUDA's reflection-pad backward has no deterministic kernel and would raise under
+                  torch.use_deterministic_algorithms.
 Everything off (the CPU default) leaves the official float32 math untouched, bit for bit.
 """
 import contextlib
@@ -35,6 +38,7 @@ class SpeedConfig:
     cudnn_benchmark: bool = False
     fast_norm: bool = False
     cuda_graph: bool = False
+    deterministic: bool = False
 
     @property
     def amp_dtype(self):
@@ -76,7 +80,7 @@ def resolve(device_type, amp=None, channels_last=None, compile=None, cudnn_bench
     if cuda_graph is None:  # on where it can run; graph_step.unsupported_reason says why not when asked
         cuda_graph = gpu and not compile
     return SpeedConfig(device_type, amp, bool(channels_last), bool(compile), bool(cudnn_benchmark and gpu),
-                       bool(fast_norm), bool(cuda_graph))
+                       bool(fast_norm), bool(cuda_graph), bool(deterministic))
 
 
 class FastInstanceNorm2d(nn.InstanceNorm2d):
@@ -84,6 +88,24 @@ class FastInstanceNorm2d(nn.InstanceNorm2d):
 
     def forward(self, x):
         return F.group_norm(x, x.shape[1], eps=self.eps)
+
+
+class SlicedReflectionPad2d(nn.ReflectionPad2d):
+    """ReflectionPad2d as slices, flips and cat: the same values, and a backward of copies and adds, with
+    no atomic adds (CUDA's reflection_pad2d backward raises under torch.use_deterministic_algorithms)."""
+
+    def forward(self, x):
+        left, right, top, bottom = self.padding
+        x = torch.cat([x[..., 1:left + 1].flip(-1), x, x[..., -right - 1:-1].flip(-1)], dim=-1)
+        return torch.cat([x[..., 1:top + 1, :].flip(-2), x, x[..., -bottom - 1:-1, :].flip(-2)], dim=-2)
+
+
+def use_deterministic_pads(net):
+    """Swap ReflectionPad2d layers for SlicedReflectionPad2d in place (no state: the state dict is unchanged)."""
+    for module in net.modules():
+        if type(module) is nn.ReflectionPad2d:
+            module.__class__ = SlicedReflectionPad2d
+    return net
 
 
 def use_fast_norm(net):
