@@ -75,6 +75,7 @@ def reset_peak_memory(device="cpu"):
     """Start a new peak-memory measurement; returns True when the peak was really reset."""
     device = torch.device(device)
     if device.type == "cuda":
+        gc.collect()  # models in reference cycles (a model and its GraphStep) would hold memory otherwise
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats(device)
         return True

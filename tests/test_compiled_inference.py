@@ -46,6 +46,26 @@ def test_compiled_net_once_per_shape(eager_compile, one_thread):
     assert len(wrapped.first_call_s) == 2 and wrapped.compile_seconds > 0
 
 
+def test_a_failed_compilation_falls_back_to_the_plain_net(monkeypatch, capsys, one_thread):
+    """torch.compile fails at the first call when, say, triton finds no C compiler: the plain net runs."""
+    from cyclegan.models.inference import describe_compile
+
+    def broken_compile(model, **kw):
+        def call(x):
+            raise RuntimeError("Failed to find C compiler. Please specify via CC environment variable.")
+        return call
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    torch.manual_seed(0)
+    net = define_G(3, 3, 4, "resnet_6blocks", "instance", False).eval()
+    wrapped = CompiledNet(net)
+    x = torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        wrapped.warm(x)
+        assert torch.equal(wrapped(x), net(x))
+    assert "torch.compile failed (RuntimeError: Failed to find C compiler" in capsys.readouterr().out
+    assert wrapped.first_call_s == {} and "ran uncompiled" in describe_compile([wrapped])
+
+
 def test_only_the_first_shapes_are_compiled(eager_compile, one_thread):
     """Photos of many sizes would each cost a compilation: past max_shapes the plain net runs, same results."""
     from cyclegan.models.inference import describe_compile

@@ -37,6 +37,7 @@ def test_nan_guard_stops_at_the_same_iteration_with_and_without_the_graph(tiny_d
             args[args.index("--cuda_graph")] = "--no-cuda_graph"
         p = subprocess.run(args, cwd=REPO, env=run_env(), capture_output=True, text=True, timeout=600)
         assert p.returncode == 1, p.stdout[-2000:] + p.stderr[-2000:]
+        assert "capture failed" not in p.stdout  # else this would test eager steps only
         m = re.search(r"became NaN/Inf at iteration (\d+)", p.stderr)
         assert m, p.stderr[-2000:]
         seen[graph] = int(m.group(1))
@@ -52,6 +53,7 @@ def test_sigterm_saves_and_exits_zero_with_the_graph(tiny_dataset, tmp_path):
                                     "End of epoch", 1, signal.SIGTERM)
     assert rc == 0, err[-2000:]
     assert "stopped by SIGTERM" in out and "--continue_train" in out
+    assert "CUDA graph step: off" not in out  # the graph really ran
     from cyclegan.io import load_checked
     assert load_checked(ck / "sig" / "latest_state.pth")["counters"]["total_iters"] > 4
     resumed = run_to_end(cmd(tiny_dataset, ck, "sig", "--n_epochs", 2, "--continue_train"))

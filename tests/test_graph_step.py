@@ -1,6 +1,7 @@
 """The CUDA-graph training step: its CPU-testable parts (when it falls back and why, the lr tensors the
 scheduler drives, the device image pool, the flag) and, where CUDA exists, the captured step itself
 against eager steps, lr changes, fp16, host syncs, exact resume and memory."""
+import contextlib
 import copy
 import random
 
@@ -159,32 +160,66 @@ class FakeGraph:
         pass
 
 
-def test_after_an_eager_step_the_model_points_at_the_graph_outputs_again(monkeypatch):
-    """An epoch's smaller last batch runs eagerly and replaces the model's loss and visual tensors; the next
-    replay must point them back at the tensors the graph rewrites, or every later loss would be stale."""
-    import contextlib
+def fake_cuda(monkeypatch, capture):
+    """Stand-ins for torch.cuda's streams, device guard and graphs on the CPU; `capture` replaces
+    torch.cuda.graph (the capture context)."""
     monkeypatch.setattr(torch.cuda, "CUDAGraph", FakeGraph)
-    monkeypatch.setattr(torch.cuda, "graph", lambda graph, **kw: contextlib.nullcontext())
+    monkeypatch.setattr(torch.cuda, "graph", capture)
     monkeypatch.setattr(torch.cuda, "Stream", FakeStream)
     monkeypatch.setattr(torch.cuda, "current_stream", FakeStream)
     monkeypatch.setattr(torch.cuda, "stream", lambda s: contextlib.nullcontext())
+    monkeypatch.setattr(torch.cuda, "device", lambda d: contextlib.nullcontext())
+
+
+def test_after_an_eager_step_the_model_points_at_the_graph_outputs_again(monkeypatch):
+    """An epoch's smaller last batch runs eagerly and replaces the model's loss and visual tensors; the next
+    replay must point them back at the tensors the graph rewrites, or every later loss would be stale."""
+    fake_cuda(monkeypatch, lambda graph, **kw: contextlib.nullcontext())
     torch.manual_seed(0)
-    model = CycleGANModel(make_opt(pool_size=2))
+    model = CycleGANModel(make_opt(pool_size=2, batch_size=2))
     model.enable_cuda_graph(warmup=1)
     gen = torch.Generator().manual_seed(1)
 
     def step(n):
         model.set_input({k: torch.rand(n, 3, 32, 32, generator=gen) * 2 - 1 for k in "AB"})
         model.optimize_parameters()
+    step(1)  # a smaller batch first (a resume at an epoch's end): eager, and not the shape to capture
+    assert model.graph_step.shape is None and model.graph_step.steps == 0
     step(2)  # warm-up
     step(2)  # capture (and its replay)
+    assert model.graph_step.shape[0][0] == 2 and model.graph_step.graph is not None
     names = ["loss_" + n for n in model.loss_names] + ["loss_G"] + model.visual_names
     captured = {k: getattr(model, k) for k in names}  # what the captured step wrote into
+    # a replay uses the choices prepared for it; the next eager step must draw its own from `random`
+    assert not model.fake_A_pool.ready and not model.fake_B_pool.ready
+    before = random.getstate()
     step(1)  # the smaller last batch: eager
+    assert random.getstate() != before  # the pools are full (2 images): each query draws
     assert model.loss_G_A is not captured["loss_G_A"] and model.fake_B.shape[0] == 1
     step(2)  # replay
     assert [k for k, v in captured.items() if getattr(model, k) is not v] == []
     assert model.real_A is model.graph_step.static_A
+
+
+def test_a_failed_capture_is_undone_and_training_goes_on(monkeypatch, capsys):
+    """A capture records without running, so a failed one leaves no trace: the pools' random draws and
+    counts are as before it, and the step runs eagerly with a one-line reason."""
+    @contextlib.contextmanager
+    def failing_graph(graph, **kw):
+        yield  # the step's Python runs (here its kernels too), the pools' queries included
+        raise RuntimeError("operation not permitted when stream is capturing")
+    fake_cuda(monkeypatch, failing_graph)
+    torch.manual_seed(0)
+    model = CycleGANModel(make_opt(pool_size=4, batch_size=1))
+    model.enable_cuda_graph(warmup=1)
+    gen = torch.Generator().manual_seed(1)
+    random.seed(5)
+    for _ in range(2):  # warm-up, then the failed capture and its eager step
+        model.set_input({k: torch.rand(1, 3, 32, 32, generator=gen) * 2 - 1 for k in "AB"})
+        model.optimize_parameters()
+    assert "CUDA graph step: off, capture failed (RuntimeError: operation not permitted" in capsys.readouterr().out
+    assert model.fake_A_pool.stored == 2 and model.fake_B_pool.stored == 2  # one image per step, not three
+    assert isinstance(model.optimizers[0].param_groups[0]["lr"], float)
 
 
 def test_model_step_without_graph_is_unchanged():
@@ -283,18 +318,29 @@ def test_graph_step_with_fp16_grad_scaler():
 
 
 @needs_cuda
-def test_graph_checkpoint_resume_is_exact(tmp_path):
+def test_graph_checkpoint_resume_is_exact(tmp_path, monkeypatch):
+    """Bit for bit needs --deterministic's settings: deterministic kernels, sliced reflection pads (CUDA's
+    reflection-pad backward adds with atomics), no cudnn autotuning."""
     from cyclegan.training import checkpoint
-    _, whole = cuda_models(pool_size=2)
-    run_steps(whole, 10)
-    _, first = cuda_models(pool_size=2)
-    first.save_dir = str(tmp_path)
-    run_steps(first, 5)
-    checkpoint.save_state(first, ["latest"], {"epoch": 1, "batches_done": 5, "total_iters": 5}, {})
-    _, second = cuda_models(pool_size=2)
-    checkpoint.load_state(str(tmp_path / "latest_state.pth"), second)
-    run_steps(second, 5, seed=1, start=5)
-    run_steps(first, 5, seed=1, start=5)
+    monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    cfg = speed.resolve("cuda", amp="none", channels_last=False, deterministic=True, cuda_graph=True)
+
+    def model():
+        m = cuda_models(pool_size=2)[1]
+        return m.configure(cfg)
+    torch.use_deterministic_algorithms(True)
+    try:
+        first = model()
+        first.save_dir = str(tmp_path)
+        run_steps(first, 5)
+        checkpoint.save_state(first, ["latest"], {"epoch": 1, "batches_done": 5, "total_iters": 5}, {})
+        second = model()
+        checkpoint.load_state(str(tmp_path / "latest_state.pth"), second)
+        run_steps(second, 5, seed=1, start=5)  # two warm-up steps, the capture, two replays
+        run_steps(first, 5, seed=1, start=5)  # five replays
+    finally:
+        torch.use_deterministic_algorithms(False)
+    assert first.graph_step.failed is None and second.graph_step.graph is not None
     assert close(first, second, tol=0)  # the same kernels in the same order after the resume
 
 

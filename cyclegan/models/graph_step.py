@@ -2,13 +2,15 @@
 GradScaler) captured once and replayed, so the GPU runs it without thousands of Python-issued launches.
 
 - Static inputs: each step copies the batch into fixed device buffers, then replays the graph.
-- Warm-up: the first `warmup` steps run eagerly on a side stream (real steps on real batches), so lazy
-  set-up (optimizer state, cudnn autotuning, AccumulateGrad) happens before capture, as torch requires.
-- Optimizers: from the first warm-up step to the end of capture every Adam group is fused + capturable
-  (the warm-up then runs the kernels the graph replays, so a resumed run repeats an unbroken one), with its
-  lr in a device tensor while capturing (a float lr would be baked into the kernels); afterwards the
-  groups get their flags and float lr back, so schedulers, checkpoints and eager steps see plain Adam. Before each replay the lr the
-  scheduler set is copied into the tensor when it changed (a fill kernel, no host sync).
+- Warm-up: the first `warmup` full-size steps run eagerly on a side stream (real steps on real batches), so
+  lazy set-up (optimizer state, cudnn autotuning, AccumulateGrad) happens before capture, as torch requires.
+  Everything runs on the model's GPU (torch.cuda.device), whichever device is current.
+- Optimizers: from the first warm-up step to the end of capture every Adam group is fused + capturable,
+  with its lr in a device tensor (a float lr would be baked into the captured kernels, and it rounds
+  differently from the tensor's float32): the warm-up runs exactly the kernels the graph replays, so a
+  resumed run repeats an unbroken one. Afterwards the groups get their flags and float lr back, so
+  schedulers, checkpoints and eager steps see plain Adam. Before each replay the lr the scheduler set is
+  copied into the tensor when it changed (a fill kernel, no host sync).
 - Image pools: the random choices are drawn on the host from Python's `random`, in the official order,
   and copied to the device before each replay; the graph does the swaps in a static buffer.
 - Losses and visuals are device tensors that each replay rewrites; they are read only at print_freq.
@@ -17,6 +19,8 @@ GradScaler) captured once and replayed, so the GPU runs it without thousands of 
 - A batch of another shape (an epoch's last, smaller batch) runs eagerly with the same nets, optimizers
   and pools. A capture that fails turns the graph off with a one-line reason; training goes on eagerly.
 """
+import random
+
 import torch
 
 from .image_pool import ImagePool
@@ -153,17 +157,25 @@ class GraphStep:
         self.outputs = {}  # model attribute -> the tensor the graph rewrites (losses, visuals)
 
     def step(self):
-        m = self.model
+        with torch.cuda.device(self.model.device):  # streams, capture and replays on the model's GPU
+            return self._step(self.model)
+
+    def _step(self, m):
         shape = (tuple(m.real_A.shape), tuple(m.real_B.shape))
-        if self.shape is None:
-            self.shape = shape
+        if self.shape is None and shape[0][0] == getattr(m.opt, "batch_size", shape[0][0]):
+            self.shape = shape  # a full batch: a smaller last batch (say, first after a resume) is not captured
         if self.failed or shape != self.shape:
             return m.train_step()
         if self.restore_adam is None:
             self.restore_adam = capturable_adam(m.optimizers, m.device)
+            self.lr = LRTensors(m.optimizers, m.device)
         if self.steps < self.warmup:
             self.steps += 1
-            return self._on_side_stream(m.train_step)
+            restore_lr = self.lr.install()  # the replays' kernels exactly, lr tensor included
+            try:
+                return self._on_side_stream(m.train_step)
+            finally:
+                restore_lr()
         if self.graph is None:
             try:
                 return self._capture()
@@ -176,11 +188,15 @@ class GraphStep:
                 return m.train_step()
         self._load_inputs()
         self.graph.replay()
-        self._point_at_outputs()
+        self._after_replay()
 
-    def _point_at_outputs(self):
+    def _after_replay(self):
+        """The replay used the prepared pool choices and rewrote the graph's outputs: the next eager step
+        must draw its own choices, and the model's attributes point at those outputs again."""
+        m = self.model
+        m.fake_A_pool.ready = m.fake_B_pool.ready = False
         for name, tensor in self.outputs.items():
-            setattr(self.model, name, tensor)
+            setattr(m, name, tensor)
 
     @staticmethod
     def _on_side_stream(fn):
@@ -209,7 +225,8 @@ class GraphStep:
             pool = getattr(m, name)
             if not isinstance(pool, DeviceImagePool):
                 setattr(m, name, DeviceImagePool(pool, tuple(fake.shape[1:]), fake.dtype, m.device, n))
-        self.lr = LRTensors(m.optimizers, m.device)
+        pools = (m.fake_A_pool, m.fake_B_pool)
+        host = random.getstate(), [p.stored for p in pools]  # a capture runs nothing: a failed one is undone
         self._load_inputs()
         restore_lr = self.lr.install()
         graph = torch.cuda.CUDAGraph()
@@ -218,6 +235,11 @@ class GraphStep:
                 o.zero_grad(set_to_none=True)  # grads are then allocated inside the graph's pool
             with torch.cuda.graph(graph, capture_error_mode="thread_local"):
                 m.train_step()
+        except Exception:
+            random.setstate(host[0])
+            for p, stored in zip(pools, host[1]):
+                p.stored, p.ready = stored, False
+            raise
         finally:
             restore_lr()
             self.restore_adam()
@@ -225,3 +247,4 @@ class GraphStep:
         names = ["loss_" + n for n in m.loss_names] + ["loss_G"] + list(m.visual_names)
         self.outputs = {n: getattr(m, n) for n in names if torch.is_tensor(getattr(m, n, None))}
         graph.replay()  # capture records without running: this replay is the step for this batch
+        self._after_replay()

@@ -23,16 +23,23 @@ class CompiledNet:
         self.compiled = torch.compile(net, backend=backend, mode=mode, dynamic=False)
         self.first_call_s = {}  # (shape, dtype) -> seconds of its first call
         self.max_shapes, self.uncompiled = max_shapes, set()  # shapes past max_shapes run the plain net
+        self.failed = None  # why compilation failed; the plain net runs from then on
 
     def __call__(self, x):
         key = (tuple(x.shape), x.dtype)
         if key in self.first_call_s:
             return self.compiled(x)
-        if len(self.first_call_s) >= self.max_shapes:
+        if self.failed or len(self.first_call_s) >= self.max_shapes:
             self.uncompiled.add(key)
             return self._orig_mod(x)
         start = time.perf_counter()
-        y = self.compiled(x)
+        try:
+            y = self.compiled(x)
+        except Exception as e:  # noqa: BLE001 -- no C compiler for triton, an inductor bug...: same images uncompiled
+            self.failed = f"{type(e).__name__}: {(str(e).strip().splitlines() or [''])[0][:160]}"
+            print(f"torch.compile failed ({self.failed}); the generator runs uncompiled", flush=True)
+            self.uncompiled.add(key)
+            return self._orig_mod(x)
         if x.device.type == "cuda":
             torch.cuda.synchronize(x.device)
         self.first_call_s[key] = time.perf_counter() - start
@@ -40,7 +47,8 @@ class CompiledNet:
 
     def warm(self, x):
         """Compile for x's shape now (no-op when done), outside whatever the caller is timing."""
-        if (tuple(x.shape), x.dtype) not in self.first_call_s and len(self.first_call_s) < self.max_shapes:
+        if (tuple(x.shape), x.dtype) not in self.first_call_s and len(self.first_call_s) < self.max_shapes \
+                and not self.failed:
             with torch.no_grad():
                 self(x)
 
@@ -71,6 +79,9 @@ def compile_summary(nets):
 def describe_compile(nets):
     """One sentence on what was compiled, for logs and pages ('' when nothing was)."""
     seconds, shapes, uncompiled = compile_summary(nets)
+    failed = next((n.failed for n in nets if n.failed), None)
+    if failed:
+        return f"torch.compile failed ({failed}), so the generators ran uncompiled"
     if not shapes:
         return ""
     return (f"torch.compile took {seconds:.1f} s for {len(nets)} generator(s), {shapes} input shape(s) once each, "
