@@ -77,7 +77,7 @@ class CycleGANModel(BaseModel):
             self.batched = batched_passes(opt)
 
     def use_captured_step(self, world_size):
-        """BaseModel.configure's switch: the graph step where graph_step.unsupported_reason finds nothing against it."""
+        """BaseModel.configure's switch: the graph step, unless graph_step.unsupported_reason finds a reason."""
         from .graph_step import unsupported_reason
         why = unsupported_reason(self.speed.device_type, world_size, self.speed.compile, self.opt.preprocess)
         if why is not None:
