@@ -37,7 +37,8 @@ def main(argv=None):
         check_heldout_size(heldout, opt.folds)
         records = []
         for epoch in epochs:
-            tr = Translator(opt.run_dir, opt.arch, epoch, model_suffix="_A", device=device)  # G = G_A, back = G_B
+            # G = G_A, back = G_B; uncompiled: each image runs once, so compiling would cost more than it saves
+            tr = Translator(opt.run_dir, opt.arch, epoch, model_suffix="_A", device=device, compile=False)
             if tr.G_back is None:
                 raise FileNotFoundError(f"{opt.run_dir}/{epoch}_net_G_B.pth not found: cyclegan-eval needs both "
                                         f"generators of a cycle_gan run")

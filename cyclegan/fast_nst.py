@@ -19,6 +19,7 @@ def main(argv=None):
     opt = opts.parse(argv)
     from cyclegan.data.scan import BadDatasetError
     from cyclegan.training import fast_nst
+    from cyclegan.training.guards import NonFiniteLoss
     from cyclegan.training.run_folder import RunFolderError
     try:
         if opt.command == "train":
@@ -35,7 +36,7 @@ def main(argv=None):
                                     resolve_device(opt.device))
             fast_nst.stylize_paths(stylizer, opt.input, opt.output, opt.image_size)
     except (WeightsError, CheckpointError, FileNotFoundError, ValueError, FloatingPointError, BadDatasetError,
-            RunFolderError) as e:
+            RunFolderError, NonFiniteLoss) as e:
         print(f"cyclegan-fast-nst: error: {e}", file=sys.stderr)
         return 2
     return 0

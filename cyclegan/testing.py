@@ -21,7 +21,7 @@ from .io import atomic_write_json
 from .models import create_model
 from .display.loss_log import read_loss_log
 from .models.inference import compile_for_inference, compile_nets, compile_summary, describe_compile
-from .models.speed import resolve
+from .models.speed import resolve_options
 
 
 # what makes two test runs the same; a page written with other values is a different run's page
@@ -36,7 +36,7 @@ def fingerprint(opt):
     return fp
 
 
-def choose_web_dir(web_dir, fp, overwrite=False, say=print):
+def choose_web_dir(web_dir, fp, overwrite=False):
     """The folder for this test's page: `web_dir` unless it holds a different run's page, then the
     first free (or same-run) web_dir_2, _3, ...; with overwrite, web_dir emptied of the old images."""
     def holds_other(folder):
@@ -50,13 +50,13 @@ def choose_web_dir(web_dir, fp, overwrite=False, say=print):
     if not holds_other(web_dir):
         return web_dir
     if overwrite:
-        say(f"replacing the earlier results page in {web_dir} (--overwrite)")
+        print(f"replacing the earlier results page in {web_dir} (--overwrite)")
         shutil.rmtree(os.path.join(web_dir, "images"), ignore_errors=True)
         return web_dir
     n = 2
     while holds_other(f"{web_dir}_{n}"):
         n += 1
-    say(f"{web_dir} holds the results page of a different test (other images, model or settings), kept as "
+    print(f"{web_dir} holds the results page of a different test (other images, model or settings), kept as "
         f"it is; this one goes to {web_dir}_{n} (pass --overwrite to replace it instead)")
     return f"{web_dir}_{n}"
 
@@ -64,7 +64,7 @@ def choose_web_dir(web_dir, fp, overwrite=False, say=print):
 def captions(opt, domains):
     """Visual name -> caption naming its domain, e.g. fake_B -> 'fake_B: photos'."""
     a, b = (domains["A"], domains["B"]) if getattr(opt, "direction", "AtoB") == "AtoB" else (domains["B"], domains["A"])
-    side = {"real_A": a, "fake_B": b, "rec_A": a, "idt_B": b, "real_B": b, "fake_A": a, "rec_B": b, "idt_A": a}
+    side = {"real_A": a, "fake_B": b, "rec_A": a, "real_B": b, "fake_A": a, "rec_B": b}
     if getattr(opt, "model", None) == "test" and getattr(opt, "model_suffix", "") in ("_A", "_B"):
         src, dst = (a, b) if opt.model_suffix == "_A" else (b, a)
         side.update(real=src, fake=dst)
@@ -83,8 +83,7 @@ def run_test(opt, saved=None, overwrite=False):
     model.setup(opt)
     # amp / channels_last per device; compilation (default on CUDA) here, once per shape, timed apart
     use_compile = compile_for_inference(model.device.type, opt.compile)
-    model.configure(resolve(model.device.type, opt.amp, opt.channels_last, False, opt.cudnn_benchmark,
-                            opt.deterministic, opt.fast_norm))
+    model.configure(resolve_options(opt, model.device.type, compile=False))
     compiled = compile_nets(model, model.model_names) if use_compile else []
     if opt.eval:
         model.eval()

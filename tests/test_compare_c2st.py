@@ -29,8 +29,8 @@ def test_c2st_column_ranks_noise_above_real_like_outputs(tmp_path, one_thread, m
     same = [run.load_photo(p, 40)[0] for p in make_images(tmp_path / "q", 12, size=(40, 40), seed=0, prefix="q")]
     noise = list(torch.rand(12, 3, 40, 40, generator=torch.Generator().manual_seed(0)))
     summary = {"cyclegan": {}, "gatys_domain": {}, "photos": {}}
-    notes = c2st_column(summary, {"cyclegan": noise, "gatys_domain": same}, paintings[:4], paintings[12:], 40, 0,
-                        "cpu")
+    photos, held = ([run.load_photo(p, 40)[0] for p in part] for part in (paintings[:4], paintings[12:]))
+    notes = c2st_column(summary, {"cyclegan": noise, "gatys_domain": same}, photos, held, 0, "cpu")
     assert summary["cyclegan"]["c2st"] > 0.9 and summary["cyclegan"]["c2st"] > summary["gatys_domain"]["c2st"]
     assert summary["photos"]["c2st"].startswith("not computed") and "needs 10 each" in summary["photos"]["c2st"]
     assert "0.5 = indistinguishable" in notes[0]
@@ -41,6 +41,9 @@ def test_c2st_column_ranks_noise_above_real_like_outputs(tmp_path, one_thread, m
 class AlwaysPainting:
     def predict_prob(self, images):
         return torch.ones(len(images))
+
+    def fraction_paintings(self, images):
+        return float((self.predict_prob(images) > 0.5).float().mean())
 
 
 def test_saturation_is_said_on_the_page():

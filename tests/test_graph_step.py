@@ -83,7 +83,7 @@ def test_capturable_adam_flags_are_restored():
     o = torch.optim.Adam([p], lr=0.1)
     p.grad = torch.ones(3)
     o.step()
-    restore = capturable_adam([o], "cpu")
+    restore = capturable_adam([o])
     g = o.param_groups[0]
     assert (g["fused"], g["foreach"], g["capturable"]) == (True, False, True)
     assert o.state[p]["step"].dtype == torch.float32

@@ -90,13 +90,14 @@ def compare(settings, log=print):
     else:
         notes.append("Painting classifier not computed: no --dataroot with trainA/trainB.")
     heldout_paintings = [str(p) for p in list_images(heldout)] if heldout else paintings
+    heldout_imgs = [load_photo(p, image_size)[0] for p in heldout_paintings]  # loaded once for every measure
     rows = image_metrics(records, out_dir, paintings, classifier, comp, image_size)
 
     outputs = {m: [load_image(os.path.join(out_dir, r["methods"][m]["file"])) for r in records
                    if "file" in r.get("methods", {}).get(m, {})] for m in METHODS}
     try:
         inception = InceptionFeatures(s.inception_weights, device)
-        ref = inception([load_photo(p, image_size)[0] for p in heldout_paintings])
+        ref = inception(heldout_imgs)
 
         def fid_fn(imgs):
             if len(imgs) < 2:
@@ -110,7 +111,8 @@ def compare(settings, log=print):
             return NOT_COMPUTED, NOT_COMPUTED, None
         notes.append(f"FID/KID {e}")
     inputs = [os.path.join(out_dir, r["input"]) for r in records if "input" in r]  # the photos that loaded
-    reference = reference_rows(inputs, heldout_paintings, classifier, image_size)
+    input_imgs = [load_photo(p, image_size)[0] for p in inputs]
+    reference = reference_rows(input_imgs, heldout_imgs, classifier)
     if s.reference_dir:
         outputs["reference"], ref_row = reference_outputs(s.reference_dir, records, out_dir, image_size, classifier)
         reference["reference"] = ref_row
@@ -119,16 +121,16 @@ def compare(settings, log=print):
         notes.append(f"Reference row: {ref_row['images']} outputs from {s.reference_dir} matched to the photos by file "
                      f"name ({ref_row['failed']} photos without a match).")
     summary = aggregate(rows, outputs, reference, fid_fn)
-    notes += c2st_column(summary, outputs, inputs, heldout_paintings, image_size, seed, device)
+    notes += c2st_column(summary, outputs, input_imgs, heldout_imgs, seed, device)
     notes += saturation_notes(summary, classifier, len(inputs), image_size)
     w = gatys["stylizer"].get("weights")
     notes.append(f"Gatys and the Gram/content distances use {gatys['stylizer'].get('backbone', 'vgg19')} with "
                  + ("RANDOM weights: their Gatys images, Gram and content distances are not meaningful."
                     if w == "random" or (w and "random" in os.path.basename(str(w)).lower())
                     else f"weights from {w or 'the torchvision cache'}."))
-    if translator.compile_seconds:
-        notes.append(f"CycleGAN generators: {describe_compile(translator.compiled)}. The per-photo times do not "
-                     f"include compilation.")
+    compiled = describe_compile(translator.compiled)
+    if compiled:
+        notes.append(f"CycleGAN generators: {compiled}. The per-photo times do not include compilation.")
     notes.append("Weight-free measures: time, memory, SSIM, edge correlation, colour distance, painting classifier.")
     config = dict(name=name, photos=photos_dir, styles=list(map(str, styles)), num=len(photos), image_size=image_size,
                   style_mode=style_mode, seed=seed, device=str(device), gatys=gatys, dataroot=dataroot,
@@ -139,11 +141,11 @@ def compare(settings, log=print):
     return page, summary
 
 
-def c2st_column(summary, outputs, photos, paintings, size, seed, device):
-    """The headline column: C2ST balanced accuracy of each method's outputs (and the real photos) against the
-    held-out paintings; 0.5 = indistinguishable from real paintings."""
-    real = [load_photo(p, size)[0] for p in paintings]
-    sets = dict(outputs, photos=[load_photo(p, size)[0] for p in photos])
+def c2st_column(summary, outputs, photos, paintings, seed, device):
+    """The headline column: C2ST balanced accuracy of each method's outputs (and the real photos, images in
+    [0, 1]) against the held-out paintings; 0.5 = indistinguishable from real paintings."""
+    real = paintings
+    sets = dict(outputs, photos=photos)
     for key, imgs in sets.items():
         if key not in summary:
             continue
@@ -162,7 +164,7 @@ def saturation_notes(summary, classifier, n, size):
         return []
     g = torch.Generator().manual_seed(0)
     noise = torch.rand(n, 3, size, size, generator=g)
-    frac = float((classifier.predict_prob(noise) > 0.5).float().mean())
+    frac = classifier.fraction_paintings(noise)
     summary["noise"] = {"images": n, "failed": 0, "fraction_paintings": frac}
     photos = summary.get("photos", {}).get("fraction_paintings") or 0.0
     if frac >= 0.5 or photos >= 0.5:
@@ -187,17 +189,13 @@ def reference_outputs(folder, records, out_dir, size, classifier):
                                 f"NAME_fake*.png for each photo NAME)")
     row = {"images": len(imgs), "failed": missing}
     if classifier is not None:
-        row["fraction_paintings"] = float((classifier.predict_prob(imgs) > 0.5).float().mean())
+        row["fraction_paintings"] = classifier.fraction_paintings(imgs)
     return imgs, row
 
 
-def reference_rows(photos, paintings, classifier, size):
-    """Floor and ceiling of the painting classifier: real held-out photos and paintings."""
+def reference_rows(photos, paintings, classifier):
+    """Floor and ceiling of the painting classifier: real held-out photos and paintings (images)."""
     if classifier is None:
         return {}
-    out = {}
-    for key, paths in (("photos", photos), ("paintings", paintings)):
-        probs = classifier.predict_prob([load_photo(p, size)[0] for p in paths])
-        out[key] = {"images": len(paths), "failed": 0,
-                    "fraction_paintings": float(sum(float(p) > 0.5 for p in probs) / len(paths))}
-    return out
+    return {key: {"images": len(imgs), "failed": 0, "fraction_paintings": classifier.fraction_paintings(imgs)}
+            for key, imgs in (("photos", photos), ("paintings", paintings))}

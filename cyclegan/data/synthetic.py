@@ -7,12 +7,14 @@ domains hold different scenes (unpaired, as CycleGAN expects), but since they sh
 layout a model that learns the translation keeps the input's layout, which a person can check by eye.
 Written in the official trainA/trainB/testA/testB layout, deterministic for a given seed.
 """
-import json
 import math
 import os
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
+
+from ..images import save_image
+from ..io import atomic_write_json
 
 SKY, HILL, GROUND, TRUNK, CROWN, WALL, ROOF, SUN = range(8)
 # per region: photo colour (day) and Van Gogh palette (a few stroke colours)
@@ -138,7 +140,7 @@ def make_synthetic_dataset(root, n_train=120, n_test=20, size=96, seed=0):
             os.makedirs(folder, exist_ok=True)
             for i in range(n):
                 sc = scene(rng)
-                draw(sc, labels(sc, size), rng).save(os.path.join(folder, f"{i:04d}.png"))
-    with open(os.path.join(root, "domains.json"), "w", encoding="utf-8") as f:  # read by the results page
-        json.dump({"A": "paintings (synthetic)", "B": "photos (synthetic)"}, f)
+                save_image(draw(sc, labels(sc, size), rng), os.path.join(folder, f"{i:04d}.png"))
+    atomic_write_json(os.path.join(root, "domains.json"),  # read by the results page
+                      {"A": "paintings (synthetic)", "B": "photos (synthetic)"})
     return root

@@ -7,6 +7,7 @@ stylised frame (--temporal_init), which both saves iterations and steadies the r
 import torch
 
 from ..comparison.translator import Translator
+from ..models.speed import resolve
 from ..nst.fast import FastStylizer
 from ..nst.transformer import pad_to_multiple
 
@@ -15,12 +16,12 @@ def cyclegan_frames(run_dir, arch, epoch="latest", direction="AtoB", model_suffi
     """The photo->painting generator of a CycleGAN run (see comparison.translator for which file that is)."""
     net = Translator(run_dir, arch, epoch, direction, model_suffix, device).G
     device = torch.device(device)
-    amp = torch.bfloat16 if device.type == "cuda" else None
+    cfg = resolve(device.type)  # bf16 on a GPU, float32 on the CPU
 
     @torch.no_grad()
     def process(x):
         h, w = x.shape[-2:]
-        with torch.autocast(device.type, dtype=amp, enabled=amp is not None):
+        with cfg.autocast():
             y = net(pad_to_multiple(x.to(device), 4) * 2 - 1)  # the ResNet generators halve the size twice
         return ((y[..., :h, :w].float() + 1) / 2).clamp(0, 1).cpu()
     return process

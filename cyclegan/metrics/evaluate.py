@@ -122,9 +122,12 @@ def check_heldout_size(heldout, folds=5):
 
 
 def append_jsonl(path, record):
-    """Append one JSON line (a line is written in one call, so a reader never sees half of it)."""
+    """Append one JSON line (a line is written in one call, so a reader never sees half of it); returns the
+    record as a reader will get it back."""
+    line = json.dumps(record, default=str)
     with open(path, "a") as f:
-        f.write(json.dumps(record, default=str) + "\n")
+        f.write(line + "\n")
+    return json.loads(line)
 
 
 def read_jsonl(path):

@@ -93,8 +93,8 @@ def _pytorch_fid_net(state):
     from pytorch_fid import inception as pfi
 
     with _PATCH_LOCK, mock.patch.object(pfi, "load_state_dict_from_url", lambda *a, **k: state):
-        return pfi.InceptionV3([pfi.InceptionV3.BLOCK_INDEX_BY_DIM[FEATURE_DIM]], resize_input=True,
-                               normalize_input=True)
+        return pfi.InceptionV3([pfi.InceptionV3.BLOCK_INDEX_BY_DIM[FEATURE_DIM]], resize_input=False,
+                               normalize_input=True)  # InceptionFeatures._prepare resizes, as the net would
 
 
 class InceptionFeatures:
@@ -133,7 +133,7 @@ class InceptionFeatures:
 
     def _prepare(self, img):
         x = img.to(self.device).unsqueeze(0)
-        # pytorch-fid resizes inside its net without antialias; doing the same here lets sizes differ per image
+        # pytorch-fid's own resize (bilinear, no antialias), here so that sizes may differ per image
         return F.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False,
                              antialias=self.backend == "torchvision")[0]
 

@@ -15,8 +15,8 @@ import torch.nn as nn
 
 from ..io import atomic_save, load_state_dict_file
 from .schedulers import get_scheduler
-from .speed import (SpeedConfig, fuse, instance_norm_channels_last_ok, make_scalers, resolve, use_deterministic_pads,
-                    use_fast_norm)
+from .speed import (SpeedConfig, fuse, instance_norm_channels_last_ok, make_scalers, resolve_options,
+                    use_deterministic_pads, use_fast_norm)
 
 
 class BaseModel:
@@ -90,9 +90,7 @@ class BaseModel:
         Valid before or after setup() and load_state_dict() (fusing is in place and is re-applied after a
         load). Call it before distributed wrapping. Calling it again with the same config changes nothing."""
         if speed is None:
-            o = self.opt
-            speed = resolve(self.device.type, o.amp, o.channels_last, o.compile, o.cudnn_benchmark,
-                            o.deterministic, o.fast_norm, getattr(o, "cuda_graph", None))
+            speed = resolve_options(self.opt, self.device.type)
         if speed.device_type != self.device.type:
             raise ValueError(f"speed settings for {speed.device_type!r} given to a model on {self.device}")
         if speed.device_type == "cuda":

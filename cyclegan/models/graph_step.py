@@ -24,6 +24,7 @@ import random
 import torch
 
 from .image_pool import ImagePool
+from .speed import steps_on_device
 
 FIXED_SIZE_PREPROCESS = ("resize_and_crop", "crop", "scale_width_and_crop")
 
@@ -69,7 +70,7 @@ class LRTensors:
         return restore
 
 
-def capturable_adam(optimizers, device):
+def capturable_adam(optimizers):
     """Make every group fused + capturable with its step counters on the device; returns a function that
     restores the groups' flags (the moved counters stay where they are, which eager Adam accepts)."""
     saved = []
@@ -77,10 +78,7 @@ def capturable_adam(optimizers, device):
         for g in o.param_groups:
             saved.append((g, {k: g.get(k) for k in ("fused", "foreach", "capturable")}))
             g.update(fused=True, foreach=False, capturable=True)
-            for p in g["params"]:
-                st = o.state.get(p)
-                if st and torch.is_tensor(st.get("step")):
-                    st["step"] = st["step"].to(device=device, dtype=torch.float32)
+        steps_on_device(o)
         o._step_supports_amp_scaling = True  # fused: GradScaler hands it grad_scale/found_inf (no sync)
 
     def restore():
@@ -167,7 +165,7 @@ class GraphStep:
         if self.failed or shape != self.shape:
             return m.train_step()
         if self.restore_adam is None:
-            self.restore_adam = capturable_adam(m.optimizers, m.device)
+            self.restore_adam = capturable_adam(m.optimizers)
             self.lr = LRTensors(m.optimizers, m.device)
         if self.steps < self.warmup:
             self.steps += 1

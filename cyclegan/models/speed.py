@@ -83,6 +83,14 @@ def resolve(device_type, amp=None, channels_last=None, compile=None, cudnn_bench
                        bool(fast_norm), bool(cuda_graph), bool(deterministic))
 
 
+def resolve_options(opt, device_type, **overrides):
+    """resolve() with the speed flags of an options namespace (--amp, --channels_last, ...); overrides win."""
+    flags = dict(amp=opt.amp, channels_last=opt.channels_last, compile=opt.compile,
+                 cudnn_benchmark=opt.cudnn_benchmark, deterministic=opt.deterministic, fast_norm=opt.fast_norm,
+                 cuda_graph=getattr(opt, "cuda_graph", None))  # training's flag only
+    return resolve(device_type, **{**flags, **overrides})
+
+
 class FastInstanceNorm2d(nn.InstanceNorm2d):
     """InstanceNorm2d (no affine, no running stats) computed by group_norm with one group per channel."""
 
@@ -156,7 +164,13 @@ def fuse(optimizer):
     for g in optimizer.param_groups:
         g["fused"], g["foreach"] = True, False
     optimizer._step_supports_amp_scaling = True  # what Adam.__init__ sets for fused=True
-    for p, st in optimizer.state.items():  # fused kernels want `step` on the parameter's device
+    return steps_on_device(optimizer)
+
+
+def steps_on_device(optimizer):
+    """Move Adam's `step` counters to their parameters' devices as float32, where fused and capturable
+    kernels want them (eager Adam accepts them there too)."""
+    for p, st in optimizer.state.items():
         if torch.is_tensor(st.get("step")):
             st["step"] = st["step"].to(p.device, torch.float32)
     return optimizer

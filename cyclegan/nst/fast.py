@@ -15,6 +15,7 @@ from PIL import Image
 
 from cyclegan.images import load_rgb, to_tensor
 from cyclegan.io import CheckpointError, load_state_dict_file
+from cyclegan.models.speed import resolve
 from cyclegan.nst.losses import content_loss, tv_loss
 from cyclegan.nst.optimize import DEFAULT_STYLE_WEIGHT
 from cyclegan.nst.transformer import from_state_dict, stylize
@@ -45,8 +46,8 @@ class PerceptualLoss:
         tv = tv_loss(out.float())
         cw, sw, tw = self.weights
         total = cw * c + sw * s + tw * tv
-        return total, {"total": float(total.detach()), "content": float(c.detach()), "style": float(s.detach()),
-                       "tv": float(tv.detach())}
+        # tensors, so a training loop syncs with the device only when it reads them
+        return total, {"total": total.detach(), "content": c.detach(), "style": s.detach(), "tv": tv.detach()}
 
 
 def square_crop(img, size, rng):
@@ -77,9 +78,10 @@ class PhotoSampler:
 
 class FastStylizer:
     """A trained transformer loaded from a run folder; call it on (N, 3, H, W) images in [0, 1].
-    amp_dtype and channels_last default per device, as in training: bf16 and channels_last on a GPU, off on the CPU."""
+    Amp and memory format are the per-device defaults (models.speed.resolve), as in training: bf16 and
+    channels_last on a GPU, off on the CPU."""
 
-    def __init__(self, run_dir, epoch="latest", device="cpu", amp_dtype="auto", channels_last=None):
+    def __init__(self, run_dir, epoch="latest", device="cpu"):
         path = os.path.join(run_dir, NET_FILE.format(label=epoch))
         if not os.path.isfile(path):
             have = sorted(os.listdir(run_dir)) if os.path.isdir(run_dir) else []
@@ -90,13 +92,10 @@ class FastStylizer:
             self.net = from_state_dict(load_state_dict_file(path), path).to(device)
         except ValueError as e:
             raise CheckpointError(str(e)) from None
-        self.device = torch.device(device)
-        gpu = self.device.type == "cuda"
-        self.path, self.amp_dtype = path, (torch.bfloat16 if gpu else None) if amp_dtype == "auto" else amp_dtype
-        channels_last = gpu if channels_last is None else channels_last
-        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
-        if channels_last:
-            self.net.to(memory_format=torch.channels_last)
+        self.device, self.path = torch.device(device), path
+        cfg = resolve(self.device.type)
+        self.amp_dtype, self.memory_format = cfg.amp_dtype, cfg.memory_format
+        self.net.to(memory_format=self.memory_format)
 
     def __call__(self, images):
         return stylize(self.net, images, self.amp_dtype, self.memory_format)

@@ -15,14 +15,14 @@ import warnings
 import torch
 
 from cyclegan import perf
+from cyclegan.models.speed import resolve
 from cyclegan.nst.optimize import Stylizer
 from cyclegan.nst.transformer import TransformerNet, stylize
 
 
 def fast_row(net, size, batch, device, repeats):
-    gpu = device.type == "cuda"
-    amp = torch.bfloat16 if gpu else None  # the stylize defaults: bf16 + channels_last on a GPU
-    fmt = torch.channels_last if gpu else torch.contiguous_format
+    cfg = resolve(device.type)  # the stylize defaults: bf16 + channels_last on a GPU
+    amp, fmt = cfg.amp_dtype, cfg.memory_format
     net = net.to(device, memory_format=fmt)
     x = torch.rand(batch, 3, size, size)
     perf.reset_peak_memory(device)
@@ -30,7 +30,7 @@ def fast_row(net, size, batch, device, repeats):
     ms = perf.median_ms(lambda: stylize(net, x, amp, fmt), warmup=1, repeats=repeats, device=device)
     peak = perf.peak_memory_mb(device)
     return {"benchmark": "fast_nst", "device": str(device), "size": size, "batch": batch,
-            "amp": "bf16" if gpu else "none", "ms_per_batch": round(ms, 1),
+            "amp": cfg.amp, "ms_per_batch": round(ms, 1),
             "images_per_s": round(batch / (ms / 1e3), 2), "peak_mb": round(peak, 1),
             "peak_delta_mb": round(peak - before, 1)}
 

@@ -80,6 +80,16 @@ def candidates(save_dir):
     return sorted(files, key=lambda p: (os.path.basename(p) != "latest_state.pth", -os.path.getmtime(p)))
 
 
+def wanted_state(save_dir, opt):
+    """The full state a --continue_train run asks for: --resume_from, else {--epoch}_state.pth when it exists;
+    None means the newest readable one (see resume)."""
+    wanted = getattr(opt, "resume_from", None)
+    if not wanted and opt.epoch != "latest":
+        path = os.path.join(save_dir, f"{opt.epoch}_state.pth")
+        wanted = path if os.path.isfile(path) else None
+    return wanted
+
+
 def resume(model, save_dir, resume_from=None):
     """Load the newest readable full state (or `resume_from`); a broken file is reported and skipped.
 

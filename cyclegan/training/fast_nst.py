@@ -7,7 +7,6 @@ Every save_freq, at the end and on SIGINT/SIGTERM: the full state through checkp
 (net, optimiser, RNG, counters, options, loss history) and the page web/index.html with samples and
 the loss plot. A run resumes exactly with --continue_train.
 """
-import math
 import os
 import time
 import torch
@@ -26,7 +25,7 @@ from ..nst.optimize import Stylizer
 from ..nst.run import resolve_device
 from ..nst.transformer import TransformerNet, stylize
 from . import checkpoint, run_folder
-from .guards import StopSignal
+from .guards import NanGuard, StopSignal
 from ..display.loss_log import LossLog
 
 LOSSES = ("total", "content", "style", "tv")
@@ -113,7 +112,10 @@ def _train(opt, opt_dict, save_dir, log, on_ready):
     log(f"fast NST: {len(photos)} photos, {len(styles)} style image(s), {opt.backbone}/{opt.style_loss}, "
         f"{opt.image_size}px batch {opt.batch_size}, device {device}, speed {cfg.as_dict()}")
 
+    guard = NanGuard(LOSSES, device)
+
     def save():
+        guard.check()  # never a checkpoint from a non-finite step on
         checkpoint.save_state(run, ["latest"], counters, opt_dict)
         write_samples_page(save_dir, opt.name, net, samples, counters, cfg)
 
@@ -131,21 +133,22 @@ def _train(opt, opt_dict, save_dir, log, on_ready):
                 with cfg.autocast():
                     out = net(x)
                 loss, parts = loss_fn(out, x)
-                if not math.isfinite(parts["total"]):
-                    raise FloatingPointError(f"the loss became {parts['total']} at iteration {it}; "
-                                             f"lower --lr or the loss weights")
+                guard.observe_values([parts[k] for k in LOSSES], it)  # on the CPU: raises at once
                 run.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 run.optimizer.step()
                 counters["iteration"] = it
-                bar.update(1, **parts)
-                if it % opt.print_freq == 0 or it == opt.num_iters:
+                bar.update(1)
+                if it % opt.print_freq == 0 or it == opt.num_iters:  # the only host syncs of the loop
+                    guard.check()
+                    values = {k: float(v) for k, v in parts.items()}
+                    bar.update(0, **values)
                     counters["history"]["iter"].append(it)
                     for k in LOSSES:
-                        counters["history"][k].append(parts[k])
+                        counters["history"][k].append(values[k])
                     epoch = (it - 1) * opt.batch_size // len(photos) + 1
-                    loss_log.write(epoch, it, parts, time.time() - t0, t_data)
-                if it % opt.save_freq == 0 or stop.requested:
+                    loss_log.write(epoch, it, values, time.time() - t0, t_data)
+                if it % opt.save_freq == 0 and it < opt.num_iters:  # the end and a stop: saved below
                     save()
                 if stop.requested:
                     log(f"stopped by {stop.requested} at iteration {it}; resume with --continue_train")

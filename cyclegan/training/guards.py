@@ -19,7 +19,11 @@ class NanGuard:
         self.first_bad = torch.zeros(len(self.names), dtype=torch.bool, device=device)
 
     def observe(self, model, iteration):
-        vals = torch.stack([getattr(model, "loss_" + n).detach().float().reshape(()) for n in self.names])
+        self.observe_values([getattr(model, "loss_" + n) for n in self.names], iteration)
+
+    def observe_values(self, losses, iteration):
+        """losses: one scalar tensor per name, in order."""
+        vals = torch.stack([v.detach().float().reshape(()) for v in losses])
         bad = ~torch.isfinite(vals)
         new = bad.any() & (self.first_iter < 0)
         self.first_iter = torch.where(new, torch.full_like(self.first_iter, iteration), self.first_iter)

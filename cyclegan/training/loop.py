@@ -154,11 +154,7 @@ def save(model, labels, next_epoch, batches_done, total_iters, opt_dict):
 def resume_run(model, opt, counters):
     """Restore the full state (nets, optimisers, schedulers, pools, RNG, counters); fall back to
     official weights-only files, which restart the optimisers, when no full state exists."""
-    wanted = getattr(opt, "resume_from", None)
-    if not wanted and opt.epoch != "latest":
-        path = os.path.join(model.save_dir, f"{opt.epoch}_state.pth")
-        wanted = path if os.path.isfile(path) else None
-    restored, path = checkpoint.resume(model, model.save_dir, wanted)
+    restored, path = checkpoint.resume(model, model.save_dir, checkpoint.wanted_state(model.save_dir, opt))
     if restored is not None:
         print(f"resumed from {path}: epoch {restored['epoch']}, {restored['total_iters']} images seen")
         return restored

@@ -41,7 +41,8 @@ class QualityEval:
               f"{self.heldout.dir_A} and {len(self.heldout.B)} of {self.heldout.dir_B}; appended to {self.path}",
               flush=True)
         self.worker = LatestJobWorker("quality-eval", on_error=self._failed)
-        vis.plot_quality(read_jsonl(self.path))  # a resumed run shows its earlier curve
+        self.records = read_jsonl(self.path)  # a resumed run shows its earlier curve
+        vis.plot_quality(self.records)
 
     def _load(self, opt, model):
         if not all(hasattr(model, n) for n in ("netG_A", "netG_B")):
@@ -66,8 +67,8 @@ class QualityEval:
         # num_threads None: a background thread must never change torch's process-wide thread count
         rec.update(score(outputs, self.heldout, seed=self.seed, c2st_settings=self.c2st_settings))
         rec["translate_s"], rec["score_s"] = translate_s, time.perf_counter() - start
-        append_jsonl(self.path, rec)
-        self.vis.plot_quality(read_jsonl(self.path))
+        self.records.append(append_jsonl(self.path, rec))
+        self.vis.plot_quality(self.records)
 
     def _failed(self, key, exc):
         self._warn(f"warning: quality evaluation at {key} failed ({type(exc).__name__}: {exc}); training goes on")

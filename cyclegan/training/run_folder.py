@@ -24,6 +24,7 @@ import time
 import torch.distributed as dist
 
 from ..io import CheckpointError, safe_load
+from . import checkpoint
 
 LOCK_NAME = "train.lock"
 _HELD = {}  # real path -> RunLock: POSIX locks do not exclude the process that holds them
@@ -156,14 +157,12 @@ def describe_run(folder):
 
 def start_epoch(folder, opt):
     """(first epoch, label resumed from) of a --continue_train run; (None, None) when it resumes the newest state."""
-    explicit = getattr(opt, "resume_from", None)
-    if not explicit and opt.epoch != "latest" and os.path.isfile(os.path.join(folder, f"{opt.epoch}_state.pth")):
-        explicit = os.path.join(folder, f"{opt.epoch}_state.pth")  # as resume_run picks it
+    explicit = checkpoint.wanted_state(folder, opt)  # the state resume_run will load
     if explicit:
         counters = read_counters(explicit)
         label = os.path.basename(explicit)[:-len("_state.pth")] if explicit.endswith("_state.pth") else None
         return (counters["epoch"], label) if counters else (None, None)
-    if glob.glob(os.path.join(folder, "*_state.pth")):
+    if checkpoint.candidates(folder):
         return None, None
     return opt.epoch_count, opt.epoch  # official weights-only resume: counting restarts at --epoch_count
 
