@@ -108,7 +108,7 @@ def score(outputs, heldout, seed=0, folds=5, device=None, num_threads=None, c2st
 
 def evaluate_generators(G_A, G_B, heldout, device="cpu", seed=0, folds=5, num_threads=None, c2st_settings=None):
     """translate() then score(): the whole evaluation in the caller's thread."""
-    return score(translate(G_A, G_B, heldout, device), heldout, seed, folds, None, num_threads, c2st_settings)
+    return score(translate(G_A, G_B, heldout, device), heldout, seed, folds, device, num_threads, c2st_settings)
 
 
 def check_heldout_size(heldout, folds=5):

@@ -48,14 +48,16 @@ def setup(opt):
     shuffled order.
     """
     ctx = env_context()
-    if not ctx.enabled:
-        return ctx
     gpu = opt.device.type == "cuda"
+    if not ctx.enabled:
+        if gpu:
+            torch.cuda.set_device(opt.device)  # --gpu_ids 1: streams and syncs default to that GPU too
+        return ctx
     if gpu:
         if ctx.local_rank >= torch.cuda.device_count():
             raise SystemExit(f"LOCAL_RANK {ctx.local_rank} but only {torch.cuda.device_count()} GPUs are visible: "
                              f"lower torchrun --nproc_per_node")
-        opt.device = torch.device("cuda", ctx.local_rank)
+        opt.device, opt.gpu_ids = torch.device("cuda", ctx.local_rank), [ctx.local_rank]
         torch.cuda.set_device(opt.device)
     elif getattr(opt, "norm", None) == "sync_batch":
         raise SystemExit("--norm sync_batch synchronises over GPUs only (NCCL); on the CPU use --norm batch "

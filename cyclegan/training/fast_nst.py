@@ -110,7 +110,7 @@ def _train(opt, opt_dict, save_dir, log, on_ready):
     sampler = PhotoSampler(photos, opt.image_size, opt.batch_size, opt.seed)
     samples = [load_image(p, opt.image_size) for p in photos[:opt.num_samples]]
     log(f"fast NST: {len(photos)} photos, {len(styles)} style image(s), {opt.backbone}/{opt.style_loss}, "
-        f"{opt.image_size}px batch {opt.batch_size}, device {device}, speed {cfg.as_dict()}")
+        f"{opt.image_size}px batch {opt.batch_size}, device {device}, amp {cfg.amp}, channels_last {cfg.channels_last}")
 
     guard = NanGuard(LOSSES, device)
 
