@@ -1,4 +1,4 @@
-"""Small measuring helpers shared by the benchmarks: timing, peak memory, FLOPs, GEMM rate.
+"""Small device and measuring helpers: which device to use, timing, peak memory, FLOPs, GEMM rate.
 
 On CUDA, memory is torch's allocator high-water mark. On the CPU it is the process's resident
 set high-water mark (VmHWM), which Linux lets us reset through /proc/self/clear_refs; where that
@@ -32,6 +32,15 @@ def median_ms(fn, warmup=1, repeats=5, device="cpu"):
         synchronize(device)
         times.append((time.perf_counter() - t) * 1e3)
     return statistics.median(times)
+
+
+def resolve_device(device="auto"):
+    """'auto' -> cuda when available, else cpu; 'cuda' without a GPU is an error that says so."""
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if str(device).startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"--device {device}: no CUDA GPU is available here; use --device cpu or auto")
+    return torch.device(device)
 
 
 def gemm_gflops(device="cpu", dtype=torch.float32, n=None, repeats=3):

@@ -22,6 +22,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..perf import resolve_device
 from .classifier import _augment, _square, build_net
 from .images import iter_images, list_images, load_image
 from .threads import torch_threads
@@ -158,12 +159,6 @@ def interval_and_p(pred, y, seed, n_boot, n_perm):
     null = _balanced_accuracy(pred, y[perms])
     p = (1 + np.sum(null >= observed - 1e-12)) / (1 + n_perm)
     return float(lo), float(hi), float(p)
-
-
-def resolve_device(device=None):
-    if device in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def c2st(real, fake, folds=5, seed=0, device=None, num_threads=None, **settings):

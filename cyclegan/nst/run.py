@@ -8,19 +8,11 @@ from pathlib import Path
 import torch
 
 from cyclegan.images import is_image_file
+from cyclegan.perf import resolve_device  # noqa: F401 -- part of this module's interface (cyclegan.nst)
 from cyclegan.nst.images import load_image, output_filename, save_image
 from cyclegan.nst.optimize import DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT, Stylizer
 
 DEVICES = ("auto", "cpu", "cuda")
-
-
-def resolve_device(device="auto"):
-    """'auto' -> cuda when available, else cpu; 'cuda' without a GPU is an error that says so."""
-    if device in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if str(device).startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"--device {device}: no CUDA GPU is available here; use --device cpu or auto")
-    return torch.device(device)
 
 
 def run_files(content, styles, output, blend=None, image_size=512, style_scale=1.0, backbone="vgg19",
