@@ -1,6 +1,9 @@
 """Shared test fixtures: the real data in ../shared/data (skipped with a reason when absent) and small
 generated two-domain datasets, so every test also runs on a fresh clone without ../shared."""
 import os
+import platform
+import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -87,8 +90,52 @@ TINY = ["--load_size", "36", "--crop_size", "32", "--ngf", "4", "--ndf", "4", "-
 
 
 def run_env():
-    """Environment for subprocesses: the repository importable, one thread (two cores are shared)."""
+    """Environment for subprocesses: the repository importable, one thread (two cores are shared), and the
+    interpreter running the tests first on PATH and in $PYTHON, so scripts that call `python` or a console
+    command use it even when its venv is not activated."""
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    env["PYTHON"] = sys.executable
     env.setdefault("OMP_NUM_THREADS", "1")
     return env
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: end-to-end, browser, subprocess, distributed or real-data test; "
+                                       "the full tier runs it, the quick tier (-m 'not slow') leaves it out")
+
+
+def cpu_description():
+    """'<model name>, native bf16: yes/no' from /proc/cpuinfo (AMX or AVX512-BF16 count as native)."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return f"{platform.processor() or platform.machine()}, native bf16: unknown"
+    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")),
+                 platform.machine())
+    flags = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
+    native = any(f in flags for f in ("amx_bf16", "avx512_bf16"))
+    return f"{model} ({os.cpu_count()} cores), native bf16: {'yes' if native else 'no'}"
+
+
+def pytest_report_header(config):
+    """Where a failure report comes from: the CPU, the torch build, Chromium and ../shared (also printed
+    at the end, since `-q` hides the header)."""
+    try:
+        import torch
+        build = f"torch {torch.__version__}" + (f", CUDA {torch.version.cuda}" if torch.version.cuda else ", CPU build")
+        build += f", GPU: {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ", no GPU"
+    except ImportError:
+        build = "torch not importable"
+    chromium = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+    shared = (SHARED_DATA / "vangogh2photo-mini" / "trainA").is_dir()
+    return [f"machine: {cpu_description()}; Python {platform.python_version()} at {sys.executable}",
+            f"{build}; Chromium: {chromium or 'not found'}; "
+            f"../shared/data: {'found' if shared else 'not found'} ({SHARED_DATA})"]
+
+
+def pytest_terminal_summary(terminalreporter):
+    if terminalreporter.config.get_verbosity() < 0:  # -q: the header was not shown
+        for line in pytest_report_header(terminalreporter.config):
+            terminalreporter.write_line(line)
