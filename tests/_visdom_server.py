@@ -1,6 +1,5 @@
 """Test helper: start a real visdom server (cyclegan-visdom) on a free localhost port, and find
 which addresses a port listens on."""
-import os
 import socket
 import subprocess
 import sys
@@ -17,9 +16,8 @@ def free_port():
 
 
 def repo_env():
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-    return env
+    from conftest import run_env
+    return run_env()
 
 
 class VisdomServer:

@@ -272,6 +272,8 @@ def test_staging_script_is_idempotent_once_staged():
     if missing_assets():
         pytest.skip("visdom assets not staged here: run `bash scripts/stage_visdom_assets.sh` (CI does)")
     root = Path(__file__).resolve().parents[1]
-    r = subprocess.run(["bash", str(root / "scripts" / "stage_visdom_assets.sh")], cwd=root,
+    from conftest import run_env  # $PYTHON: the interpreter running the tests, venv activated or not
+
+    r = subprocess.run(["bash", str(root / "scripts" / "stage_visdom_assets.sh")], cwd=root, env=run_env(),
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and "already staged" in r.stdout, r.stdout + r.stderr
