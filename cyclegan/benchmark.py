@@ -1,10 +1,11 @@
-"""Benchmarks entry point (`cyclegan-benchmark` / `python -m cyclegan.benchmark`).
+"""Benchmarks entry point (`cyclegan-benchmark` / `python -m cyclegan.benchmark`); the benchmarks are in cyclegan/bench/.
 
     python -m cyclegan.benchmark [options]          CycleGAN training step and test throughput
     python -m cyclegan.benchmark gatys [options]    the Gatys optimizer: ms per L-BFGS evaluation per loss
     python -m cyclegan.benchmark fast_nst [options] fast-NST images/s and memory beside Gatys's time per image
+    python -m cyclegan.benchmark c2st [options]     the C2ST's time and its spread over seeds for known answers
 
-Add -h for each benchmark's options. Each prints one JSON line per configuration on stdout.
+Add -h for each benchmark's options. Each prints one JSON line per configuration on stdout (c2st: text lines).
 """
 import contextlib
 import os
@@ -13,54 +14,62 @@ import tempfile
 
 import torch
 
+from cyclegan.cli import main_guard
 
+
+@main_guard
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv and argv[0] == "gatys":
-        return gatys_benchmark(argv[1:])
-    if argv and argv[0] == "fast_nst":
-        return fast_nst_benchmark(argv[1:])
-    if argv and argv[0] == "cyclegan":
-        argv = argv[1:]
+    commands = {"gatys": gatys_benchmark, "fast_nst": fast_nst_benchmark, "c2st": c2st_benchmark,
+                "cyclegan": cyclegan_benchmark}
+    if argv and argv[0] in commands:
+        return commands[argv[0]](argv[1:])
     return cyclegan_benchmark(argv)
 
 
 def gatys_benchmark(argv):
     """`python -m cyclegan.benchmark gatys [options]`: JSON lines on stdout, readable lines on stderr."""
-    from cyclegan.nst.benchmark import run
+    from cyclegan.bench.gatys import run
     from options.benchmark_options import GatysBenchmarkOptions
     opt = GatysBenchmarkOptions().parse(argv)
     run(opt.sizes, opt.losses, opt.backbone, opt.weights, opt.device, opt.evals, opt.warmup, opt.baseline_repeats,
-        opt.mmd_samples, opt.threads, count_flops=not opt.no_flops)
+        opt.mmd_samples, opt.threads, count_flops=not opt.no_flops, content=opt.content, style=opt.style)
     return 0
 
 
 def fast_nst_benchmark(argv):
     """`python -m cyclegan.benchmark fast_nst [options]`: JSON lines on stdout, readable lines on stderr."""
-    from cyclegan.nst.fast_benchmark import run
+    from cyclegan.bench.fast_nst import run
     from options.benchmark_options import FastNSTBenchmarkOptions
     opt = FastNSTBenchmarkOptions().parse(argv)
     run(opt.sizes, opt.batch, opt.repeats, opt.gatys_iters, opt.gatys_num_iters, not opt.no_gatys, opt.threads)
     return 0
 
 
+def c2st_benchmark(argv):
+    """`python -m cyclegan.benchmark c2st --dataroot DIR [options]`: one line per measurement."""
+    from cyclegan.bench.c2st import run
+    from options.benchmark_options import C2STBenchmarkOptions
+    opt = C2STBenchmarkOptions().parse(argv)
+    run(opt.dataroot, opt.seeds, opt.num_threads, not opt.skip_timing, not opt.skip_spread, opt.only)
+    return 0
+
+
 def cyclegan_benchmark(argv):
     """`python -m cyclegan.benchmark [options]`: JSON lines on stdout, progress on stderr."""
-    from cyclegan.training.benchmark import device_name, make_images, run
+    from cyclegan.bench.cyclegan import device_name, make_images, run
     from options.benchmark_options import BenchmarkOptions
     from options.train_options import TrainOptions
     opt = BenchmarkOptions().parse(argv)
     if opt.threads > 0:
         torch.set_num_threads(opt.threads)
-    device = torch.device(opt.device)
+    device = opt.device
     with tempfile.TemporaryDirectory(prefix="cyclegan_bench_") as tmp:
         load_size = opt.size * 286 // 256
         dataroot = opt.dataroot
         if dataroot is None:
             count = max(16, opt.batch_size * (opt.warmup + opt.repeats + 2))
             dataroot = make_images(os.path.join(tmp, "data"), count, load_size, opt.seed)
-        elif not os.path.isdir(os.path.join(dataroot, "trainA")) or not os.path.isdir(os.path.join(dataroot, "trainB")):
-            raise SystemExit(f"--dataroot {dataroot}: needs trainA/ and trainB/ subfolders of images")
         gpu_ids = str(device.index or 0) if device.type == "cuda" else "-1"  # the training flag for --device
         model_opt = TrainOptions().parse([
             "--dataroot", dataroot, "--name", "benchmark", "--checkpoints_dir", tmp, "--netG", opt.netG,

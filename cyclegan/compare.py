@@ -6,14 +6,17 @@
 import os
 import sys
 
+from cyclegan.cli import main_guard
 from cyclegan.comparison.run import CompareSettings, compare
-from options.compare_options import CompareOptions, generator_arch
+from cyclegan.models.arch import generator_arch
+from options.compare_options import CompareOptions
 
 
+@main_guard
 def main(argv=None):
     opt = CompareOptions().parse(argv)
     run_dir = os.path.join(opt.checkpoints_dir, opt.name)
-    arch = generator_arch(run_dir, opt)
+    arch = generator_arch(run_dir, opt.netG, opt.ngf, opt.norm)
     gatys = {"stylizer": dict(backbone=opt.backbone, weights=opt.weights, content_layers=opt.content_layers,
                               style_layers=opt.style_layers, style_layer_weights=opt.style_layer_weights,
                               pooling=opt.pooling, style_loss=opt.style_loss),
@@ -29,15 +32,9 @@ def main(argv=None):
         image_size=opt.image_size, style_mode=opt.style_mode, epoch=opt.epoch, direction=opt.direction,
         model_suffix=opt.model_suffix, dataroot=opt.dataroot, heldout=heldout, inception_weights=opt.inception_weights,
         classifier_settings={"epochs": opt.classifier_epochs} if opt.classifier_epochs else None,
-        seed=opt.seed or 0, device=opt.device, overwrite=opt.overwrite, reference_dir=opt.reference,
+        seed=opt.seed, device=opt.device, overwrite=opt.overwrite, reference_dir=opt.reference,
         fast_nst_dir=os.path.join(opt.checkpoints_dir, opt.fast_nst) if opt.fast_nst else None)
-    from cyclegan.io import CheckpointError
-    from cyclegan.nst import WeightsError
-    try:
-        page, summary = compare(settings)
-    except (WeightsError, CheckpointError, FileNotFoundError, RuntimeError) as e:
-        print(f"cyclegan-compare: error: {e}", file=sys.stderr)
-        return 1
+    page, summary = compare(settings)
     for method, s in summary.items():
         print(f"{method:>16}: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                              for k, v in s.items()))

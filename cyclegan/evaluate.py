@@ -7,6 +7,7 @@ import os
 import re
 import sys
 
+from cyclegan.cli import main_guard
 from options.eval_options import EvalOptions
 
 
@@ -20,35 +21,31 @@ def saved_epochs(run_dir):
     return sorted(found, key=lambda e: (not e.isdigit(), int(e) if e.isdigit() else 0, e))
 
 
+@main_guard
 def main(argv=None):
     opt = EvalOptions().parse(argv)
     from cyclegan.comparison.translator import Translator
-    from cyclegan.io import CheckpointError
-    from cyclegan.metrics.c2st import C2STError, resolve_device
+    from cyclegan.errors import MissingFileError
     from cyclegan.metrics.evaluate import (check_heldout_size, evaluate_generators, format_table, heldout_dirs,
                                            load_heldout)
     epochs = saved_epochs(opt.run_dir) if opt.epoch == "all" else [e.strip() for e in opt.epoch.split(",")]
-    device = resolve_device(opt.device)
-    try:
-        dir_A, dir_B = heldout_dirs(opt.dataroot, opt.eval_dir)
-        heldout = load_heldout(dir_A, dir_B, opt.image_size, opt.eval_max)
-        for path, why in heldout.skipped:
-            print(f"warning: skipped unreadable image {path} ({why})", file=sys.stderr)
-        check_heldout_size(heldout, opt.folds)
-        records = []
-        for epoch in epochs:
-            # G = G_A, back = G_B; uncompiled: each image runs once, so compiling would cost more than it saves
-            tr = Translator(opt.run_dir, opt.arch, epoch, model_suffix="_A", device=device, compile=False)
-            if tr.G_back is None:
-                raise FileNotFoundError(f"{opt.run_dir}/{epoch}_net_G_B.pth not found: cyclegan-eval needs both "
-                                        f"generators of a cycle_gan run")
-            rec = {"epoch": epoch, **evaluate_generators(tr.G, tr.G_back, heldout, device, opt.seed, opt.folds,
-                                                         c2st_settings={"steps": opt.c2st_steps})}
-            records.append(rec)
-            print(f"epoch {epoch}: done", flush=True)
-    except (FileNotFoundError, CheckpointError, C2STError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+    device = opt.device
+    dir_A, dir_B = heldout_dirs(opt.dataroot, opt.eval_dir)
+    heldout = load_heldout(dir_A, dir_B, opt.image_size, opt.eval_max)
+    for path, why in heldout.skipped:
+        print(f"warning: skipped unreadable image {path} ({why})", file=sys.stderr)
+    check_heldout_size(heldout, opt.folds)
+    records = []
+    for epoch in epochs:
+        # G = G_A, back = G_B; uncompiled: each image runs once, so compiling would cost more than it saves
+        tr = Translator(opt.run_dir, opt.arch, epoch, model_suffix="_A", device=device, compile=False)
+        if tr.G_back is None:
+            raise MissingFileError(f"{opt.run_dir}/{epoch}_net_G_B.pth not found: cyclegan-eval needs both "
+                                   f"generators of a cycle_gan run")
+        rec = {"epoch": epoch, **evaluate_generators(tr.G, tr.G_back, heldout, device, opt.seed, opt.folds,
+                                                     c2st_settings={"steps": opt.c2st_steps})}
+        records.append(rec)
+        print(f"epoch {epoch}: done", flush=True)
     print(format_table(records))
     out = {"name": opt.name, "run_dir": opt.run_dir, "heldout_A": dir_A, "heldout_B": dir_B, "seed": opt.seed,
            "folds": opt.folds, "image_size": opt.image_size, "results": records}

@@ -3,42 +3,34 @@
     cyclegan-fast-nst train --photos datasets/vangogh2photo/trainB --style starry.jpg --name starry
     cyclegan-fast-nst stylize --name starry --input photo.jpg [--output DIR]
 
-The work is in cyclegan.training.fast_nst and cyclegan.nst.fast; this file turns flags into calls.
+The work is in cyclegan.nst.fast_train and cyclegan.nst.fast; this file turns flags into calls.
 """
 import os
 import sys
 
-from cyclegan.io import CheckpointError
-from cyclegan.nst import WeightsError
+from cyclegan.cli import main_guard
 from options.base_options import save_options
 from options.fast_nst_options import PHASE, FastNSTOptions
 
 
+@main_guard
 def main(argv=None):
-    opts = FastNSTOptions()
-    opt = opts.parse(argv)
-    from cyclegan.data.scan import BadDatasetError
-    from cyclegan.training import fast_nst
-    from cyclegan.training.guards import NonFiniteLoss
-    from cyclegan.training.run_folder import RunFolderError
-    try:
-        if opt.command == "train":
-            run_dir = os.path.join(opt.checkpoints_dir, opt.name)
-            summary = fast_nst.train(opt, {k: v for k, v in vars(opt).items()},
-                                     on_ready=lambda: save_options(opt, run_dir, PHASE, echo=False))
-            print(f"trained {summary['iteration']} iterations in {summary['seconds']:.1f} s; loss "
-                  f"{summary['first_loss']:.4g} -> {summary['last_loss']:.4g}\nnetwork: {summary['net']}\n"
-                  f"samples page: {os.path.abspath(summary['page'])}")
-        else:
-            from cyclegan.nst.fast import FastStylizer
-            from cyclegan.nst.run import resolve_device
-            stylizer = FastStylizer(os.path.join(opt.checkpoints_dir, opt.name), opt.epoch,
-                                    resolve_device(opt.device))
-            fast_nst.stylize_paths(stylizer, opt.input, opt.output, opt.image_size)
-    except (WeightsError, CheckpointError, FileNotFoundError, ValueError, FloatingPointError, BadDatasetError,
-            RunFolderError, NonFiniteLoss) as e:
-        print(f"cyclegan-fast-nst: error: {e}", file=sys.stderr)
-        return 2
+    opt = FastNSTOptions().parse(argv)
+    from cyclegan.nst import fast_train
+    run_dir = os.path.join(opt.checkpoints_dir, opt.name)
+    if opt.command == "train":
+        from cyclegan.display.fast_nst import FastNSTReport
+        summary = fast_train.train(opt, {k: v for k, v in vars(opt).items()},
+                                   on_ready=lambda: save_options(opt, run_dir, PHASE, echo=False),
+                                   report=FastNSTReport(run_dir, opt.name))
+        print(f"trained {summary['iteration']} iterations in {summary['seconds']:.1f} s; loss "
+              f"{summary['first_loss']:.4g} -> {summary['last_loss']:.4g}\nnetwork: {summary['net']}\n"
+              f"samples page: {os.path.abspath(summary['page'])}")
+    else:
+        from cyclegan.display.progress import progress_iter
+        from cyclegan.nst.fast import FastStylizer
+        fast_train.stylize_paths(FastStylizer(run_dir, opt.epoch, opt.device), opt.input, opt.output, opt.image_size,
+                                 progress=lambda files: progress_iter(files, desc="stylize", unit="img"))
     return 0
 
 

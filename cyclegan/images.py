@@ -17,12 +17,13 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .errors import MissingFileError, UserError
 from .io import atomic_write_bytes
 
 IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".tif", ".tiff", ".webp")
 
 
-class ImageFileError(ValueError):
+class ImageFileError(UserError, ValueError):
     """A file that cannot be read or written as an image; the message names it and says what to do."""
 
 
@@ -35,7 +36,7 @@ def list_images(folder, recursive=False):
     folder when it is missing or holds none. Symlinked folders are not followed (no loops)."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: no such folder")
+        raise MissingFileError(f"{folder}: no such folder")
     if recursive:
         files = []
         for root, dirs, names in os.walk(folder):
@@ -44,7 +45,7 @@ def list_images(folder, recursive=False):
     else:
         files = sorted(p for p in folder.iterdir() if p.is_file() and is_image_file(p.name))
     if not files:
-        raise FileNotFoundError(f"{folder}: no images found (looked for {', '.join(IMG_EXTENSIONS)})")
+        raise MissingFileError(f"{folder}: no images found (looked for {', '.join(IMG_EXTENSIONS)})")
     return files
 
 
@@ -103,9 +104,9 @@ def to_tensor(img, signed=False, grayscale=False):
 def load_image(path, size=None, longest=None, multiple=1, signed=False):
     """Image file -> float (3, H, W) in [0, 1] ([-1, 1] when `signed`), resized by the size rules.
 
-    Missing files raise FileNotFoundError, unreadable ones ImageFileError, both naming the file."""
+    Missing files raise MissingFileError (a FileNotFoundError), unreadable ones ImageFileError, both naming the file."""
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"{path}: no such image file")
+        raise MissingFileError(f"{path}: no such image file")
     try:
         img = load_rgb(path)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:

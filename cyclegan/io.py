@@ -18,8 +18,10 @@ import zipfile
 
 import torch
 
+from .errors import UserError
 
-class CheckpointError(RuntimeError):
+
+class CheckpointError(UserError, RuntimeError):
     """A checkpoint or weights file that cannot be used; the message names the file."""
 
 
@@ -95,6 +97,14 @@ def atomic_write_text(path, text):
 def atomic_write_json(path, obj, **dump_kwargs):
     """json.dumps(obj, **dump_kwargs) written atomically to `path`; returns `path`."""
     return atomic_write_text(path, json.dumps(obj, **dump_kwargs))
+
+
+def read_json(path):
+    """The JSON value in `path`, or None when there is no such file (a run's saved options, say)."""
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
 
 
 def atomic_write(path, write):

@@ -13,6 +13,8 @@ import os
 import subprocess
 import sys
 
+from cyclegan.cli import main_guard
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SMALL = ["--load_size", "72", "--crop_size", "64", "--ngf", "16", "--ndf", "16", "--netG", "resnet_6blocks",
          "--n_epochs", "6", "--n_epochs_decay", "6", "--print_freq", "100", "--save_epoch_freq", "4",
@@ -29,6 +31,7 @@ def get_vangogh(datasets_dir):
     return (root, "downloaded") if p.returncode == 0 and os.path.isdir(os.path.join(root, "trainA")) else (None, None)
 
 
+@main_guard
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--datasets_dir", default=os.path.join(REPO, "datasets"),
@@ -78,9 +81,8 @@ def main(argv=None):
           f"{os.path.abspath(os.path.join(args.checkpoints_dir, name))} ==")
     if os.path.isfile(train_page):
         print(f"training page: {train_page}")
-    if page:
-        print(f"results page:  {page}")
-    return 0 if page else 1
+    print(f"results page:  {page}")
+    return 0
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -7,29 +7,25 @@ Examples (official flags):
 import os
 import sys
 
+from cyclegan.cli import main_guard
 from options.base_options import load_saved_options, save_options
 from options.test_options import TestOptions
 
 
+@main_guard
 def main(argv=None):
-    return 0 if run(argv) else 1
+    run(argv)
+    return 0
 
 
 def run(argv=None):
-    """Parse, test, print the page's path; returns the page path, or None after printing the error."""
+    """Parse, test, print the page's path; returns the page path (a UserError propagates)."""
     parser = TestOptions()
     opt = parser.parse(argv)
     run_dir = os.path.join(opt.checkpoints_dir, opt.name)
     save_options(opt, run_dir, opt.phase, parser.parser, echo=False)
-    from cyclegan.data import BadDatasetError
-    from cyclegan.io import CheckpointError
     from cyclegan.testing import run_test
-    try:
-        page = run_test(opt, saved=load_saved_options(run_dir), overwrite=opt.overwrite)
-    except (CheckpointError, FileNotFoundError, RuntimeError, BadDatasetError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return None
-    page = os.path.abspath(page)
+    page = os.path.abspath(run_test(opt, saved=load_saved_options(run_dir), overwrite=opt.overwrite))
     print(f"results page: {page}")
     return page
 

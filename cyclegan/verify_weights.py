@@ -11,6 +11,7 @@ import argparse
 import sys
 import zipfile
 
+from cyclegan.cli import main_guard
 from cyclegan.io import CheckpointError, load_state_dict_file
 
 PICKLE_PROTO = b"\x80"  # legacy (non-zip) torch.save files open with the pickle PROTO opcode
@@ -53,6 +54,7 @@ def summarize(path):
     return len(sd), sum(t.numel() for t in sd.values())
 
 
+@main_guard
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m cyclegan.verify_weights",
                                      description="Check that each FILE is a PyTorch state dict of tensors.")

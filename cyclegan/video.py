@@ -8,20 +8,22 @@ The work is in cyclegan.media; this file builds the chosen method's frame stylis
 import os
 import sys
 
+from cyclegan.cli import main_guard
+
 
 def build_process(opt, device):
     """The frame styliser for opt.method (see cyclegan.media.stylizers)."""
     from cyclegan import media
     run_dir = os.path.join(opt.checkpoints_dir, opt.name or "")
     if opt.method == "cyclegan":
-        from options.compare_options import generator_arch
+        from cyclegan.models.arch import generator_arch
         return media.cyclegan_frames(run_dir, generator_arch(run_dir), opt.epoch, opt.direction, opt.model_suffix,
                                      device)
     if opt.method == "fast_nst":
         return media.fast_nst_frames(run_dir, opt.epoch, device)
     import torch
     from cyclegan.nst import Stylizer, load_image
-    from cyclegan.training.fast_nst import style_paths
+    from cyclegan.nst.fast_train import style_paths
     torch.manual_seed(opt.seed)
     st = Stylizer(opt.backbone, opt.weights, opt.content_layers, opt.style_layers, opt.style_layer_weights,
                   opt.pooling, opt.style_loss, device)
@@ -31,19 +33,14 @@ def build_process(opt, device):
                               seed=opt.seed)
 
 
+@main_guard
 def main(argv=None):
     from options.video_options import VideoOptions
     opt = VideoOptions().parse(argv)
-    from cyclegan.io import CheckpointError, atomic_write_json
-    from cyclegan.media import VideoError, stylize_video
-    from cyclegan.nst import WeightsError, resolve_device
-    try:
-        device = resolve_device(opt.device)
-        info = stylize_video(opt.input, opt.output, build_process(opt, device), opt.batch_size, opt.max_size)
-    except (VideoError, WeightsError, CheckpointError, FileNotFoundError, ValueError, FloatingPointError) as e:
-        print(f"cyclegan-video: error: {e}", file=sys.stderr)
-        return 2
-    info.update(input=opt.input, output=opt.output, method=opt.method, name=opt.name, device=str(device))
+    from cyclegan.io import atomic_write_json
+    from cyclegan.media import stylize_video
+    info = stylize_video(opt.input, opt.output, build_process(opt, opt.device), opt.batch_size, opt.max_size)
+    info.update(input=opt.input, output=opt.output, method=opt.method, name=opt.name, device=str(opt.device))
     report = os.path.splitext(opt.output)[0] + ".json"
     atomic_write_json(report, info, indent=1)
     ratio = "undefined (a still input, a changing output)" if info["flicker"] is None else f"{info['flicker']:.4f}"

@@ -9,6 +9,9 @@ import os
 import sys
 from pathlib import Path
 
+from cyclegan.cli import main_guard
+from cyclegan.errors import UserError
+
 DEFAULT_PORT = 8097
 MATHJAX = "js/mathjax/2.7.5"
 
@@ -54,8 +57,8 @@ def visdom_static_dir():
     try:
         import visdom
     except ImportError as exc:
-        raise SystemExit("visdom is not installed: run `pip install visdom` "
-                         "(see README, 'Watching training')") from exc
+        raise UserError("visdom is not installed: run `pip install visdom` "
+                        "(see README, 'Watching training')") from exc
     return Path(visdom.__file__).resolve().parent / "static"
 
 
@@ -119,25 +122,27 @@ def serve(port, host="127.0.0.1", env_path=None):
     ioloop.IOLoop.current().start()
 
 
+@main_guard
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if args.manifest:
         print_manifest()
         return 0
     if not 1 <= args.port <= 65535:
-        raise SystemExit(f"--port {args.port}: must be between 1 and 65535")
+        parser.error(f"--port {args.port}: must be between 1 and 65535")
     missing = missing_assets()
     if missing:
         msg = (f"visdom's page assets are not staged in {visdom_static_dir()} "
                f"({len(missing)} missing, e.g. {missing[0]}). Run `bash scripts/stage_visdom_assets.sh` "
                "(needs npm and access to the npm registry).")
         if not args.allow_missing_assets:
-            raise SystemExit(msg + " Or pass --allow_missing_assets to serve the API only.")
+            raise UserError(msg + " Or pass --allow_missing_assets to serve the API only.")
         print("warning: " + msg, file=sys.stderr, flush=True)
     try:
         serve(args.port, args.host, args.env_path)
     except OSError as exc:
-        raise SystemExit(f"cannot listen on {args.host}:{args.port}: {exc}") from exc
+        raise UserError(f"cannot listen on {args.host}:{args.port}: {exc}") from exc
     except KeyboardInterrupt:
         pass
     return 0

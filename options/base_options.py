@@ -5,9 +5,10 @@ XOptions().parse(argv) returns a plain argparse.Namespace. Each run writes its o
 checkpoints/NAME/{phase}_opt.txt (readable) and {phase}_opt.json (read back at test time).
 """
 import argparse
-import json
 import os
+import re
 import sys
+import warnings
 
 import torch
 
@@ -15,14 +16,54 @@ from cyclegan.data import DATASET_MODES, DIRECTIONS
 from cyclegan.data.transforms import PREPROCESS_MODES
 from cyclegan.io import atomic_write_json, atomic_write_text
 from cyclegan.models import MODELS, get_option_setter
+from cyclegan.models.arch import saved_options
 from cyclegan.models.discriminators import DISCRIMINATORS
 from cyclegan.models.generators import GENERATORS
 from cyclegan.models.layers import INIT_TYPES, NORM_TYPES
-from cyclegan.models.speed import AMP_DTYPES
+from cyclegan.models.speed import AMP_DTYPES, resolve_options
+from cyclegan.perf import resolve_device
+
+DEFAULT_SEED = 0  # the one seed rule of every command: see add_seed_option
+DEFAULT_CHECKPOINTS_DIR = "./checkpoints"
+DEFAULT_RESULTS_DIR = "./results/"
 
 
 def default_gpu_ids():
     return "0" if torch.cuda.is_available() else "-1"
+
+
+def device_flag(text):
+    """--device's type: auto, cpu, cuda or cuda:N (whether that device exists is checked after parsing)."""
+    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", text):
+        raise argparse.ArgumentTypeError(f"{text!r}: give auto, cpu, cuda or cuda:N")
+    return text
+
+
+def add_device_option(p, what="runs"):
+    """--device auto|cpu|cuda|cuda:N, the one device flag of every command but the official train and test
+    (--gpu_ids); Options.parse resolves it (cyclegan.perf.resolve_device) into opt.device, a torch.device."""
+    shown = issubclass(getattr(p, "formatter_class", object), argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--device", type=device_flag, default="auto",
+                   help=f"where it {what}: auto (CUDA when there is a GPU, else the CPU), cpu, cuda or cuda:N"
+                        + ("" if shown else " (default: auto)"))
+    return p
+
+
+def add_seed_option(p, what, resumes=False):
+    """--seed with the one seed rule of every command in its help: default 0, so the same command repeats its
+    random draws; a resumed run keeps its own seed. apply_seed_rule fills opt.seed after parsing."""
+    rule = f"random seed for {what}: the same seed repeats the same random draws (default: {DEFAULT_SEED}"
+    rule += "; with --continue_train, the run's own seed)" if resumes else ")"
+    p.add_argument("--seed", type=int, default=argparse.SUPPRESS, help=rule)
+    return p
+
+
+def apply_seed_rule(opt, saved=None):
+    """opt.seed: --seed when given, else the resumed run's saved seed (`saved`: its options), else DEFAULT_SEED."""
+    if getattr(opt, "seed", None) is None:
+        saved_seed = (saved or {}).get("seed")
+        opt.seed = DEFAULT_SEED if saved_seed is None else saved_seed
+    return opt
 
 
 class Options:
@@ -47,12 +88,21 @@ class Options:
         argv = sys.argv[1:] if argv is None else list(argv)
         self.parser = self.build_parser(argv)
         opt = self.parser.parse_args(argv)
+        if isinstance(getattr(opt, "device", None), str):  # --device (add_device_option)
+            opt.device = self.resolve_device(opt.device)
         self.finish(opt)
         self.opt = opt
         return opt
 
+    def resolve_device(self, text):
+        """--device's value as a torch.device; a device this machine lacks is a flag error (exit 2)."""
+        try:
+            return resolve_device(text)
+        except ValueError as e:
+            self.parser.error(str(e))
+
     def finish(self, opt):
-        """Hook for option sets to check and complete values after parsing."""
+        """Hook for option sets to check and complete values after parsing (self.parser.error for bad values)."""
 
 
 class BaseOptions(Options):
@@ -69,9 +119,8 @@ class BaseOptions(Options):
         p.add_argument("--gpu_ids", type=str, default=default_gpu_ids(),
                        help="the GPU to use, e.g. 0 or 1, or -1 for the CPU (default: the first GPU if any, else "
                             "CPU); for several GPUs start one process per GPU with torchrun")
-        p.add_argument("--checkpoints_dir", type=str, default="./checkpoints", help="models are saved here")
-        p.add_argument("--seed", type=int, default=None,
-                       help="random seed for weights, data order and augmentation (default: drawn and saved)")
+        p.add_argument("--checkpoints_dir", type=str, default=DEFAULT_CHECKPOINTS_DIR, help="models are saved here")
+        add_seed_option(p, "weights, data order and augmentation", resumes=self.isTrain)
         # model parameters
         p.add_argument("--model", type=str, default="cycle_gan", choices=list(MODELS),
                        help="cycle_gan, or test for a single generator (one direction)")
@@ -149,7 +198,13 @@ class BaseOptions(Options):
         opt.isTrain = self.isTrain
         if opt.suffix:
             opt.name = opt.name + "_" + opt.suffix.format(**vars(opt))
-        opt.gpu_ids = parse_gpu_ids(opt.gpu_ids)
+        try:
+            opt.gpu_ids = parse_gpu_ids(opt.gpu_ids)
+            with warnings.catch_warnings():  # configure() warns where it applies them
+                warnings.simplefilter("ignore")
+                resolve_options(opt, "cuda" if opt.gpu_ids else "cpu")  # --amp, --cudnn_benchmark x --deterministic
+        except ValueError as e:
+            self.parser.error(str(e))
         opt.device = torch.device("cuda", opt.gpu_ids[0]) if opt.gpu_ids else torch.device("cpu")
         self.finish(opt)
         self.opt = opt
@@ -157,21 +212,22 @@ class BaseOptions(Options):
 
 
 def parse_gpu_ids(text):
-    """'-1' -> [] (CPU), '1' -> [1]. One process drives one device: several ids are an error naming torchrun."""
+    """'-1' -> [] (CPU), '1' -> [1]. One process drives one device: several ids are an error (ValueError) naming
+    torchrun."""
     if isinstance(text, list):
         return text
     try:
         ids = [int(x) for x in str(text).split(",") if x.strip() and int(x) >= 0]
     except ValueError:
-        raise SystemExit(f"--gpu_ids {text}: give one GPU id such as 0, or -1 for the CPU") from None
+        raise ValueError(f"--gpu_ids {text}: give one GPU id such as 0, or -1 for the CPU") from None
     if len(ids) > 1:
-        raise SystemExit(f"--gpu_ids {text}: one process trains on one GPU. For {len(ids)} GPUs start one process "
+        raise ValueError(f"--gpu_ids {text}: one process trains on one GPU. For {len(ids)} GPUs start one process "
                          f"per GPU: CUDA_VISIBLE_DEVICES={','.join(map(str, ids))} torchrun --standalone "
                          f"--nproc_per_node={len(ids)} -m cyclegan.train ... (README \"Multi-GPU and multi-node\")")
     if ids and not torch.cuda.is_available():
-        raise SystemExit(f"--gpu_ids {text}: no CUDA GPU is available on this machine; use --gpu_ids -1 for the CPU")
+        raise ValueError(f"--gpu_ids {text}: no CUDA GPU is available on this machine; use --gpu_ids -1 for the CPU")
     if ids and ids[0] >= torch.cuda.device_count():
-        raise SystemExit(f"--gpu_ids {text}: this machine has {torch.cuda.device_count()} GPU(s), ids 0 to "
+        raise ValueError(f"--gpu_ids {text}: this machine has {torch.cuda.device_count()} GPU(s), ids 0 to "
                          f"{torch.cuda.device_count() - 1}")
     return ids
 
@@ -220,8 +276,5 @@ def save_options(opt, folder, phase, parser=None, echo=True):
 
 
 def load_saved_options(folder, phase="train"):
-    path = os.path.join(folder, f"{phase}_opt.json")
-    if not os.path.isfile(path):
-        return None
-    with open(path) as f:
-        return json.load(f)
+    """The options a run saved as {phase}_opt.json, or None when it saved none."""
+    return saved_options(folder, phase)

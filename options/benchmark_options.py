@@ -1,14 +1,12 @@
-"""Options of the benchmarks: the CycleGAN speed benchmark (`python -m cyclegan.benchmark`) and the Gatys
-one (`python -m cyclegan.benchmark gatys`); see README "Speed"."""
+"""Options of the benchmarks (`python -m cyclegan.benchmark [gatys|fast_nst|c2st]`): the CycleGAN speed
+benchmark, the Gatys one, fast NST beside Gatys and the C2ST's time and spread; see README "Speed"."""
 import argparse
 import os
 
-import torch
-
 from cyclegan.models.generators import GENERATORS
-from cyclegan.nst import BACKBONES, DEVICES, STYLE_LOSSES
+from cyclegan.nst import BACKBONES, STYLE_LOSSES
 
-from .base_options import Options
+from .base_options import DEFAULT_SEED, Options, add_device_option, add_seed_option, apply_seed_rule
 
 CONFIGS = ("official", "eager", "channels_last", "compile", "cudnn", "bf16", "fp16", "fast_norm", "cuda_graph",
            "default", "all")
@@ -30,7 +28,7 @@ class BenchmarkOptions(Options):
         p.add_argument("--batch_size", type=int, default=1, help="training batch size")
         p.add_argument("--test_batch", type=int, default=None,
                        help="inference batch size (default: 64 on GPU, 4 on CPU)")
-        p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N, or auto (cuda when available)")
+        add_device_option(p, "trains and tests")
         p.add_argument("--configs", default=None,
                        help=f"comma-separated, from: {', '.join(CONFIGS)} (default: {DEFAULT_CONFIGS['cpu']} "
                             f"on CPU; {DEFAULT_CONFIGS['cuda']} on GPU). official is float32 in the official call order, "
@@ -51,27 +49,25 @@ class BenchmarkOptions(Options):
         p.add_argument("--no_gemm", action="store_true", help="skip measuring the GEMM rate")
         p.add_argument("--profile", action="store_true",
                        help="profile one step per configuration: top ops in the JSON, a table on stderr")
-        p.add_argument("--seed", type=int, default=0, help="seed for weights and data")
+        add_seed_option(p, "weights and data")
         return p
 
     def finish(self, opt):
-        if opt.device == "auto":
-            opt.device = "cuda" if torch.cuda.is_available() else "cpu"
-        dev = torch.device(opt.device)
-        if dev.type == "cuda" and not torch.cuda.is_available():
-            raise SystemExit(f"--device {opt.device}: no CUDA GPU is available; use --device cpu")
-        if dev.type not in DEFAULT_CONFIGS:
-            raise SystemExit(f"--device {opt.device}: only cpu and cuda are supported")
-        gpu = dev.type == "cuda"
-        opt.configs = [c.strip() for c in (opt.configs or DEFAULT_CONFIGS[dev.type]).split(",") if c.strip()]
+        p = self.parser
+        gpu = opt.device.type == "cuda"
+        opt.configs = [c.strip() for c in (opt.configs or DEFAULT_CONFIGS[opt.device.type]).split(",") if c.strip()]
         unknown = [c for c in opt.configs if c not in CONFIGS]
         if unknown:
-            raise SystemExit(f"--configs: unknown {', '.join(unknown)}; choose from {', '.join(CONFIGS)}")
+            p.error(f"--configs: unknown {', '.join(unknown)}; choose from {', '.join(CONFIGS)}")
         for name, value in (("size", opt.size), ("batch_size", opt.batch_size), ("ngf", opt.ngf), ("ndf", opt.ndf)):
             if value < 1:
-                raise SystemExit(f"--{name} must be positive, got {value}")
+                p.error(f"--{name} must be positive, got {value}")
         if opt.size % 4:
-            raise SystemExit(f"--size {opt.size}: must be a multiple of 4 (the generator downsamples twice)")
+            p.error(f"--size {opt.size}: must be a multiple of 4 (the generator downsamples twice)")
+        if opt.dataroot is not None and not all(os.path.isdir(os.path.join(opt.dataroot, side))
+                                                for side in ("trainA", "trainB")):
+            p.error(f"--dataroot {opt.dataroot}: needs trainA/ and trainB/ subfolders of images")
+        apply_seed_rule(opt)
         opt.test_batch = opt.test_batch or (64 if gpu else 4)
         opt.warmup = (10 if gpu else 1) if opt.warmup is None else opt.warmup
         opt.repeats = (30 if gpu else 3) if opt.repeats is None else max(1, opt.repeats)
@@ -89,7 +85,11 @@ class GatysBenchmarkOptions(Options):
         p.add_argument("--backbone", default="vgg19", choices=BACKBONES)
         p.add_argument("--weights", default="random",
                        help="'random' (default; timing does not depend on the values) or a weights file")
-        p.add_argument("--device", default="auto", choices=DEVICES)
+        add_device_option(p)
+        p.add_argument("--content", default=None,
+                       help="a photo to time on, with --style a painting (default: seeded noise; the time does "
+                            "not depend on the pixels)")
+        p.add_argument("--style", default=None, help="a painting to time on, with --content (default: seeded noise)")
         p.add_argument("--evals", type=int, default=3, help="timed function evaluations per config (median)")
         p.add_argument("--warmup", type=int, default=1, help="untimed evaluations first")
         p.add_argument("--baseline_repeats", type=int, default=2,
@@ -103,6 +103,11 @@ class GatysBenchmarkOptions(Options):
 
     def finish(self, opt):
         opt.sizes = parse_sizes(opt.sizes, self.parser)
+        if (opt.content is None) != (opt.style is None):
+            self.parser.error("--content and --style go together: a photo and a painting (or neither: noise)")
+        for flag, path in (("--content", opt.content), ("--style", opt.style)):
+            if path is not None and not os.path.isfile(path):
+                self.parser.error(f"{flag} {path}: no such image file")
         opt.losses = [v.strip() for v in opt.losses.split(",") if v.strip()]
         bad = [v for v in opt.losses if v not in STYLE_LOSSES]
         if bad or not opt.losses:
@@ -144,3 +149,27 @@ class FastNSTBenchmarkOptions(Options):
         for flag in ("batch", "repeats", "gatys_iters", "gatys_num_iters"):
             if getattr(opt, flag) < 1:
                 self.parser.error(f"--{flag} must be at least 1, got {getattr(opt, flag)}")
+
+
+class C2STBenchmarkOptions(Options):
+    """`python -m cyclegan.benchmark c2st`: the C2ST's time and its spread over seeds for known answers."""
+    prog = "cyclegan-benchmark c2st"
+    description = ("Time the C2ST on 250 real + 50 fake 256-px images, then its balanced accuracy over seeds for "
+                   "known answers (real vs real, vs noise, vs blurred, paintings vs photos); prints figures.")
+
+    def initialize(self, parser):
+        p = parser
+        p.add_argument("--dataroot", required=True, help="a dataset with trainA (paintings) and trainB (photos)")
+        p.add_argument("--seeds", type=int, default=3,
+                       help=f"seeds {DEFAULT_SEED}, {DEFAULT_SEED + 1}, ... per case (default: 3)")
+        p.add_argument("--num_threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+        p.add_argument("--skip_timing", action="store_true", help="skip the timing")
+        p.add_argument("--skip_spread", action="store_true", help="skip the spread over seeds")
+        p.add_argument("--only", default="", help="run only the cases whose name contains this text")
+        return p
+
+    def finish(self, opt):
+        if not all(os.path.isdir(os.path.join(opt.dataroot, side)) for side in ("trainA", "trainB")):
+            self.parser.error(f"--dataroot {opt.dataroot}: needs trainA/ and trainB/ subfolders of images")
+        if opt.seeds < 1:
+            self.parser.error(f"--seeds must be at least 1, got {opt.seeds}")

@@ -7,17 +7,8 @@ from cyclegan.data import DIRECTIONS
 from cyclegan.models.generators import GENERATORS
 from cyclegan.models.layers import NORM_TYPES
 
-from .base_options import Options, load_saved_options
+from .base_options import DEFAULT_CHECKPOINTS_DIR, DEFAULT_RESULTS_DIR, Options
 from .gatys_options import add_gatys_options, check_gatys_options
-
-
-def generator_arch(run_dir, opt=None):
-    """A CycleGAN run's generator architecture: its saved options, then --netG/--ngf/--norm when given."""
-    saved = load_saved_options(run_dir) or {}
-    arch = {k: saved.get(k, default) for k, default in
-            (("netG", "resnet_9blocks"), ("ngf", 64), ("norm", "instance"), ("no_dropout", True))}
-    arch.update({k: getattr(opt, k) for k in ("netG", "ngf", "norm") if getattr(opt, k, None) is not None})
-    return arch
 
 
 class CompareOptions(Options):
@@ -29,7 +20,7 @@ class CompareOptions(Options):
         p = parser
         c = p.add_argument_group("comparison")
         c.add_argument("--name", required=True, help="a trained (or *_pretrained) CycleGAN under --checkpoints_dir")
-        c.add_argument("--checkpoints_dir", default="./checkpoints", help="(default: ./checkpoints)")
+        c.add_argument("--checkpoints_dir", default=DEFAULT_CHECKPOINTS_DIR, help=f"(default: {DEFAULT_CHECKPOINTS_DIR})")
         c.add_argument("--epoch", default="latest", help="which saved generator to load (default: latest)")
         c.add_argument("--direction", default="AtoB", choices=DIRECTIONS,
                        help="AtoB (default): paintings are A and photos B (vangogh2photo), so photo->painting is G_B")
@@ -59,7 +50,8 @@ class CompareOptions(Options):
         c.add_argument("--reference", default=None,
                        help="folder of another model's outputs on the same photos (e.g. the official pretrained "
                             "generator's test images, or a previous run's), matched by file name: a reference row")
-        c.add_argument("--results_dir", default="./results/", help="writes RESULTS_DIR/compare_NAME (default: ./results/)")
+        c.add_argument("--results_dir", default=DEFAULT_RESULTS_DIR,
+                       help=f"writes RESULTS_DIR/compare_NAME (default: {DEFAULT_RESULTS_DIR})")
         c.add_argument("--overwrite", action="store_true", help="recompute outputs already on disk")
         add_gatys_options(p.add_argument_group("Gatys (same names as cyclegan-gatys)"), single_run=False)
         p.set_defaults(image_size=256)

@@ -5,12 +5,11 @@ the run folder is CHECKPOINTS_DIR/NAME as in CycleGAN training, with the options
 """
 import argparse
 import os
-import random
 
-from cyclegan.nst import DEVICES
-from cyclegan.nst.fast import DEFAULT_TV_WEIGHT
+from cyclegan.nst.fast import FAST_NST_TV_WEIGHT
 
-from .base_options import Options, load_saved_options
+from .base_options import (DEFAULT_CHECKPOINTS_DIR, Options, add_device_option, add_seed_option, apply_seed_rule,
+                           load_saved_options)
 from .gatys_options import add_loss_options, add_weights_options, check_layer_options
 
 PHASE = "fast_nst_train"  # CHECKPOINTS_DIR/NAME/fast_nst_train_opt.{txt,json}
@@ -18,7 +17,7 @@ PHASE = "fast_nst_train"  # CHECKPOINTS_DIR/NAME/fast_nst_train_opt.{txt,json}
 
 def add_run_options(p, name_required=True):
     p.add_argument("--name", required=name_required, help="run name: the network lives in CHECKPOINTS_DIR/NAME")
-    p.add_argument("--checkpoints_dir", default="./checkpoints", help="(default: ./checkpoints)")
+    p.add_argument("--checkpoints_dir", default=DEFAULT_CHECKPOINTS_DIR, help=f"(default: {DEFAULT_CHECKPOINTS_DIR})")
     return p
 
 
@@ -31,7 +30,7 @@ def add_commands(parser):
     add_run_options(t)
     add_loss_options(t)
     add_weights_options(t)
-    t.set_defaults(tv_weight=DEFAULT_TV_WEIGHT)
+    t.set_defaults(tv_weight=FAST_NST_TV_WEIGHT)
     t.add_argument("--num_iters", type=int, default=4000, help="training iterations (batches) (default: 4000)")
     t.add_argument("--batch_size", type=int, default=4, help="photos per iteration (default: 4, as Johnson et al.)")
     t.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default: 1e-3)")
@@ -40,7 +39,7 @@ def add_commands(parser):
                    help="style images are resized to image_size * style_scale on their longest side (default: 1)")
     t.add_argument("--ngf", type=int, default=32, help="channels at full resolution (default: 32, as Johnson et al.)")
     t.add_argument("--n_res", type=int, default=5, help="residual blocks (default: 5)")
-    t.add_argument("--seed", type=int, default=None, help="random seed (default: drawn and saved with the run)")
+    add_seed_option(t, "the photo crops, random weights and MMD samples", resumes=True)
     t.add_argument("--print_freq", type=int, default=50, help="iterations between loss-log lines (default: 50)")
     t.add_argument("--save_freq", type=int, default=500,
                    help="iterations between checkpoints and page updates (default: 500)")
@@ -58,8 +57,7 @@ def add_commands(parser):
     s.add_argument("--image_size", type=int, default=None,
                    help="longest side of the outputs (default: each input's own size)")
     s.add_argument("--epoch", default="latest", help="which saved network: {epoch}_net_T.pth (default: latest)")
-    s.add_argument("--device", default="auto", choices=DEVICES,
-                   help="auto uses the GPU when there is one (default: auto)")
+    add_device_option(s)
     return parser
 
 
@@ -94,13 +92,9 @@ class FastNSTOptions(Options):
         run_dir = os.path.join(opt.checkpoints_dir, opt.name)
         saved = load_saved_options(run_dir, PHASE)
         started = os.path.isfile(os.path.join(run_dir, "latest_state.pth"))
-        if opt.continue_train:
-            if saved is None or not started:
-                p.error(f"--continue_train: {run_dir} holds no fast-NST checkpoint to resume")
-            opt.seed = saved["seed"] if opt.seed is None else opt.seed
-        elif started:
+        if opt.continue_train and (saved is None or not started):
+            p.error(f"--continue_train: {run_dir} holds no fast-NST checkpoint to resume")
+        if started and not opt.continue_train:
             p.error(f"{run_dir} already holds a fast-NST run: pass --continue_train to resume it, "
                     f"or choose another --name (nothing was overwritten)")
-        if opt.seed is None:
-            opt.seed = random.SystemRandom().randrange(2 ** 31)
-        return opt
+        return apply_seed_rule(opt, saved if opt.continue_train else None)

@@ -4,9 +4,9 @@ add_gatys_options(parser) adds every flag to any parser, so the comparison harne
 the same names; GatysOptions().parse(argv) returns a checked argparse.Namespace in which the
 comma-separated flags are already lists.
 """
-from cyclegan.nst import BACKBONES, DEFAULT_TV_WEIGHT, DEVICES, INITS, OPTIMIZERS, POOLINGS, STYLE_LOSSES
+from cyclegan.nst import BACKBONES, DEFAULT_TV_WEIGHT, INITS, OPTIMIZERS, POOLINGS, STYLE_LOSSES
 
-from .base_options import Options
+from .base_options import Options, add_device_option, add_seed_option, apply_seed_rule
 
 
 def add_loss_options(p):
@@ -40,8 +40,7 @@ def add_weights_options(p):
     p.add_argument("--weights", default=None,
                    help="backbone weights: a local .pth file, or 'random' (untrained: tests and benchmarks only). "
                         "Default: torchvision's ImageNet file from the torch cache (never downloaded)")
-    p.add_argument("--device", default="auto", choices=DEVICES,
-                   help="auto uses the GPU when there is one (default: auto)")
+    add_device_option(p)
     return p
 
 
@@ -75,7 +74,7 @@ def add_gatys_options(parser, single_run=True):
                    help="style images are resized to image_size * style_scale on their longest side (default: 1)")
     p.add_argument("--preserve_color", action="store_true",
                    help="transfer onto the luminance only and keep the photo's colours")
-    p.add_argument("--seed", type=int, default=None, help="random seed for repeatable runs")
+    add_seed_option(p, "random weights, MMD samples and a random start")
     p.add_argument("--save_every", type=int, default=0,
                    help="also save the image every N iterations (default: 0, only the final image)")
     add_weights_options(p)
@@ -129,7 +128,7 @@ def check_gatys_options(opt, parser):
         parser.error(f"--style_scale must be positive, got {opt.style_scale}")
     if opt.lr is not None and opt.lr <= 0:
         parser.error(f"--lr must be positive, got {opt.lr}")
-    return opt
+    return apply_seed_rule(opt)
 
 
 class GatysOptions(Options):

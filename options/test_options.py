@@ -2,10 +2,9 @@
 never repeat it; a typed flag that contradicts the saved value is an error naming both."""
 import os
 
-from .base_options import BaseOptions, load_saved_options
+from cyclegan.models.arch import ARCH_KEYS  # at test time they are taken from train_opt.json
 
-# Options that define the saved networks; at test time they are taken from train_opt.json.
-ARCH_KEYS = ("netG", "ngf", "norm", "no_dropout", "input_nc", "output_nc")
+from .base_options import DEFAULT_RESULTS_DIR, BaseOptions, apply_seed_rule, load_saved_options
 
 
 class TestOptions(BaseOptions):
@@ -13,7 +12,7 @@ class TestOptions(BaseOptions):
 
     def initialize(self, parser):
         p = super().initialize(parser)
-        p.add_argument("--results_dir", type=str, default="./results/", help="saves results here.")
+        p.add_argument("--results_dir", type=str, default=DEFAULT_RESULTS_DIR, help="saves results here.")
         p.add_argument("--aspect_ratio", type=float, default=1.0, help="aspect ratio of result images")
         p.add_argument("--phase", type=str, default="test", help="train, val, test, etc")
         p.add_argument("--eval", action="store_true", help="use eval mode during test time.")
@@ -40,18 +39,21 @@ class TestOptions(BaseOptions):
 
     def finish(self, opt):
         if opt.dataroot is None:
-            raise SystemExit("--dataroot is required: a dataset folder with testA/testB, or (with --model test) "
-                             "a folder of images or one image file")
+            self.parser.error("--dataroot is required: a dataset folder with testA/testB, or (with --model test) "
+                              "a folder of images or one image file")
         if opt.model == "test":
             opt.dataset_mode = "single"
         saved = load_saved_options(os.path.join(opt.checkpoints_dir, opt.name))
         if saved:
-            apply_saved_architecture(opt, saved)
-        if opt.seed is None:
-            opt.seed = 0
+            conflicts = apply_saved_architecture(opt, saved)
+            if conflicts:
+                self.parser.error(f"options conflict with {os.path.join(opt.checkpoints_dir, opt.name, 'train_opt.json')}: "
+                                  + "; ".join(conflicts) + ". Drop the flag to use the saved value.")
+        apply_seed_rule(opt)
 
 
 def apply_saved_architecture(opt, saved):
+    """Take the saved run's architecture flags into opt; returns the typed flags that contradict it."""
     conflicts = []
     for key in ARCH_KEYS:
         if key not in saved:
@@ -60,6 +62,4 @@ def apply_saved_architecture(opt, saved):
             conflicts.append(f"--{key} {getattr(opt, key)} was given, but the run was trained with {key}={saved[key]}")
         else:
             setattr(opt, key, saved[key])
-    if conflicts:
-        raise SystemExit(f"options conflict with {os.path.join(opt.checkpoints_dir, opt.name, 'train_opt.json')}: "
-                         + "; ".join(conflicts) + ". Drop the flag to use the saved value.")
+    return conflicts

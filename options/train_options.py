@@ -1,11 +1,12 @@
 """Training options: display, saving and optimisation flags, with the official defaults."""
-import argparse
-import random
+import os
 
+from cyclegan.metrics.c2st import DEFAULT_STEPS as C2ST_STEPS
+from cyclegan.metrics.evaluate import DEFAULT_EVAL_MAX
 from cyclegan.models.losses import GAN_MODES
 from cyclegan.models.schedulers import LR_POLICIES
 
-from .base_options import BaseOptions
+from .base_options import BaseOptions, apply_seed_rule, load_saved_options
 
 
 class TrainOptions(BaseOptions):
@@ -47,8 +48,9 @@ class TrainOptions(BaseOptions):
                             "held-out set unless given explicitly)")
         p.add_argument("--eval_dir", type=str, default=None,
                        help="held-out set for --eval_freq: a folder with testA/testB or A/B (default: DATAROOT)")
-        p.add_argument("--eval_max", type=int, default=100, help="at most this many held-out images per domain")
-        p.add_argument("--eval_c2st_steps", type=int, default=150, help="C2ST training steps per fold (speed vs power)")
+        p.add_argument("--eval_max", type=int, default=DEFAULT_EVAL_MAX, help="at most this many held-out images per domain")
+        p.add_argument("--eval_c2st_steps", type=int, default=C2ST_STEPS,
+                       help="C2ST training steps per fold (speed vs power)")
         # training parameters
         p.add_argument("--n_epochs", type=int, default=100, help="number of epochs with the initial learning rate")
         p.add_argument("--n_epochs_decay", type=int, default=100, help="number of epochs to linearly decay learning rate to zero")
@@ -59,18 +61,19 @@ class TrainOptions(BaseOptions):
         p.add_argument("--pool_size", type=int, default=50, help="the size of image buffer that stores previously generated images")
         p.add_argument("--lr_policy", type=str, default="linear", choices=LR_POLICIES,
                        help="learning rate policy")
-        p.add_argument("--cuda_graph", action=argparse.BooleanOptionalAction, default=None,
-                       help="capture the training step in a CUDA graph and replay it (default: on for CUDA when the "
-                            "run allows it: no DDP, no --compile, fixed image size; a one-line reason when not)")
+        p.add_argument("--cuda_graph", action="store_true",
+                       help="capture the training step in a CUDA graph and replay it (CUDA only; off by default until "
+                            "a GPU run has verified it, see README \"Speed\"). Stays off, with a one-line reason, "
+                            "under DDP, with --compile or with images of varying size")
         p.add_argument("--lr_decay_iters", type=int, default=50, help="multiply by a gamma every lr_decay_iters epochs (step policy)")
         return p
 
     def finish(self, opt):
         if opt.dataroot is None:
-            raise SystemExit("--dataroot is required: a folder with trainA/ and trainB/ "
-                             "(get one with: bash scripts/download_cyclegan_dataset.sh vangogh2photo)")
-        if opt.seed is None:
-            opt.seed = random.SystemRandom().randrange(2 ** 31)
+            self.parser.error("--dataroot is required: a folder with trainA/ and trainB/ "
+                              "(get one with: bash scripts/download_cyclegan_dataset.sh vangogh2photo)")
+        resumed = load_saved_options(os.path.join(opt.checkpoints_dir, opt.name)) if opt.continue_train else None
+        apply_seed_rule(opt, resumed)
         if opt.eval_freq is None:  # measured on 2 CPU cores: epochs 34 s -> 57-77 s while a C2ST scored beside them
             opt.eval_freq = 5 if opt.device.type == "cuda" else 0
         if not opt.display_env:

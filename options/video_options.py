@@ -6,7 +6,7 @@ import os
 from cyclegan.data import DIRECTIONS
 from cyclegan.media import FORMATS
 
-from .base_options import Options
+from .base_options import Options, add_seed_option, apply_seed_rule
 from .fast_nst_options import add_run_options
 from .gatys_options import add_loss_options, add_weights_options, check_layer_options
 
@@ -42,7 +42,7 @@ class VideoOptions(Options):
         g.add_argument("--num_iters", type=int, default=100, help="L-BFGS iterations per frame (default: 100)")
         g.add_argument("--temporal_init", action=argparse.BooleanOptionalAction, default=True,
                        help="start each frame from the previous stylised frame (default: on)")
-        g.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+        add_seed_option(g, "Gatys's random weights and MMD samples")
         add_loss_options(g)
         add_weights_options(p)
         return p
@@ -69,4 +69,4 @@ class VideoOptions(Options):
             p.error(f"--output {opt.output}: end it in one of {', '.join(FORMATS)}")
         if os.path.exists(opt.output) and not opt.overwrite:
             p.error(f"--output {opt.output} exists; pass --overwrite to replace it or choose another name")
-        return opt
+        return apply_seed_rule(opt)

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ..errors import MissingFileError
 from ..images import list_images, load_image
 from ..models.inference import describe_compile
 from ..metrics.c2st import C2STError, c2st, needed_per_class
@@ -20,7 +21,7 @@ def collect_paintings(paths):
     for p in paths:
         out += [str(x) for x in list_images(p)] if os.path.isdir(p) else [str(p)]
     if not out:
-        raise FileNotFoundError(f"no paintings found in {', '.join(map(str, paths))}")
+        raise MissingFileError(f"no paintings found in {', '.join(map(str, paths))}")
     return out
 
 
@@ -185,7 +186,7 @@ def reference_outputs(folder, records, out_dir, size, classifier):
             continue
         imgs.append(load_photo(match[0], size)[0])
     if not imgs:
-        raise FileNotFoundError(f"--reference {folder}: no file matches a photo name (expected NAME.png or "
+        raise MissingFileError(f"--reference {folder}: no file matches a photo name (expected NAME.png or "
                                 f"NAME_fake*.png for each photo NAME)")
     row = {"images": len(imgs), "failed": missing}
     if classifier is not None:

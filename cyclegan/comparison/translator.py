@@ -4,6 +4,7 @@ import os
 
 import torch
 
+from ..errors import MissingFileError
 from ..io import load_state_dict_file
 from ..models.base_model import load_official_state_dict
 from ..models.generators import define_G
@@ -28,7 +29,7 @@ def generator_files(run_dir, epoch, direction="AtoB", model_suffix=None):
     fwd = path(model_suffix)
     if not os.path.isfile(fwd):
         have = sorted(f for f in os.listdir(run_dir)) if os.path.isdir(run_dir) else []
-        raise FileNotFoundError(f"{fwd} not found: check --name/--checkpoints_dir/--epoch/--model_suffix "
+        raise MissingFileError(f"{fwd} not found: check --name/--checkpoints_dir/--epoch/--model_suffix "
                                 f"(files there: {', '.join(have) or 'none'})")
     other = {"_A": "_B", "_B": "_A"}.get(model_suffix)
     return fwd, (path(other) if other and os.path.isfile(path(other)) else None)

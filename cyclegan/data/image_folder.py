@@ -2,6 +2,7 @@
 Listing, loading and converting images live in cyclegan.images."""
 import os
 
+from ..errors import MissingFileError
 from ..images import IMG_EXTENSIONS, is_image_file, list_images
 
 
@@ -10,12 +11,12 @@ def make_dataset(folder, max_dataset_size=float("inf")):
     if os.path.isfile(folder) and is_image_file(folder):
         return [folder]
     if not os.path.isdir(folder):
-        raise FileNotFoundError(f"{folder}: no such folder. Check --dataroot (expected {os.path.basename(folder)}/ "
+        raise MissingFileError(f"{folder}: no such folder. Check --dataroot (expected {os.path.basename(folder)}/ "
                                 f"inside it) or download a dataset with scripts/download_cyclegan_dataset.sh")
     try:
         paths = [str(p) for p in list_images(folder, recursive=True)]
     except FileNotFoundError as e:
-        raise FileNotFoundError(f"{e}. Put images there or point --dataroot at the right dataset") from None
+        raise MissingFileError(f"{e}. Put images there or point --dataroot at the right dataset") from None
     return paths[:int(min(max_dataset_size, len(paths)))]
 
 

@@ -13,8 +13,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from PIL import Image
 
+from ..errors import UserError
 
-class BadDatasetError(ValueError):
+
+class BadDatasetError(UserError, ValueError):
     """Raised with --strict when the scan finds unusable files; the message lists them."""
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from ..display.progress import Progress
+from ..errors import MissingFileError, UserError
 from ..io import atomic_write
 
 # output suffix -> (container format, video encoder)
@@ -19,7 +20,7 @@ FORMATS = {".mp4": ("mp4", "libx264"), ".m4v": ("mp4", "libx264"), ".mov": ("mov
            ".mkv": ("matroska", "libx264"), ".avi": ("avi", "mpeg4"), ".webm": ("webm", "libvpx-vp9")}
 
 
-class VideoError(ValueError):
+class VideoError(UserError, ValueError):
     """A file that cannot be stylised as a video; the message names it and says what to do."""
 
 
@@ -27,7 +28,7 @@ def open_video(path):
     """(container, video stream, audio stream or None, frame rate); VideoError when it is not a usable video."""
     path = os.fspath(path)
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"--input {path}: no such file")
+        raise MissingFileError(f"--input {path}: no such file")
     try:
         container = av.open(path)
     except (av.error.FFmpegError, UnicodeDecodeError) as e:

@@ -8,12 +8,9 @@ bootstrap) and a one-sided p-value against 0.5 (label permutation). 0.5 = indist
 generator), 1.0 = always told apart. Deterministic for a seed: every random draw uses a seeded generator,
 never torch's global RNG (so it can run beside training without changing its random stream).
 
-Command line: python -m cyclegan.metrics.c2st REAL_DIR FAKE_DIR [--json] [--folds 5] [--seed 0]
+Command line: python -m cyclegan.c2st REAL_DIR FAKE_DIR [--json] [--folds 5] [--seed 0] (options/c2st_options.py).
 """
-import argparse
-import json
 import math
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -22,17 +19,20 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..errors import UserError
 from ..perf import resolve_device
 from .classifier import _augment, _square, build_net
 from .images import iter_images, list_images, load_image
 from .threads import torch_threads
 
-DEFAULTS = {"load_size": 96, "crop": 64, "width": 16, "steps": 150, "batch_size": 32, "lr": 3e-3,
+DEFAULT_STEPS = 150  # training steps per fold (speed vs power)
+DEFAULT_FOLDS = 5
+DEFAULTS = {"load_size": 96, "crop": 64, "width": 16, "steps": DEFAULT_STEPS, "batch_size": 32, "lr": 3e-3,
             "n_boot": 2000, "n_perm": 2000}
 MIN_PER_FOLD = 2  # images of each class in every held-out fold
 
 
-class C2STError(ValueError):
+class C2STError(UserError, ValueError):
     """Inputs the test cannot run on (empty folder, too few images); the message says what to do."""
 
 
@@ -161,7 +161,7 @@ def interval_and_p(pred, y, seed, n_boot, n_perm):
     return float(lo), float(hi), float(p)
 
 
-def c2st(real, fake, folds=5, seed=0, device=None, num_threads=None, **settings):
+def c2st(real, fake, folds=DEFAULT_FOLDS, seed=0, device=None, num_threads=None, **settings):
     """Run the test. real/fake: a folder path, a (N, 3, H, W) batch in [0, 1] or a list of (3, H, W) tensors.
 
     settings override DEFAULTS (load_size, crop, width, steps, batch_size, lr, n_boot, n_perm).
@@ -205,28 +205,3 @@ def c2st(real, fake, folds=5, seed=0, device=None, num_threads=None, **settings)
                       float(np.mean(pred[yn == 0] == 0)), float(np.mean(pred[yn == 1] == 1)),
                       time.perf_counter() - start, str(device), skip_r + skip_f)
 
-
-def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m cyclegan.metrics.c2st", description=__doc__.split("\n\n")[0])
-    p.add_argument("real_dir", help="folder of real images (e.g. held-out paintings)")
-    p.add_argument("fake_dir", help="folder of generated images")
-    p.add_argument("--folds", type=int, default=5, help="cross-validation folds")
-    p.add_argument("--seed", type=int, default=0, help="seed of every random draw (same seed, same result)")
-    p.add_argument("--device", default="auto", help="auto (CUDA when there is one), cpu, cuda, cuda:1")
-    p.add_argument("--num_threads", type=int, default=None, help="torch CPU threads (default: torch's)")
-    p.add_argument("--steps", type=int, default=DEFAULTS["steps"], help="training steps per fold")
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
-    a = p.parse_args(argv)
-    try:
-        r = c2st(a.real_dir, a.fake_dir, a.folds, a.seed, a.device, a.num_threads, steps=a.steps)
-    except (C2STError, FileNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    for path, why in r.skipped:
-        print(f"warning: skipped unreadable image {path} ({why})", file=sys.stderr)
-    print(json.dumps(r.as_dict()) if a.json else r)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -16,6 +16,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..errors import MissingFileError
 from ..io import CheckpointError, atomic_save, safe_load
 from .images import iter_images, list_images, load_image
 from .threads import torch_threads
@@ -199,7 +200,7 @@ def painting_classifier(dataroot, cache_dir=None, settings=None, device="cpu", l
     root = Path(dataroot)
     for sub in ("trainA", "trainB"):
         if not (root / sub).is_dir():
-            raise FileNotFoundError(f"{root / sub}: missing; the painting classifier trains on "
+            raise MissingFileError(f"{root / sub}: missing; the painting classifier trains on "
                                     f"{root}/trainA (paintings) and {root}/trainB (photos)")
     s = _settings(settings)
     key = cache_key(root, s)

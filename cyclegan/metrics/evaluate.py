@@ -17,11 +17,13 @@ from dataclasses import dataclass
 
 import torch
 
+from ..errors import MissingFileError
 from ..images import load_image
-from .c2st import C2STError, c2st, needed_per_class
+from .c2st import DEFAULT_FOLDS, C2STError, c2st, needed_per_class
 from .color import color_distance, pool_lab_pixels
 from .images import list_images
 
+DEFAULT_EVAL_MAX = 100  # held-out images per domain (--eval_max of training and cyclegan-eval)
 KEYS = ("c2st_A", "c2st_B", "color_A", "color_B", "cycle_l1_A", "cycle_l1_B")
 
 
@@ -42,7 +44,7 @@ def heldout_dirs(dataroot=None, eval_dir=None):
             if root and os.path.isdir(os.path.join(root, a)) and os.path.isdir(os.path.join(root, b)):
                 return os.path.join(root, a), os.path.join(root, b)
     where = f"--eval_dir {eval_dir}" if eval_dir else f"--dataroot {dataroot}"
-    raise FileNotFoundError(f"{where}: no held-out set; the quality evaluation needs testA/ and testB/ (or A/ and "
+    raise MissingFileError(f"{where}: no held-out set; the quality evaluation needs testA/ and testB/ (or A/ and "
                             f"B/) folders of images there; pass --eval_dir DIR with them (training: or --eval_freq 0)")
 
 
@@ -85,7 +87,7 @@ def translate(G_A, G_B, heldout, device="cpu"):
     return out
 
 
-def score(outputs, heldout, seed=0, folds=5, device=None, num_threads=None, c2st_settings=None):
+def score(outputs, heldout, seed=0, folds=DEFAULT_FOLDS, device=None, num_threads=None, c2st_settings=None):
     """C2ST both ways, colour distance and cycle L1 from translate()'s outputs; a dict of KEYS plus the
     C2ST intervals and p-values (c2st_B_ci, c2st_B_p, ...) and notes for what could not be computed."""
     rec, notes = {"cycle_l1_A": outputs["cycle_l1_A"], "cycle_l1_B": outputs["cycle_l1_B"]}, []
@@ -106,12 +108,13 @@ def score(outputs, heldout, seed=0, folds=5, device=None, num_threads=None, c2st
     return rec
 
 
-def evaluate_generators(G_A, G_B, heldout, device="cpu", seed=0, folds=5, num_threads=None, c2st_settings=None):
+def evaluate_generators(G_A, G_B, heldout, device="cpu", seed=0, folds=DEFAULT_FOLDS, num_threads=None,
+                        c2st_settings=None):
     """translate() then score(): the whole evaluation in the caller's thread."""
     return score(translate(G_A, G_B, heldout, device), heldout, seed, folds, device, num_threads, c2st_settings)
 
 
-def check_heldout_size(heldout, folds=5):
+def check_heldout_size(heldout, folds=DEFAULT_FOLDS):
     """Raise C2STError when the held-out set is too small for the C2ST (both domains)."""
     need = needed_per_class(folds)
     small = [f"{d} has {len(imgs)}" for d, imgs in ((heldout.dir_A, heldout.A), (heldout.dir_B, heldout.B))

@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 import torchvision
 
+from ..errors import UserError
 from ..io import CheckpointError, load_state_dict_file
 from .images import iter_images
 from .threads import torch_threads
@@ -46,7 +47,7 @@ _MEAN = (0.485, 0.456, 0.406)
 _STD = (0.229, 0.224, 0.225)
 
 
-class InceptionWeightsMissing(RuntimeError):
+class InceptionWeightsMissing(UserError, RuntimeError):
     """No Inception v3 weights file could be found; the message says where to put one."""
 
 

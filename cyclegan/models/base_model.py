@@ -13,7 +13,8 @@ from collections import OrderedDict
 import torch
 import torch.nn as nn
 
-from ..io import atomic_save, load_state_dict_file
+from ..errors import MissingFileError
+from ..io import CheckpointError, atomic_save, load_state_dict_file
 from .schedulers import get_scheduler
 from .speed import (SpeedConfig, fuse, instance_norm_channels_last_ok, make_scalers, resolve_options,
                     use_deterministic_pads, use_fast_norm)
@@ -190,7 +191,7 @@ class BaseModel:
         for name, net in self.nets():
             path = os.path.join(self.save_dir, f"{epoch}_net_{name}.pth")
             if not os.path.isfile(path):
-                raise FileNotFoundError(
+                raise MissingFileError(
                     f"{path} not found: is --name/--checkpoints_dir/--epoch right? "
                     f"Files there: {', '.join(sorted(os.listdir(self.save_dir))) if os.path.isdir(self.save_dir) else 'none (no such folder)'}")
             load_official_state_dict(net, load_state_dict_file(path), path)
@@ -261,12 +262,12 @@ def load_official_state_dict(net, state_dict, path="<state dict>"):
     expected = set(net.state_dict())
     missing, unexpected = sorted(expected - set(state_dict)), sorted(set(state_dict) - expected)
     if missing or unexpected:
-        raise RuntimeError(
+        raise CheckpointError(
             f"{path}: does not fit this network. Missing keys: {missing[:5]}{'...' if len(missing) > 5 else ''}; "
             f"unexpected keys: {unexpected[:5]}{'...' if len(unexpected) > 5 else ''}. {hint}")
     try:
         net.load_state_dict(state_dict)
     except RuntimeError as e:
-        raise RuntimeError(f"{path}: tensor shapes do not fit this network ({str(e).splitlines()[-1].strip()}). "
+        raise CheckpointError(f"{path}: tensor shapes do not fit this network ({str(e).splitlines()[-1].strip()}). "
                            f"{hint}") from None
     return net

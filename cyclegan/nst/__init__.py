@@ -13,11 +13,11 @@ from cyclegan.nst.images import load_image, output_filename, save_image
 from cyclegan.nst.losses import STYLE_LOSSES, gram, make_style_loss
 from cyclegan.nst.optimize import (DEFAULT_LR, DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT, INITS, OPTIMIZERS,
                                    Objective, RunStats, StyleTargets, Stylizer)
-from cyclegan.nst.run import DEVICES, resolve_device, run_files
+from cyclegan.nst.run import resolve_device, run_files
 from cyclegan.nst.weights import WeightsError, cached_weights_path, missing_weights_message, resolve_weights
 
 __all__ = [
-    "BACKBONES", "DEFAULT_LAYERS", "POOLINGS", "DEVICES", "FeatureExtractor", "available_layers", "load_extractor",
+    "BACKBONES", "DEFAULT_LAYERS", "POOLINGS", "FeatureExtractor", "available_layers", "load_extractor",
     "load_image", "output_filename", "save_image", "STYLE_LOSSES", "gram", "make_style_loss",
     "DEFAULT_LR", "DEFAULT_STYLE_WEIGHT", "DEFAULT_TV_WEIGHT", "INITS", "OPTIMIZERS",
     "Objective", "RunStats", "StyleTargets", "Stylizer", "resolve_device", "run_files",

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 from torchvision import models as tvm
 
+from cyclegan.errors import SettingError
 from cyclegan.nst.weights import resolve_weights, WeightsError
 
 BACKBONES = ("vgg19", "vgg16", "resnet50", "inception_v3")
@@ -169,7 +170,7 @@ class FeatureExtractor(nn.Module):
                 x = module(x)
             except RuntimeError as e:
                 if "too small" in str(e) or "Kernel size" in str(e) or "output size" in str(e).lower():
-                    raise ValueError(f"the image is too small for {self.name} layer {name} "
+                    raise SettingError(f"the image is too small for {self.name} layer {name} "
                                      f"(only {x.shape[-2]}x{x.shape[-1]} positions reached it); use a larger image size "
                                      f"or shallower layers") from None
                 raise
@@ -186,7 +187,7 @@ def build_extractor(name, layers, pooling="avg", state_dict=None, device="cpu", 
     names = [n for n, _ in steps]
     unknown = [layer for layer in layers if layer not in names]
     if unknown or not layers:
-        raise ValueError(f"unknown {name} layer(s) {unknown or '(none given)'}; available: {', '.join(names)}")
+        raise SettingError(f"unknown {name} layer(s) {unknown or '(none given)'}; available: {', '.join(names)}")
     deepest = max(names.index(layer) for layer in layers)
     steps = steps[:deepest + 1]
     _prune(name, model, [p for _, p in steps])

@@ -1,5 +1,5 @@
 """Fast neural style: the perceptual loss that trains a TransformerNet, the photo sampler, and loading
-a trained network. The training loop (checkpoints, progress, page) is cyclegan/training/fast_nst.py.
+a trained network. The training loop and stylize_paths are in fast_train.py.
 
     st = Stylizer("vgg19", weights="vgg19.pth")                 # the Gatys feature extractor and style loss
     loss = PerceptualLoss(st, st.style_targets(paintings))      # one painting, or a folder pooled (domain)
@@ -13,6 +13,7 @@ import os
 import torch
 from PIL import Image
 
+from cyclegan.errors import MissingFileError
 from cyclegan.images import load_rgb, to_tensor
 from cyclegan.io import CheckpointError, load_state_dict_file
 from cyclegan.models.speed import resolve
@@ -22,14 +23,14 @@ from cyclegan.nst.transformer import from_state_dict, stylize
 
 # Johnson et al. weigh content 1 and style 5; our size-normalised Gram loss needs the Gatys-scale
 # weights of optimize.DEFAULT_STYLE_WEIGHT, and the output is smoothed a little more than Gatys's.
-DEFAULT_TV_WEIGHT = 1e-1
+FAST_NST_TV_WEIGHT = 1e-1  # fast NST's own default (Gatys's is optimize.DEFAULT_TV_WEIGHT)
 NET_FILE = "{label}_net_T.pth"
 
 
 class PerceptualLoss:
     """content + style + total variation of a batch of outputs against their photos and pooled style targets."""
 
-    def __init__(self, stylizer, targets, content_weight=1.0, style_weight=None, tv_weight=DEFAULT_TV_WEIGHT):
+    def __init__(self, stylizer, targets, content_weight=1.0, style_weight=None, tv_weight=FAST_NST_TV_WEIGHT):
         self.st, self.targets = stylizer, targets
         sw = DEFAULT_STYLE_WEIGHT[stylizer.style_loss_name] if style_weight is None else style_weight
         self.weights = (content_weight, sw, tv_weight)
@@ -85,7 +86,7 @@ class FastStylizer:
         path = os.path.join(run_dir, NET_FILE.format(label=epoch))
         if not os.path.isfile(path):
             have = sorted(os.listdir(run_dir)) if os.path.isdir(run_dir) else []
-            raise FileNotFoundError(f"{path}: no trained fast-NST network; train one with `cyclegan-fast-nst train "
+            raise MissingFileError(f"{path}: no trained fast-NST network; train one with `cyclegan-fast-nst train "
                                     f"--name {os.path.basename(os.path.normpath(run_dir))} ...` or check --name and "
                                     f"--checkpoints_dir (files there: {', '.join(have) or 'none'})")
         try:

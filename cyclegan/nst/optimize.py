@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 import torch
 from tqdm import tqdm
 
+from cyclegan.errors import SettingError
 from cyclegan.nst.backbones import BACKBONES, DEFAULT_LAYERS, load_extractor
 from cyclegan.nst.images import luminance, match_luminance, resize_to, rgb_to_yiq, yiq_to_rgb
 from cyclegan.nst.losses import STYLE_LOSSES, content_loss, make_style_loss, tv_loss
+from cyclegan.runs.guards import NonFiniteLoss
 
 INITS = ("content", "style", "gaussian", "uniform")
 OPTIMIZERS = ("lbfgs", "adam")
@@ -91,7 +93,7 @@ class Stylizer:
         self.style_layers = list(style_layers or default_style)
         lw = [1.0] * len(self.style_layers) if style_layer_weights is None else [float(w) for w in style_layer_weights]
         if len(lw) != len(self.style_layers):
-            raise ValueError(f"style_layer_weights has {len(lw)} values for {len(self.style_layers)} style layers "
+            raise SettingError(f"style_layer_weights has {len(lw)} values for {len(self.style_layers)} style layers "
                              f"({', '.join(self.style_layers)}); give one weight per layer")
         self.layer_weights = dict(zip(self.style_layers, lw))
         self.style_loss_name = style_loss
@@ -207,8 +209,8 @@ class Stylizer:
             x.grad = None
             loss, parts = obj(x)
             if not math.isfinite(parts["total"]):
-                raise FloatingPointError(f"the loss became {parts['total']} at evaluation {stats.evaluations + 1}; "
-                                         f"lower the learning rate or the loss weights")
+                raise NonFiniteLoss(f"the loss became {parts['total']} at evaluation {stats.evaluations + 1}; "
+                                    f"lower the learning rate or the loss weights")
             loss.backward()
             stats.evaluations += 1
             cache.update(x=x.detach().clone(), grad=x.grad.detach().clone(), loss=loss.detach(), parts=parts)

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import torch
 
+from cyclegan.errors import MissingFileError
 from cyclegan.images import is_image_file
 from cyclegan.perf import resolve_device  # noqa: F401 -- part of this module's interface (cyclegan.nst)
 from cyclegan.nst.images import load_image, output_filename, save_image
 from cyclegan.nst.optimize import DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT, Stylizer
-
-DEVICES = ("auto", "cpu", "cuda")
 
 
 def run_files(content, styles, output, blend=None, image_size=512, style_scale=1.0, backbone="vgg19",
@@ -32,7 +31,7 @@ def run_files(content, styles, output, blend=None, image_size=512, style_scale=1
         raise ValueError(f"style_scale must be positive, got {style_scale}")
     for f in [content] + styles:
         if not Path(f).is_file():  # before the slow part: building the network
-            raise FileNotFoundError(f"{f}: no such image file")
+            raise MissingFileError(f"{f}: no such image file")
     if seed is not None:
         torch.manual_seed(seed)  # before building: random weights and MMD samples repeat too
     if stylizer is None:

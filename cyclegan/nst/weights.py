@@ -13,10 +13,11 @@ from pathlib import Path
 import torch
 from torchvision import models as tvm
 
+from cyclegan.errors import UserError
 from cyclegan.io import CheckpointError, safe_load
 
 
-class WeightsError(RuntimeError):
+class WeightsError(UserError, RuntimeError):
     """No usable weights: the message says what was looked for and how to get it."""
 
 

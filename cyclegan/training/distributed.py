@@ -12,6 +12,12 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
+from ..errors import UserError
+
+
+class LaunchError(UserError):
+    """torchrun's environment does not fit this run (RANK/WORLD_SIZE/LOCAL_RANK, GPUs visible, --norm)."""
+
 
 @dataclass
 class DistContext:
@@ -36,7 +42,7 @@ def env_context():
         try:
             return int(value)
         except ValueError:
-            raise SystemExit(f"environment variable {name}={value!r} is not an integer (set by torchrun)")
+            raise LaunchError(f"environment variable {name}={value!r} is not an integer (set by torchrun)") from None
     return DistContext(read("RANK", "0"), read("WORLD_SIZE", "1"), read("LOCAL_RANK", "0"))
 
 
@@ -55,13 +61,13 @@ def setup(opt):
         return ctx
     if gpu:
         if ctx.local_rank >= torch.cuda.device_count():
-            raise SystemExit(f"LOCAL_RANK {ctx.local_rank} but only {torch.cuda.device_count()} GPUs are visible: "
+            raise LaunchError(f"LOCAL_RANK {ctx.local_rank} but only {torch.cuda.device_count()} GPUs are visible: "
                              f"lower torchrun --nproc_per_node")
         opt.device, opt.gpu_ids = torch.device("cuda", ctx.local_rank), [ctx.local_rank]
         torch.cuda.set_device(opt.device)
     elif getattr(opt, "norm", None) == "sync_batch":
-        raise SystemExit("--norm sync_batch synchronises over GPUs only (NCCL); on the CPU use --norm batch "
-                         "or --norm instance")
+        raise LaunchError("--norm sync_batch synchronises over GPUs only (NCCL); on the CPU use --norm batch "
+                          "or --norm instance")
     ctx.backend = "nccl" if gpu else "gloo"
     if not dist.is_initialized():
         dist.init_process_group(ctx.backend, device_id=opt.device if gpu else None)
@@ -130,5 +136,5 @@ def describe(ctx):
             else "single process")
 
 
-__all__ = ["DistContext", "setup", "wrap", "is_main", "average", "barrier", "cleanup", "quiet_unless_main",
+__all__ = ["DistContext", "LaunchError", "setup", "wrap", "is_main", "average", "barrier", "cleanup", "quiet_unless_main",
            "Null", "env_context", "describe"]

@@ -14,10 +14,11 @@ import torch
 from ..data import create_dataloader, create_dataset
 from ..display.progress import Progress
 from ..display.visualizer import Visualizer
-from ..models import create_model
-from . import checkpoint, distributed, run_folder
-from .guards import NanGuard, StopSignal
 from ..display.loss_log import LossLog
+from ..models import create_model
+from ..runs import checkpoint, run_folder
+from ..runs.guards import NanGuard, StopSignal
+from . import distributed
 from .quality import QualityEval
 
 

@@ -23,6 +23,7 @@ import time
 
 import torch.distributed as dist
 
+from ..errors import UserError
 from ..io import CheckpointError, safe_load
 from . import checkpoint
 
@@ -30,7 +31,7 @@ LOCK_NAME = "train.lock"
 _HELD = {}  # real path -> RunLock: POSIX locks do not exclude the process that holds them
 
 
-class RunFolderError(RuntimeError):
+class RunFolderError(UserError, RuntimeError):
     """Training refused to start in a run folder; the message names it and says how to go on."""
 
 

@@ -6,29 +6,25 @@ losses, backward to the image), records peak memory and the FLOPs torch's FlopCo
 (convolutions and matmuls, forward and backward), and compares the achieved GFLOP/s with the
 machine's measured float32 GEMM rate. As a reference it times an untruncated torchvision VGG19
 forward + backward with respect to the input. Human-readable lines go to stderr; each config
-prints one JSON line on stdout, then a summary line.
+prints one JSON line on stdout, then a summary line. The images are a photo and a painting given by path
+(--content/--style), else seeded noise (the time does not depend on the pixels).
 """
 import json
 import sys
 import warnings
-from pathlib import Path
 
 import torch
 from torchvision import models as tvm
 
-from cyclegan import perf
-from cyclegan.images import load_image
-from cyclegan.nst.optimize import Stylizer
-from cyclegan.nst.run import resolve_device
-
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+from .. import perf
+from ..images import load_image
+from ..nst.optimize import Stylizer
 
 
-def _images(size):
-    """Real photo and painting from ../shared/data when present, else seeded noise; square, size px."""
-    photo, painting = SHARED / "content" / "golden_gate.jpg", SHARED / "styles" / "vg_starry_night.jpg"
-    if photo.is_file() and painting.is_file():
-        return load_image(photo, size=size)[None], load_image(painting, size=size)[None], "shared/data"
+def _images(size, content=None, style=None):
+    """The photo and painting files when both are given, else seeded noise; square, size px; and their source."""
+    if content and style:
+        return load_image(content, size=size)[None], load_image(style, size=size)[None], "files"
     g = torch.Generator().manual_seed(size)
     return torch.rand(1, 3, size, size, generator=g), torch.rand(1, 3, size, size, generator=g), "noise"
 
@@ -67,9 +63,10 @@ def bench_config(stylizer, content, style, device, evals, warmup, count):
 
 
 def run(sizes, losses, backbone="vgg19", weights="random", device="auto", evals=3, warmup=1, baseline_repeats=2,
-        mmd_samples=512, threads=None, count_flops=True, out=sys.stdout):
-    """Time each size x style loss; JSON lines to `out`, readable lines to stderr; returns the summary dict."""
-    device = resolve_device(device)
+        mmd_samples=512, threads=None, count_flops=True, out=sys.stdout, content=None, style=None):
+    """Time each size x style loss; JSON lines to `out`, readable lines to stderr; returns the summary dict.
+    content/style: a photo and a painting file to time on (default: seeded noise)."""
+    device = perf.resolve_device(device)
     if threads:
         torch.set_num_threads(threads)
     torch.manual_seed(0)
@@ -83,7 +80,7 @@ def run(sizes, losses, backbone="vgg19", weights="random", device="auto", evals=
     summary = {"benchmark": "gatys", "summary": True, "device": str(device), "threads": threads,
                "gemm_gflops": round(gemm, 1)}
     for size in sizes:
-        content, style, source = _images(size)
+        photo, painting, source = _images(size, content, style)
         full_ms = full_flops = None
         if baseline_repeats > 0:
             full_ms, full_flops = full_vgg19_ms(size, device, baseline_repeats)
@@ -92,7 +89,7 @@ def run(sizes, losses, backbone="vgg19", weights="random", device="auto", evals=
             summary[f"full_vgg19_ms_{size}"] = round(full_ms, 1)
         for loss in losses:
             st = base.with_style_loss(loss, mmd_samples)
-            ms, peak, delta, flops = bench_config(st, content, style, device, evals, warmup,
+            ms, peak, delta, flops = bench_config(st, photo, painting, device, evals, warmup,
                                                   count_flops)
             row = {"benchmark": "gatys", "backbone": backbone, "size": size, "loss": loss,
                    "device": str(device), "threads": threads, "weights": weights, "images": source,

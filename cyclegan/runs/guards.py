@@ -5,8 +5,10 @@ import sys
 
 import torch
 
+from ..errors import UserError
 
-class NonFiniteLoss(RuntimeError):
+
+class NonFiniteLoss(UserError, RuntimeError, FloatingPointError):
     """A loss became NaN or Inf; the message names the loss and the iteration."""
 
 

@@ -1,32 +1,32 @@
-"""Training a fast neural style network (cyclegan-fast-nst train), read top to bottom.
+"""Training a fast neural style network (cyclegan-fast-nst train), read top to bottom, and stylising files
+with a trained one (cyclegan-fast-nst stylize).
 
 Per iteration: a batch of square photo crops (a pure function of seed and iteration, see PhotoSampler)
 -> TransformerNet -> PerceptualLoss against the style targets (one painting, or a folder pooled like
-Gatys's domain mode) -> Adam. Every print_freq: a loss_log.txt line and the progress bar's losses.
-Every save_freq, at the end and on SIGINT/SIGTERM: the full state through checkpoint.save_state
-(net, optimiser, RNG, counters, options, loss history) and the page web/index.html with samples and
-the loss plot. A run resumes exactly with --continue_train.
+Gatys's domain mode) -> Adam. Every print_freq: the losses to the report (loss_log.txt and the progress bar).
+Every save_freq, at the end and on SIGINT/SIGTERM: the full state through runs.checkpoint.save_state
+(net, optimiser, RNG, counters, options, loss history), then the report's page. A run resumes exactly with
+--continue_train. What the user sees comes in as a `report` (cyclegan.display.fast_nst.FastNSTReport from the
+command; Quiet by default), so this module imports nothing from display.
 """
 import os
 import time
+
 import torch
 
 from ..data.image_folder import make_dataset
 from ..data.scan import scan_images
-from ..display.html import write_page
-from ..display.plot import loss_svg
-from ..display.progress import Progress, progress_iter
+from ..errors import MissingFileError
 from ..images import save_image
 from ..io import atomic_save
 from ..models import speed
-from ..nst.fast import NET_FILE, PerceptualLoss, PhotoSampler
-from ..nst.images import load_image
-from ..nst.optimize import Stylizer
-from ..nst.run import resolve_device
-from ..nst.transformer import TransformerNet, stylize
-from . import checkpoint, run_folder
-from .guards import NanGuard, StopSignal
-from ..display.loss_log import LossLog
+from ..perf import resolve_device
+from ..runs import checkpoint, run_folder
+from ..runs.guards import NanGuard, StopSignal
+from .fast import NET_FILE, PerceptualLoss, PhotoSampler
+from .images import load_image
+from .optimize import Stylizer
+from .transformer import TransformerNet
 
 LOSSES = ("total", "content", "style", "tv")
 
@@ -53,17 +53,38 @@ class FastNSTRun:
                     os.path.join(self.save_dir, NET_FILE.format(label=label)))
 
 
+class Quiet:
+    """The report of a run that shows nothing (a notebook's default): checkpoints are still written."""
+
+    def start(self, total):
+        pass
+
+    def step(self):
+        pass
+
+    def losses(self, epoch, iteration, values, t_iter, t_data):
+        pass
+
+    def saved(self, net, samples, counters, cfg):
+        pass
+
+    def close(self):
+        pass
+
+
 def style_paths(style):
     """--style PATH|DIR -> the painting files (a folder's images are pooled, as Gatys's domain mode)."""
     return make_dataset(style) if os.path.isdir(style) else [style]
 
 
-def train(opt, opt_dict, log=print, on_ready=None):
-    """Train as `opt` says (see options/fast_nst_options.py); returns a summary dict.
+def train(opt, opt_dict, log=print, on_ready=None, report=None):
+    """Train as `opt` says (see options/fast_nst_options.py); returns a summary dict. `report` shows the run
+    (progress, loss log, samples page; see Quiet for its methods).
     on_ready() is called once everything is loaded, before the first iteration (the entry saves the options
     then, so a run that fails to start leaves no run folder behind).
     The run folder is locked for the whole run, as cyclegan-train's is (run_folder.RunLock): a second
     process training into it fails at once, naming the holder."""
+    report = report or Quiet()
     save_dir = os.path.join(opt.checkpoints_dir, opt.name)
     existed = os.path.isdir(save_dir)
     lock = run_folder.RunLock(save_dir).acquire()
@@ -72,20 +93,20 @@ def train(opt, opt_dict, log=print, on_ready=None):
         if not opt.continue_train and os.path.isfile(os.path.join(save_dir, "latest_state.pth")):
             raise run_folder.RunFolderError(f"{save_dir} already holds a fast-NST run: pass --continue_train to "
                                             f"resume it, or choose another --name (nothing was overwritten)")
-        return _train(opt, opt_dict, save_dir, log, on_ready)
+        return _train(opt, opt_dict, save_dir, log, on_ready, report)
     finally:
         lock.release()
         if not existed and os.path.isdir(save_dir) and not os.listdir(save_dir):
             os.rmdir(save_dir)  # failed before writing anything: leave no empty run folder
 
 
-def _train(opt, opt_dict, save_dir, log, on_ready):
+def _train(opt, opt_dict, save_dir, log, on_ready, report):
     device = resolve_device(opt.device)
     photos = scan_images(make_dataset(opt.photos), opt.image_size, label=f"--photos {opt.photos}")
     styles = style_paths(opt.style)
     for p in styles:
         if not os.path.isfile(p):
-            raise FileNotFoundError(f"--style {p}: no such image file or folder")
+            raise MissingFileError(f"--style {p}: no such image file or folder")
     torch.manual_seed(opt.seed)  # random backbone weights and MMD samples repeat on resume
     st = Stylizer(opt.backbone, opt.weights, opt.content_layers, opt.style_layers, opt.style_layer_weights,
                   opt.pooling, opt.style_loss, device)
@@ -104,7 +125,7 @@ def _train(opt, opt_dict, save_dir, log, on_ready):
     if opt.continue_train:
         loaded, path = checkpoint.resume(run, save_dir)
         if loaded is None:
-            raise FileNotFoundError(f"--continue_train: no checkpoint in {save_dir} to resume from")
+            raise MissingFileError(f"--continue_train: no checkpoint in {save_dir} to resume from")
         counters = loaded
         log(f"resumed from {path} at iteration {counters['iteration']}")
     sampler = PhotoSampler(photos, opt.image_size, opt.batch_size, opt.seed)
@@ -117,13 +138,12 @@ def _train(opt, opt_dict, save_dir, log, on_ready):
     def save():
         guard.check()  # never a checkpoint from a non-finite step on
         checkpoint.save_state(run, ["latest"], counters, opt_dict)
-        write_samples_page(save_dir, opt.name, net, samples, counters, cfg)
+        report.saved(net, samples, counters, cfg)
 
     if on_ready is not None:
         on_ready()
-    loss_log = LossLog(os.path.join(save_dir, "loss_log.txt"))
     start_iter, start_time = counters["iteration"], time.time()
-    bar = Progress(opt.num_iters - start_iter, desc="fast-nst", unit="it")
+    report.start(opt.num_iters - start_iter)
     try:
         with StopSignal() as stop:
             for it in range(start_iter + 1, opt.num_iters + 1):
@@ -138,23 +158,22 @@ def _train(opt, opt_dict, save_dir, log, on_ready):
                 loss.backward()
                 run.optimizer.step()
                 counters["iteration"] = it
-                bar.update(1)
+                report.step()
                 if it % opt.print_freq == 0 or it == opt.num_iters:  # the only host syncs of the loop
                     guard.check()
                     values = {k: float(v) for k, v in parts.items()}
-                    bar.update(0, **values)
                     counters["history"]["iter"].append(it)
                     for k in LOSSES:
                         counters["history"][k].append(values[k])
                     epoch = (it - 1) * opt.batch_size // len(photos) + 1
-                    loss_log.write(epoch, it, values, time.time() - t0, t_data)
+                    report.losses(epoch, it, values, time.time() - t0, t_data)
                 if it % opt.save_freq == 0 and it < opt.num_iters:  # the end and a stop: saved below
                     save()
                 if stop.requested:
                     log(f"stopped by {stop.requested} at iteration {it}; resume with --continue_train")
                     break
     finally:
-        bar.close()
+        report.close()
     save()
     h = counters["history"]
     return {"iteration": counters["iteration"], "seconds": time.time() - start_time,
@@ -163,40 +182,18 @@ def _train(opt, opt_dict, save_dir, log, on_ready):
             "page": os.path.join(save_dir, "web", "index.html")}
 
 
-def write_samples_page(save_dir, name, net, samples, counters, cfg):
-    """web/index.html: the loss plot, then each sample photo beside its stylisation at this iteration."""
-    web = os.path.join(save_dir, "web")
-    it = counters["iteration"]
-    was_training = net.training
-    net.eval()
-    items = []
-    for i, photo in enumerate(samples):
-        out = stylize(net, photo, cfg.amp_dtype, cfg.memory_format)
-        src, dst = os.path.join(web, "images", f"sample{i}_photo.png"), os.path.join(web, "images",
-                                                                                       f"iter{it:07d}_sample{i}.png")
-        if not os.path.isfile(src):
-            save_image(photo, src)
-        save_image(out, dst)
-        items += [(src, f"photo {i}"), (dst, f"iteration {it}")]
-    net.train(was_training)
-    h = counters["history"]
-    svg = loss_svg(h["iter"], {k: h[k] for k in LOSSES}, title="Fast NST losses (weighted total, unweighted parts)",
-                   xlabel="iteration")
-    write_page(os.path.join(web, "index.html"), f"Fast neural style: {name}", sections=[("Samples", items)],
-               svgs=[("Losses", svg)], notes=[f"iteration {it}"], per_row=2)
-
-
-def stylize_paths(stylizer, inputs, output_dir, size=None, log=print):
+def stylize_paths(stylizer, inputs, output_dir, size=None, log=print, progress=None):
     """Stylise image files (a list, or every image under a folder); write output_dir/<relative path>.png.
-    size=None keeps each image's own size. Returns the written paths."""
+    size=None keeps each image's own size; progress(files) may wrap the files in a progress bar. Returns the
+    written paths."""
     if os.path.isdir(inputs):
         root, files = inputs, make_dataset(inputs)
     elif os.path.isfile(inputs):
         root, files = os.path.dirname(inputs), [inputs]
     else:
-        raise FileNotFoundError(f"--input {inputs}: no such file or folder")
+        raise MissingFileError(f"--input {inputs}: no such file or folder")
     written = []
-    for path in progress_iter(files, desc="stylize", unit="img"):
+    for path in (progress or iter)(files):
         out = stylizer(load_image(path, size))
         rel = os.path.splitext(os.path.relpath(path, root))[0] + ".png"
         written.append(save_image(out, os.path.join(output_dir, rel)))

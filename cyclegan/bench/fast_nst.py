@@ -14,10 +14,10 @@ import warnings
 
 import torch
 
-from cyclegan import perf
-from cyclegan.models.speed import resolve
-from cyclegan.nst.optimize import Stylizer
-from cyclegan.nst.transformer import TransformerNet, stylize
+from .. import perf
+from ..models.speed import resolve
+from ..nst.optimize import Stylizer
+from ..nst.transformer import TransformerNet, stylize
 
 
 def fast_row(net, size, batch, device, repeats):
