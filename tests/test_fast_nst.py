@@ -140,7 +140,7 @@ def test_a_second_process_is_refused_by_the_run_lock(data, vgg_weights_file, tmp
     naming the holder and writes nothing; after the holder is SIGKILLed the lock is taken over."""
     tmp, style = data
     folder = tmp_path / "busy"
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom cyclegan.training.run_folder import "
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom cyclegan.runs.run_folder import "
                                "RunLock\nRunLock(sys.argv[1]).acquire()\nprint('held', flush=True)\ntime.sleep(600)",
                                str(folder)], cwd=REPO, env=run_env(), stdout=subprocess.PIPE, text=True)
     args = ["train", "--photos", tmp / "photos", "--style", style, "--name", "busy", "--checkpoints_dir", tmp_path,

@@ -1,6 +1,7 @@
-"""The CUDA-graph training step: its CPU-testable parts (when it falls back and why, the lr tensors the
-scheduler drives, the device image pool, the flag) and, where CUDA exists, the captured step itself
-against eager steps, lr changes, fp16, host syncs, exact resume and memory."""
+"""The CUDA-graph training step: its CPU-testable parts (configure alone decides whether it runs and says why not,
+off by default, the lr tensors the scheduler drives, the device image pool, the model's CaptureSpec, the flag)
+and, where CUDA exists, the captured step itself against eager steps, lr changes, fp16, host syncs, exact resume
+and memory (these CUDA tests and the benchmark's cuda_graph row are what would verify it on a GPU)."""
 import contextlib
 import copy
 import random
@@ -9,7 +10,7 @@ import pytest
 import torch
 
 from cyclegan.models import CycleGANModel
-from cyclegan.models.graph_step import DeviceImagePool, LRTensors, capturable_adam, unsupported_reason
+from cyclegan.models.graph_step import CaptureSpec, DeviceImagePool, GraphStep, LRTensors, capturable_adam
 from cyclegan.models.image_pool import ImagePool
 from cyclegan.models.schedulers import get_scheduler
 from cyclegan.models import speed
@@ -19,27 +20,63 @@ CUDA = torch.cuda.is_available()
 needs_cuda = pytest.mark.skipif(not CUDA, reason="CUDA graphs need a CUDA GPU; none on this machine")
 
 
-def test_fallback_reasons():
-    assert unsupported_reason("cuda") is None
-    assert unsupported_reason("cuda", preprocess="scale_width_and_crop") is None
-    assert "CUDA device" in unsupported_reason("cpu")
-    assert "DistributedDataParallel" in unsupported_reason("cuda", world_size=2)
-    assert "--compile" in unsupported_reason("cuda", compile=True)
-    for p in ("none", "scale_width"):
-        assert f"--preprocess {p}" in unsupported_reason("cuda", preprocess=p)
-    assert all("\n" not in unsupported_reason(*a) for a in (("cpu",), ("cuda", 2)))  # one line
+def on_cuda(model):
+    """The model as configure sees a CUDA model (its device only: nothing here runs on a GPU)."""
+    model.device = torch.device("cuda", 0)
+    return model
 
 
-def test_flag_parses_and_defaults_by_device(tmp_path):
+def cuda_config(**kw):
+    return speed.SpeedConfig(device_type="cuda", **kw)
+
+
+def test_configure_alone_decides_and_says_why_in_one_line():
+    """Every reason comes from BaseModel.configure; a config that asks for nothing gets no reason."""
+    reasons = {}
+    model = CycleGANModel(make_opt())
+    model.configure(speed.resolve("cpu", cuda_graph=True))
+    reasons["cpu"] = model.cuda_graph_off
+    for name, cfg, world, preprocess in (("ddp", cuda_config(cuda_graph=True), 2, "resize_and_crop"),
+                                         ("compile", cuda_config(cuda_graph=True, compile=True), 1, "crop"),
+                                         ("none", cuda_config(cuda_graph=True), 1, "none"),
+                                         ("scale_width", cuda_config(cuda_graph=True), 1, "scale_width")):
+        m = on_cuda(CycleGANModel(make_opt(preprocess=preprocess)))
+        m.configure(cfg, world_size=world)
+        assert m.graph_step is None
+        reasons[name] = m.cuda_graph_off
+    assert reasons["cpu"] == "needs a CUDA device"
+    assert "DistributedDataParallel" in reasons["ddp"] and "--compile" in reasons["compile"]
+    assert "--preprocess none" in reasons["none"] and "--preprocess scale_width" in reasons["scale_width"]
+    assert all("\n" not in why for why in reasons.values())
+    for preprocess in ("resize_and_crop", "scale_width_and_crop", "crop"):
+        m = on_cuda(CycleGANModel(make_opt(preprocess=preprocess)))
+        m.configure(cuda_config(cuda_graph=True))
+        assert isinstance(m.graph_step, GraphStep) and m.cuda_graph_off is None
+
+
+def test_flag_is_off_by_default_on_every_device(tmp_path):
     from options.train_options import TrainOptions
     base = ["--dataroot", str(tmp_path), "--gpu_ids", "-1"]
-    assert TrainOptions().parse(base).cuda_graph is None
+    assert TrainOptions().parse(base).cuda_graph is False
     assert TrainOptions().parse(base + ["--cuda_graph"]).cuda_graph is True
-    assert TrainOptions().parse(base + ["--no-cuda_graph"]).cuda_graph is False
     assert speed.resolve("cpu").cuda_graph is False
-    assert speed.resolve("cuda").cuda_graph is True
-    assert speed.resolve("cuda", compile=True).cuda_graph is False  # compile and a captured step do not mix
-    assert speed.resolve("cuda", cuda_graph=False).cuda_graph is False
+    assert speed.resolve("cuda").cuda_graph is False  # off until a GPU run has verified it
+    assert speed.resolve("cuda", cuda_graph=True).cuda_graph is True
+    model = on_cuda(CycleGANModel(make_opt()))
+    model.configure(cuda_config(cuda_graph=speed.resolve("cuda").cuda_graph))  # CUDA's defaults, as to the graph
+    assert model.graph_step is None and model.cuda_graph_off is None  # not asked for: no reason to give
+
+
+def test_the_model_declares_what_its_step_captures():
+    model = CycleGANModel(make_opt(batch_size=2))
+    spec = model.capture_spec()
+    assert isinstance(spec, CaptureSpec) and spec.batch_size == 2 and spec.step == model.train_step
+    assert spec.inputs == ("real_A", "real_B")
+    assert spec.pools == (("fake_B_pool", "fake_B"), ("fake_A_pool", "fake_A"))  # the D step's query order
+    assert "loss_G" in spec.losses and {"loss_" + n for n in model.loss_names} <= set(spec.losses)
+    assert set(spec.visuals) == set(model.visual_names)
+    assert spec.optimizers == tuple(model.optimizers)
+    assert CycleGANModel(make_opt(isTrain=False)).capture_spec() is None
 
 
 def test_train_prints_one_line_reason_on_cpu(tmp_path, capsys, one_thread):
@@ -57,6 +94,7 @@ def test_train_prints_one_line_reason_on_cpu(tmp_path, capsys, one_thread):
     out = capsys.readouterr().out
     assert "CUDA graph step: off (needs a CUDA device)" in out
     assert model.graph_step is None
+    assert model.runtime()["cuda_graph_off_reason"] == "needs a CUDA device"
 
 
 def test_lr_tensors_follow_the_scheduler():
@@ -80,7 +118,7 @@ def test_lr_tensors_follow_the_scheduler():
 
 def test_capturable_adam_flags_are_restored():
     p = torch.nn.Parameter(torch.zeros(3))
-    o = torch.optim.Adam([p], lr=0.1)
+    o = speed.make_adam([p], lr=0.1)
     p.grad = torch.ones(3)
     o.step()
     restore = capturable_adam([o])
@@ -91,6 +129,24 @@ def test_capturable_adam_flags_are_restored():
     assert not g["capturable"] and not g["fused"]
     o.step()  # plain Adam again
     assert float(o.state[p]["step"]) == 2
+
+
+def test_optimizers_are_plain_adam_until_fused_and_no_private_field_is_written():
+    """make_adam: built fused (the public way to a sync-free GradScaler step), stepping exactly as plain Adam
+    until fuse(); the graph step and fusing write no private field of torch's classes."""
+    import inspect
+    import cyclegan.models.graph_step as gs
+    a, b = torch.nn.Parameter(torch.randn(4)), None
+    b = torch.nn.Parameter(a.detach().clone())
+    made, plain = speed.make_adam([a], lr=0.1, betas=(0.5, 0.999)), torch.optim.Adam([b], lr=0.1, betas=(0.5, 0.999))
+    for _ in range(3):
+        for p, o in ((a, made), (b, plain)):
+            o.zero_grad()
+            (p ** 2).sum().backward()
+            o.step()
+    assert torch.equal(a, b) and made.state_dict()["param_groups"] == plain.state_dict()["param_groups"]
+    for source in (inspect.getsource(gs), inspect.getsource(speed)):
+        assert "._per_optimizer_states" not in source and "._step_supports_amp_scaling" not in source
 
 
 @pytest.mark.parametrize("pool_size", [0, 3])
@@ -121,29 +177,23 @@ def test_device_pool_matches_the_official_pool(pool_size):
     assert back.stored == len(ref.images)
 
 
-def test_configure_owns_the_switch(monkeypatch):
-    """BaseModel.configure turns the captured step on where unsupported_reason allows it, keeps it when called
-    again, drops it when the settings turn it off, and records the reason when it stays off."""
-    import cyclegan.models.graph_step as gs
-    model = CycleGANModel(make_opt())
-    model.configure(speed.resolve("cpu", cuda_graph=True))
-    assert model.graph_step is None and model.cuda_graph_off == "needs a CUDA device"
-    model.configure(speed.resolve("cpu"))  # not asked for: no reason to give
-    assert model.graph_step is None and model.cuda_graph_off is None
-    monkeypatch.setattr(gs, "unsupported_reason", lambda device, world_size, compile, preprocess:
-                        "DistributedDataParallel" if world_size > 1 else None)
-    model.configure(speed.resolve("cpu", cuda_graph=True))
+def test_configure_owns_the_switch():
+    """BaseModel.configure turns the captured step on where the run allows it, keeps it when called again with
+    the same settings, drops it when the settings turn it off, and records the reason when it stays off."""
+    model = on_cuda(CycleGANModel(make_opt()))
+    model.configure(cuda_config(cuda_graph=True))
     first = model.graph_step
-    assert isinstance(first, gs.GraphStep) and model.cuda_graph_off is None
+    assert isinstance(first, GraphStep) and model.cuda_graph_off is None
     model.configure(model.speed)  # the same settings again: the same step, not a fresh warm-up
     assert model.graph_step is first
     model.configure(model.speed, world_size=2)
     assert model.graph_step is None and "DistributedDataParallel" in model.cuda_graph_off
-    model.configure(speed.resolve("cpu", cuda_graph=True))
-    model.configure(speed.resolve("cpu", cuda_graph=False))
+    model.configure(cuda_config(cuda_graph=True))
+    assert model.graph_step is not None
+    model.configure(cuda_config(cuda_graph=False))
     assert model.graph_step is None and model.cuda_graph_off is None
-    tester = CycleGANModel(make_opt(isTrain=False))  # a test-time model never gets a training step
-    tester.configure(speed.resolve("cpu", cuda_graph=True))
+    tester = on_cuda(CycleGANModel(make_opt(isTrain=False)))  # a test-time model never gets a training step
+    tester.configure(cuda_config(cuda_graph=True))
     assert tester.graph_step is None and tester.cuda_graph_off is None
 
 
@@ -177,7 +227,7 @@ def test_after_an_eager_step_the_model_points_at_the_graph_outputs_again(monkeyp
     fake_cuda(monkeypatch, lambda graph, **kw: contextlib.nullcontext())
     torch.manual_seed(0)
     model = CycleGANModel(make_opt(pool_size=2, batch_size=2))
-    model.enable_cuda_graph(warmup=1)
+    model.graph_step = GraphStep(model, model.capture_spec(), warmup=1)  # on the CPU: configure would refuse
     gen = torch.Generator().manual_seed(1)
 
     def step(n):
@@ -198,7 +248,7 @@ def test_after_an_eager_step_the_model_points_at_the_graph_outputs_again(monkeyp
     assert model.loss_G_A is not captured["loss_G_A"] and model.fake_B.shape[0] == 1
     step(2)  # replay
     assert [k for k, v in captured.items() if getattr(model, k) is not v] == []
-    assert model.real_A is model.graph_step.static_A
+    assert model.real_A is model.graph_step.static["real_A"]
 
 
 def test_a_failed_capture_is_undone_and_training_goes_on(monkeypatch, capsys):
@@ -211,7 +261,7 @@ def test_a_failed_capture_is_undone_and_training_goes_on(monkeypatch, capsys):
     fake_cuda(monkeypatch, failing_graph)
     torch.manual_seed(0)
     model = CycleGANModel(make_opt(pool_size=4, batch_size=1))
-    model.enable_cuda_graph(warmup=1)
+    model.graph_step = GraphStep(model, model.capture_spec(), warmup=1)  # on the CPU: configure would refuse
     gen = torch.Generator().manual_seed(1)
     random.seed(5)
     for _ in range(2):  # warm-up, then the failed capture and its eager step
@@ -220,6 +270,32 @@ def test_a_failed_capture_is_undone_and_training_goes_on(monkeypatch, capsys):
     assert "CUDA graph step: off, capture failed (RuntimeError: operation not permitted" in capsys.readouterr().out
     assert model.fake_A_pool.stored == 2 and model.fake_B_pool.stored == 2  # one image per step, not three
     assert isinstance(model.optimizers[0].param_groups[0]["lr"], float)
+    assert all(p.requires_grad for _, net in model.nets() for p in net.parameters())  # the Ds are unfrozen
+
+
+def test_a_failed_capture_under_fp16_leaves_scalers_that_step_again():
+    """abandon_step: a step that stopped midway leaves the GradScalers' per-step bookkeeping behind (a second
+    scaler.step would raise); the model swaps in fresh scalers with the same scale, through public calls."""
+    import warnings
+    model = CycleGANModel(make_opt(pool_size=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.configure(speed.resolve("cpu", amp="fp16"))
+    model.set_input({k: torch.rand(1, 3, 32, 32) * 2 - 1 for k in "AB"})
+    model.train_step()
+    model.scalers[0].update(new_scale=512.0)
+    scaler, opt = model.scalers[0], model.optimizers[0]
+    with model.autocast():  # a half step: the G step stepped, its scaler never updated
+        model.forward_train()
+        model.compute_G_loss(model.opt)
+    opt.zero_grad()
+    model.backward(model.loss_G, opt)
+    scaler.step(opt)
+    with pytest.raises(RuntimeError, match="step\\(\\) has already been called"):
+        scaler.step(opt)
+    model.abandon_step()
+    assert model.scalers[0] is not scaler and model.scalers[0].get_scale() == 512.0
+    model.train_step()  # steps again
 
 
 def test_model_step_without_graph_is_unchanged():
@@ -233,16 +309,23 @@ def test_model_step_without_graph_is_unchanged():
     model.optimize_parameters()
     twin.train_step()
     assert model.get_current_losses() == twin.get_current_losses()
+    assert float(model.epoch_metric()) == pytest.approx(float(twin.loss_G))  # one step's G loss
+    assert model.epoch_metric() is None  # reset by reading
 
 
 # -- CUDA only ---------------------------------------------------------------------------------------------
 
-def cuda_models(n=2, **kw):
+def cuda_models(n=2, cfg=None, **kw):
+    """An eager model and its twin with the captured step turned on through configure (warm-up 2)."""
     torch.manual_seed(0)
     opt = make_opt(device="cuda", **kw)
     eager = CycleGANModel(opt)
     graph = copy.deepcopy(eager)
-    graph.enable_cuda_graph(warmup=2)
+    cfg = cfg or speed.resolve("cuda", amp="none", channels_last=False, cudnn_benchmark=False)
+    eager.configure(cfg)
+    graph.configure(speed.SpeedConfig(**{**cfg.as_dict(), "cuda_graph": True}))
+    assert graph.graph_step is not None, graph.cuda_graph_off
+    graph.graph_step.warmup = 2
     return eager, graph
 
 
@@ -306,11 +389,8 @@ def test_graph_replay_has_no_host_sync():
 
 @needs_cuda
 def test_graph_step_with_fp16_grad_scaler():
-    eager, graph = cuda_models(pool_size=0)
-    eager.configure(speed.resolve("cuda", amp="fp16", cuda_graph=False))
-    graph.configure(speed.resolve("cuda", amp="fp16", cuda_graph=True))  # configure turns the graph step on
+    eager, graph = cuda_models(pool_size=0, cfg=speed.resolve("cuda", amp="fp16"))
     assert eager.graph_step is None and graph.graph_step is not None
-    graph.enable_cuda_graph(warmup=2)
     run_steps(eager, 6)
     run_steps(graph, 6)
     assert graph.graph_step.failed is None
@@ -321,13 +401,12 @@ def test_graph_step_with_fp16_grad_scaler():
 def test_graph_checkpoint_resume_is_exact(tmp_path, monkeypatch):
     """Bit for bit needs --deterministic's settings: deterministic kernels, sliced reflection pads (CUDA's
     reflection-pad backward adds with atomics), no cudnn autotuning."""
-    from cyclegan.training import checkpoint
+    from cyclegan.runs import checkpoint
     monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    cfg = speed.resolve("cuda", amp="none", channels_last=False, deterministic=True, cuda_graph=True)
+    cfg = speed.resolve("cuda", amp="none", channels_last=False, deterministic=True)
 
     def model():
-        m = cuda_models(pool_size=2)[1]
-        return m.configure(cfg)
+        return cuda_models(pool_size=2, cfg=cfg)[1]
     torch.use_deterministic_algorithms(True)
     try:
         first = model()

@@ -11,7 +11,7 @@ import torch
 from cyclegan.io import CheckpointError, atomic_save, safe_load
 from cyclegan.models import CycleGANModel
 from cyclegan.training import train
-from cyclegan.training.guards import NonFiniteLoss
+from cyclegan.runs.guards import NonFiniteLoss
 from conftest import REPO, TINY, make_images, run_env
 from options.train_options import TrainOptions
 

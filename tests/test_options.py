@@ -1,6 +1,7 @@
 """Options: official names and defaults, saved options, architecture taken from the saved run at test time."""
 import inspect
 import json
+import re
 
 import pytest
 from conftest import REPO
@@ -28,23 +29,31 @@ def test_train_defaults_are_the_official_ones():
     assert 1 <= opt.num_threads <= 4
 
 
-def test_gpu_ids_default_to_cpu_without_a_gpu():
+def flag_error(capsys, parse, argv):
+    """parse(argv) must fail as a flag error: exit status 2, usage and the message on stderr."""
+    with pytest.raises(SystemExit) as e:
+        parse(argv)
+    assert e.value.code == 2
+    return capsys.readouterr().err
+
+
+def test_gpu_ids_default_to_cpu_without_a_gpu(capsys):
     import torch
     opt = TrainOptions().parse(["--dataroot", "d"])
     assert opt.gpu_ids == ([0] if torch.cuda.is_available() else [])
     assert opt.device == (torch.device("cuda", 0) if torch.cuda.is_available() else torch.device("cpu"))
     assert TrainOptions().parse(["--dataroot", "d", "--gpu_ids", "-1"]).device == torch.device("cpu")
     if not torch.cuda.is_available():
-        with pytest.raises(SystemExit, match="--gpu_ids 0.*no CUDA"):
-            TrainOptions().parse(["--dataroot", "d", "--gpu_ids", "0"])
+        err = flag_error(capsys, TrainOptions().parse, ["--dataroot", "d", "--gpu_ids", "0"])
+        assert "error: --gpu_ids 0: no CUDA" in err
 
 
-def test_several_gpu_ids_point_at_torchrun():
+def test_several_gpu_ids_point_at_torchrun(capsys):
     for argv in (["--gpu_ids", "0,1"], ["--gpu_ids", "2,3,5"]):
-        with pytest.raises(SystemExit, match=r"one process trains on one GPU.*torchrun --standalone --nproc_per_node="):
-            TrainOptions().parse(["--dataroot", "d", *argv])
-    with pytest.raises(SystemExit, match="--gpu_ids x: give one GPU id"):
-        TrainOptions().parse(["--dataroot", "d", "--gpu_ids", "x"])
+        err = flag_error(capsys, TrainOptions().parse, ["--dataroot", "d", *argv])
+        assert "one process trains on one GPU" in err and "torchrun --standalone --nproc_per_node=" in err
+    err = flag_error(capsys, TrainOptions().parse, ["--dataroot", "d", "--gpu_ids", "x"])
+    assert "--gpu_ids x: give one GPU id" in err
 
 
 def test_test_defaults():
@@ -55,9 +64,13 @@ def test_test_defaults():
     assert opt.results_dir == "./results/" and opt.aspect_ratio == 1.0 and opt.phase == "test"
 
 
-def test_missing_dataroot_says_how_to_get_one():
-    with pytest.raises(SystemExit, match="download_cyclegan_dataset"):
-        TrainOptions().parse([])
+def test_missing_dataroot_says_how_to_get_one(capsys):
+    assert "download_cyclegan_dataset" in flag_error(capsys, TrainOptions().parse, [])
+
+
+def test_conflicting_speed_flags_are_flag_errors(capsys):
+    err = flag_error(capsys, TrainOptions().parse, ["--dataroot", "d", "--cudnn_benchmark", "--deterministic"])
+    assert "--cudnn_benchmark and --deterministic conflict" in err
 
 
 def saved_run(tmp_path, *flags):
@@ -73,12 +86,13 @@ def test_options_are_saved_as_text_and_json(tmp_path):
     assert json.loads((tmp_path / "run" / "train_opt.json").read_text())["ngf"] == 16
 
 
-def test_test_time_architecture_comes_from_the_saved_run(tmp_path):
+def test_test_time_architecture_comes_from_the_saved_run(tmp_path, capsys):
     saved_run(tmp_path, "--ngf", "16", "--netG", "unet_128", "--norm", "batch")
     opt = TestOptions().parse(["--dataroot", "d", "--name", "run", "--checkpoints_dir", str(tmp_path)])
     assert (opt.ngf, opt.netG, opt.norm, opt.model) == (16, "unet_128", "batch", "cycle_gan")
-    with pytest.raises(SystemExit, match=r"--ngf 32 was given, but the run was trained with ngf=16"):
-        TestOptions().parse(["--dataroot", "d", "--name", "run", "--checkpoints_dir", str(tmp_path), "--ngf", "32"])
+    err = flag_error(capsys, TestOptions().parse,
+                     ["--dataroot", "d", "--name", "run", "--checkpoints_dir", str(tmp_path), "--ngf", "32"])
+    assert "--ngf 32 was given, but the run was trained with ngf=16" in err
     same = TestOptions().parse(["--dataroot", "d", "--name", "run", "--checkpoints_dir", str(tmp_path), "--ngf", "16"])
     assert same.ngf == 16
 
@@ -164,7 +178,7 @@ def test_choices_come_from_the_library_constants():
 
 
 @pytest.mark.parametrize("command", [["train"], ["test"], ["gatys"], ["compare"], ["benchmark"],
-                                     ["benchmark", "gatys"], ["visdom_server"]])
+                                     ["benchmark", "gatys"], ["benchmark", "c2st"], ["c2st"], ["visdom_server"]])
 def test_help_works_for_every_entry_point(command):
     import subprocess
     import sys
@@ -180,3 +194,148 @@ def test_eval_freq_defaults_off_on_the_cpu_and_keeps_an_explicit_value(tmp_path)
     base = ["--dataroot", str(tmp_path), "--name", "x", "--gpu_ids", "-1", "--checkpoints_dir", str(tmp_path)]
     assert TrainOptions().parse(base).eval_freq == 0
     assert TrainOptions().parse(base + ["--eval_freq", "3"]).eval_freq == 3
+
+
+# ---- one options convention (issue 21) ------------------------------------------------------------
+
+def command_options():
+    """(name, option class, minimal argv) of every command's option set, except the official train/test."""
+    from options.benchmark_options import BenchmarkOptions, C2STBenchmarkOptions, GatysBenchmarkOptions
+    from options.c2st_options import C2STOptions
+    from options.compare_options import CompareOptions
+    from options.eval_options import EvalOptions
+    from options.fast_nst_options import FastNSTOptions
+    from options.gatys_options import GatysOptions
+    from options.video_options import VideoOptions
+    return [("gatys", GatysOptions, ["--content", "p.jpg", "--style", "s.jpg"]),
+            ("compare", CompareOptions, ["--name", "n", "--photos", "{tmp}", "--style", "s.jpg"]),
+            ("eval", EvalOptions, ["--name", "run", "--dataroot", "d", "--checkpoints_dir", "{tmp}"]),
+            ("fast_nst stylize", FastNSTOptions, ["stylize", "--name", "n", "--input", "x.jpg"]),
+            ("video", VideoOptions, ["--input", "v.mp4", "--method", "gatys", "--style", "{tmp}",
+                                     "--output", "{tmp}/out.mp4"]),
+            ("c2st", C2STOptions, ["{tmp}", "{tmp}"]),
+            ("benchmark", BenchmarkOptions, []),
+            ("benchmark gatys", GatysBenchmarkOptions, []),
+            ("benchmark c2st", C2STBenchmarkOptions, ["--dataroot", "{tmp}"])]
+
+
+def fill(argv, tmp_path):
+    return [a.replace("{tmp}", str(tmp_path)) for a in argv]
+
+
+@pytest.fixture
+def run_folder(tmp_path):
+    (tmp_path / "run").mkdir()
+    for side in ("trainA", "trainB"):
+        (tmp_path / side).mkdir()
+    return tmp_path
+
+
+def test_one_device_flag_resolved_for_every_command(run_folder, capsys):
+    import torch
+    for name, cls, argv in command_options():
+        argv = fill(argv, run_folder)
+        if any(a.dest == "device" for a in cls().build_parser(argv)._actions) or name == "fast_nst stylize":
+            opt = cls().parse(argv + ["--device", "cpu"])
+            assert opt.device == torch.device("cpu"), name
+            assert isinstance(cls().parse(argv).device, torch.device), name  # auto, resolved
+            assert "give auto, cpu, cuda or cuda:N" in flag_error(capsys, cls().parse, argv + ["--device", "gpu"])
+            if not torch.cuda.is_available():
+                assert "no CUDA GPU" in flag_error(capsys, cls().parse, argv + ["--device", "cuda:1"]), name
+
+
+def test_one_seed_rule_in_every_help_and_default(run_folder):
+    from options.base_options import DEFAULT_SEED
+    for name, cls, argv in command_options():
+        argv = fill(argv, run_folder)
+        actions = {a.dest: a for a in cls().build_parser(argv)._actions}
+        if "seed" not in actions:
+            continue
+        assert "the same seed repeats the same random draws (default: 0" in actions["seed"].help, name
+        assert cls().parse(argv).seed == DEFAULT_SEED and cls().parse(argv + ["--seed", "7"]).seed == 7, name
+    base = ["--dataroot", "d", "--checkpoints_dir", str(run_folder), "--name", "r"]
+    saved_run(run_folder, "--name", "x", "--seed", "11")  # writes run/train_opt.json with seed 11
+    assert TrainOptions().parse(base).seed == DEFAULT_SEED
+    resumed = ["--dataroot", "d", "--checkpoints_dir", str(run_folder), "--name", "run", "--continue_train"]
+    assert TrainOptions().parse(resumed).seed == 11  # a resumed run keeps its own seed
+    assert TrainOptions().parse(resumed + ["--seed", "3"]).seed == 3
+    assert "the run's own seed" in {a.dest: a for a in TrainOptions().build_parser([])._actions}["seed"].help
+
+
+def test_flag_errors_go_through_parser_error_and_library_code_parses_no_flags():
+    import re
+    for path in sorted((REPO / "options").glob("*.py")):
+        assert "SystemExit(" not in path.read_text(), path
+    entry_points = {p.name for p in (REPO / "cyclegan").glob("*.py")}
+    for path in sorted((REPO / "cyclegan").rglob("*.py")):
+        text = path.read_text()
+        if path.parent == REPO / "cyclegan" and path.name in entry_points:
+            continue  # the entry points may parse (they use options/)
+        assert not re.search(r"ArgumentParser\(|parse_args\(|parse_known_args\(", text), path
+
+
+def test_every_user_error_derives_from_usererror_and_keeps_its_builtin_base():
+    from cyclegan.data.scan import BadDatasetError
+    from cyclegan.errors import MissingFileError, SettingError, UserError
+    from cyclegan.images import ImageFileError
+    from cyclegan.io import CheckpointError
+    from cyclegan.media.video import VideoError
+    from cyclegan.metrics.c2st import C2STError
+    from cyclegan.metrics.fid import InceptionWeightsMissing
+    from cyclegan.nst.weights import WeightsError
+    from cyclegan.runs.guards import NonFiniteLoss
+    from cyclegan.runs.run_folder import RunFolderError
+    from cyclegan.training.distributed import LaunchError
+    for cls, builtin in ((RunFolderError, RuntimeError), (C2STError, ValueError), (ImageFileError, ValueError),
+                         (VideoError, ValueError), (WeightsError, RuntimeError), (BadDatasetError, ValueError),
+                         (CheckpointError, RuntimeError), (NonFiniteLoss, RuntimeError),
+                         (NonFiniteLoss, FloatingPointError), (InceptionWeightsMissing, RuntimeError),
+                         (MissingFileError, FileNotFoundError), (SettingError, ValueError), (LaunchError, Exception)):
+        assert issubclass(cls, UserError) and issubclass(cls, builtin), cls
+
+
+@pytest.mark.parametrize("module", ["train", "test", "gatys", "fast_nst", "video", "compare", "evaluate", "benchmark",
+                                    "c2st", "visdom_server", "verify_weights", "quickstart"])
+def test_every_entry_point_catches_user_errors_once(module):
+    """Each command's main is wrapped by cyclegan.cli.main_guard, the one place a UserError is caught."""
+    import importlib
+    from cyclegan.cli import main_guard
+    main = importlib.import_module(f"cyclegan.{module}").main
+    assert main.__code__ is main_guard(print).__code__ and callable(main.__wrapped__)
+
+
+def test_a_user_error_is_one_line_on_stderr_and_exit_1(tmp_path, capsys):
+    from cyclegan.cli import main_guard
+    from cyclegan.errors import UserError
+    from cyclegan.gatys import main as gatys
+
+    @main_guard
+    def fail(argv=None):
+        raise UserError("the file x.pth is broken; download it again")
+    assert fail([]) == 1 and capsys.readouterr().err == "error: the file x.pth is broken; download it again\n"
+    (tmp_path / "s.jpg").write_bytes(b"")
+    assert gatys(["--content", str(tmp_path / "nope.jpg"), "--style", str(tmp_path / "s.jpg")]) == 1
+    assert capsys.readouterr().err.strip() == f"error: {tmp_path / 'nope.jpg'}: no such image file"
+
+
+def test_one_named_constant_per_default():
+    from cyclegan.metrics.c2st import DEFAULT_FOLDS, DEFAULT_STEPS
+    from cyclegan.metrics.evaluate import DEFAULT_EVAL_MAX
+    from cyclegan.nst.fast import FAST_NST_TV_WEIGHT
+    from cyclegan.nst.optimize import DEFAULT_TV_WEIGHT
+    from options.eval_options import EvalOptions
+    from options.fast_nst_options import FastNSTOptions
+    from options.gatys_options import GatysOptions
+    train = TrainOptions().build_parser([])
+    assert train.get_default("eval_c2st_steps") == EvalOptions().build_parser([]).get_default("c2st_steps") \
+        == DEFAULT_STEPS
+    assert train.get_default("eval_max") == EvalOptions().build_parser([]).get_default("eval_max") == DEFAULT_EVAL_MAX
+    assert EvalOptions().build_parser([]).get_default("folds") == DEFAULT_FOLDS
+    assert GatysOptions().build_parser([]).get_default("tv_weight") == DEFAULT_TV_WEIGHT
+    fast = FastNSTOptions().parse(["train", "--photos", str(REPO), "--style", str(REPO / "setup.py"), "--name",
+                                   "never_written", "--checkpoints_dir", "/nonexistent"])
+    assert fast.tv_weight == FAST_NST_TV_WEIGHT != DEFAULT_TV_WEIGHT  # two defaults, two names
+    for path in (REPO / "cyclegan").rglob("*.py"):
+        text = path.read_text()
+        assert not re.search(r"DEFAULT_TV_WEIGHT = ", text) or path.name == "optimize.py", path
+        assert '"eval_c2st_steps", 150' not in text, path

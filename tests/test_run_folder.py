@@ -91,7 +91,7 @@ def test_weights_only_resume_below_saved_epochs_is_refused_and_overwrite_moves_t
 
 
 def test_an_older_full_state_start_is_refused(tmp_path):
-    from cyclegan.training.run_folder import RunFolderError, RunLock, check
+    from cyclegan.runs.run_folder import RunFolderError, RunLock, check
     for label, epoch in (("1", 2), ("2", 3), ("latest", 3)):
         torch.save({"counters": {"epoch": epoch, "batches_done": 0, "total_iters": 4 * epoch}},
                    tmp_path / f"{label}_state.pth")
@@ -136,7 +136,7 @@ def test_a_second_process_is_refused_and_a_sigkilled_holders_lock_is_taken_over(
 
 def test_the_lock_is_released_when_training_fails_and_is_not_taken_twice(tmp_path):
     from cyclegan.training import train
-    from cyclegan.training.run_folder import RunFolderError, RunLock
+    from cyclegan.runs.run_folder import RunFolderError, RunLock
     from options.train_options import TrainOptions
     opt = TrainOptions().parse(["--dataroot", str(tmp_path / "missing"), "--name", "fails", "--checkpoints_dir",
                                 str(tmp_path), *TINY])
@@ -152,7 +152,7 @@ def test_the_lock_is_released_when_training_fails_and_is_not_taken_twice(tmp_pat
         lock.release()
     # SIGTERM before the loop's own handler is installed (dataset scan, model build): exit 143, lock released
     from cyclegan.training.distributed import DistContext
-    from cyclegan.training.run_folder import claim
+    from cyclegan.runs.run_folder import claim
     with pytest.raises(SystemExit) as stop:
         with claim(opt, DistContext()):
             assert (tmp_path / "fails" / "train.lock").exists()

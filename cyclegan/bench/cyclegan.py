@@ -7,9 +7,10 @@ DataLoader over JPEGs, and prints one JSON line: median step ms after warm-up, t
 spent waiting for data, peak memory, achieved GFLOP/s (FLOPs counted with torch.utils.flop_counter)
 next to the measured GEMM rate, and test images/s at --test_batch against batch-1 eager inference.
 With --interleave the configurations take turns step by step (fairer on a shared machine; peak memory is
-then not per configuration). Its command line is cyclegan/benchmark.py.
+then not per configuration). Its command line is cyclegan/benchmark.py. It asks the model for its generators
+(generators()) and how it steps (runtime()), naming none of its parts.
 """
-import argparse
+import copy
 import json
 import os
 import platform
@@ -105,12 +106,17 @@ class BatchStream:
 
 
 def build_model(model_opt, cfg, seed, official=False):
-    """A fresh model with cfg applied; official=True keeps the official call order (no batched passes).
-    Returns (model, why the graph step is off or None)."""
+    """A fresh model with cfg applied; official=True keeps the official call order (no batched passes)."""
     torch.manual_seed(seed)
-    model = create_model(argparse.Namespace(**{**vars(model_opt), "batched_passes": False if official else None}))
-    model.configure(cfg)
-    return model, model.cuda_graph_off
+    opt = copy.copy(model_opt)
+    opt.batched_passes = False if official else None
+    model = create_model(opt)
+    return model.configure(cfg)
+
+
+def first_generator(model):
+    """The model's forward generator (A -> B), as it runs it."""
+    return next(iter(model.generators().values()))
 
 
 def time_training(model, stream, warmup, repeats, device):
@@ -159,14 +165,14 @@ def profile_step(model, stream, device, top=8):
 def reference(model_opt, size, device, seed, test_warmup, test_repeats):
     """FLOPs of one training step and of one generator image, and batch-1 eager inference speed."""
     cfg = config_for("eager", device.type)
-    model, _ = build_model(model_opt, cfg, seed)
+    model = build_model(model_opt, cfg, seed)
     g = torch.Generator().manual_seed(seed)
     shape = (model_opt.batch_size, model_opt.input_nc, size, size)
     data = {"A": torch.rand(shape, generator=g) * 2 - 1, "B": torch.rand(shape, generator=g) * 2 - 1,
             "A_paths": [], "B_paths": []}
     model.set_input(data)
     step_flops, _ = perf.count_flops(model.optimize_parameters)
-    net = model.netG_A.eval()
+    net = first_generator(model).eval()
     x = torch.zeros(1, model_opt.input_nc, size, size, device=device)
     with torch.no_grad():
         image_flops, _ = perf.count_flops(lambda: net(x))
@@ -195,8 +201,8 @@ def run(model_opt, configs, size, test_batch, warmup, repeats, num_workers, seed
     stream = BatchStream(loader)
     results = []
 
-    def report(name, model, why, step_ms, data_ms, peak):
-        results.append(result_row(name, model, why, step_ms, data_ms, peak, results, ctx))
+    def report(name, model, step_ms, data_ms, peak):
+        results.append(result_row(name, model, step_ms, data_ms, peak, results, ctx))
         if out is not None:
             print(json.dumps(results[-1]), file=out, flush=True)
 
@@ -206,10 +212,10 @@ def run(model_opt, configs, size, test_batch, warmup, repeats, num_workers, seed
                interleave=interleave)
     if not interleave:  # one configuration at a time, each with its own peak memory
         for name in configs:
-            model, why = build_model(model_opt, config_for(name, device.type), seed, official=name == "official")
+            model = build_model(model_opt, config_for(name, device.type), seed, official=name == "official")
             perf.reset_peak_memory(device)
             step_ms, data_ms = time_training(model, stream, warmup, repeats, device)
-            report(name, model, why, step_ms, data_ms, perf.peak_memory_mb(device))
+            report(name, model, step_ms, data_ms, perf.peak_memory_mb(device))
             del model
         return results
     # interleaved: step by step in turns, the order reversed every round (the load hits all alike)
@@ -218,23 +224,23 @@ def run(model_opt, configs, size, test_batch, warmup, repeats, num_workers, seed
     times = {name: ([], []) for name in configs}
     for k in range(warmup + repeats):
         for name in (configs if k % 2 == 0 else configs[::-1]):
-            step_ms, data_ms = time_training(models[name][0], stream, 0, 1, device)
+            step_ms, data_ms = time_training(models[name], stream, 0, 1, device)
             if k >= warmup:
                 times[name][0].extend(step_ms)
                 times[name][1].extend(data_ms)
     for name in configs:
-        report(name, *models.pop(name), *times[name], None)
+        report(name, models.pop(name), *times[name], None)
     return results
 
 
-def result_row(name, model, why, step_ms, data_ms, peak, earlier, ctx):
+def result_row(name, model, step_ms, data_ms, peak, earlier, ctx):
     """One JSON row: training figures from the timed steps, then this configuration's test throughput."""
     model_opt, device, size, rates = ctx["model_opt"], ctx["device"], ctx["size"], ctx["rates"]
     step_flops, image_flops, ips1 = ctx["step_flops"], ctx["image_flops"], ctx["ips1"]
     test_batch, test_warmup, test_repeats = ctx["test_batch"], ctx["test_warmup"], ctx["test_repeats"]
     gpu = device.type == "cuda"
     cfg = model.speed
-    net = model.netG_A.eval()
+    net = first_generator(model).eval()
     compiled = None
     if name == "default" and compile_for_inference(device.type) and not cfg.compile:  # as cyclegan-test does
         net = compiled = CompiledNet(net)
@@ -252,13 +258,12 @@ def result_row(name, model, why, step_ms, data_ms, peak, earlier, ctx):
         "config": name, "device": str(device), "device_name": device_name(device),
         "torch": torch.__version__, "threads": torch.get_num_threads(),
         "size": size, "netG": model_opt.netG, "ngf": model_opt.ngf, "ndf": model_opt.ndf,
-        "batch_size": model_opt.batch_size, **{k: v for k, v in cfg.as_dict().items() if k != "device_type"},
+        "batch_size": model_opt.batch_size, **model.runtime(),
         "train_step_ms": round(med, 2), "train_step_ms_all": [round(t, 2) for t in step_ms],
         "train_images_per_s": round(model_opt.batch_size / med * 1e3, 3),
         "data_ms": round(statistics.median(data_ms), 3),
         "data_fraction": round(statistics.median(data_ms) / med, 4), "num_workers": ctx["num_workers"],
-        "batched_passes": model.batched, "cuda_graph_active": model.graph_step is not None,
-        "cuda_graph_off_reason": why, "interleaved": ctx["interleave"],
+        "interleaved": ctx["interleave"],
         "peak_memory_mb": None if peak is None else round(peak, 1),
         "memory_kind": "cuda_max_allocated" if gpu else "rss_peak",
         "train_gflop_per_step": sig(step_flops / 1e9), "achieved_gflops": sig(achieved),
@@ -271,7 +276,7 @@ def result_row(name, model, why, step_ms, data_ms, peak, earlier, ctx):
         "warmup": ctx["warmup"], "repeats": ctx["repeats"],
     }
     if ctx["profile"]:
-        model.netG_A.train()
+        first_generator(model).train()
         row["profile_top"], table = profile_step(model, ctx["stream"], device)
         print(f"== profile of one training step, config {name} ==\n{table}", file=sys.stderr, flush=True)
     official = next((r for r in earlier if r["config"] == "official"), None)

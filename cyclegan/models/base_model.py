@@ -4,8 +4,11 @@ and the model's runtime: configure(speed) and a full state_dict()/load_state_dic
 Subclasses fill the name lists; logging, display, checkpointing and testing walk them generically:
   loss_names      -> attributes loss_<name>       visual_names -> image tensors
   model_names     -> attributes net<name>         saved as {epoch}_net_<name>.pth (official layout)
+  generator_names -> the nets generators() gives  (the forward one first)
   optimizer_names -> attributes optimizer_<name>  (one scheduler and, under fp16, one GradScaler each)
   pool_names      -> attributes holding ImagePools (their contents are part of the full state)
+General code (the training loop, quality curves, benchmark) asks the model instead of naming its parts:
+current_lr(), epoch_metric(), generators(), runtime(); a model with a captured step declares it in capture_spec().
 """
 import os
 from collections import OrderedDict
@@ -15,8 +18,9 @@ import torch.nn as nn
 
 from ..errors import MissingFileError
 from ..io import CheckpointError, atomic_save, load_state_dict_file
+from .graph_step import FIXED_SIZE_PREPROCESS, GraphStep
 from .schedulers import get_scheduler
-from .speed import (SpeedConfig, fuse, instance_norm_channels_last_ok, make_scalers, resolve_options,
+from .speed import (SpeedConfig, fuse, instance_norm_channels_last_ok, make_scalers, renew_scaler, resolve_options,
                     use_deterministic_pads, use_fast_norm)
 
 
@@ -28,14 +32,15 @@ class BaseModel:
         self.gpu_ids = [self.device.index or 0] if self.device.type == "cuda" else []  # official attribute
         self.save_dir = os.path.join(opt.checkpoints_dir, opt.name)
         self.loss_names, self.model_names, self.visual_names = [], [], []
-        self.optimizer_names, self.pool_names = [], []
+        self.generator_names, self.optimizer_names, self.pool_names = [], [], []
         self.schedulers = []
         self.image_paths = []
         # the official float32 math until configure() says otherwise
         self.speed = SpeedConfig(device_type=self.device.type)
         self.memory_format = torch.contiguous_format
         self.scalers = None  # one fp16 GradScaler per optimizer, else None
-        self.graph_step, self.cuda_graph_off = None, None  # a captured step (use_captured_step); why it is off
+        self.graph_step, self.cuda_graph_off = None, None  # the captured step (configure decides); why it is off
+        self._metric, self._metric_steps = None, 0  # the epoch metric's device-side sum (observe_metric)
 
     @property
     def optimizers(self):
@@ -86,10 +91,12 @@ class BaseModel:
     def configure(self, speed=None, world_size=1):
         """Apply speed settings (a SpeedConfig; None: resolve them from the options): cudnn autotuning, fast
         instance norm, channels_last nets and inputs, torch.compile, autocast, fused Adam, fp16
-        GradScalers and, for training, the captured (CUDA-graph) step; `self.cuda_graph_off` then says why
-        that step is off when the settings asked for it (world_size: ranks under torchrun).
+        GradScalers and, for training, the captured (CUDA-graph) step, which is decided here and nowhere else:
+        on when speed.cuda_graph asks for it and this run allows it, else off with `self.cuda_graph_off` saying
+        why in one line (world_size: ranks under torchrun).
         Valid before or after setup() and load_state_dict() (fusing is in place and is re-applied after a
         load). Call it before distributed wrapping. Calling it again with the same config changes nothing."""
+        previous = self.speed
         if speed is None:
             speed = resolve_options(self.opt, self.device.type)
         if speed.device_type != self.device.type:
@@ -111,18 +118,34 @@ class BaseModel:
         self._fuse_optimizers()
         if speed.amp != "fp16" or self.scalers is None:  # kept otherwise: they may hold a loaded scale
             self.scalers = make_scalers(speed, len(self.optimizers))
-        # The captured step captures lazily after warm-up steps, again after load_state_dict()
-        self.cuda_graph_off = None
-        if speed.cuda_graph and self.isTrain:
-            self.cuda_graph_off = self.use_captured_step(world_size)
-        else:
+        # The captured step (models/graph_step.py): asked for by --cuda_graph, decided here, in this one place
+        asked = speed.cuda_graph and self.isTrain
+        preprocess = getattr(self.opt, "preprocess", FIXED_SIZE_PREPROCESS[0])
+        self.cuda_graph_off = next((why for failed, why in (
+            (speed.device_type != "cuda", "needs a CUDA device"),
+            (world_size > 1, "DistributedDataParallel's gradient all-reduce is not captured; each rank steps eagerly"),
+            (speed.compile, "--compile: torch.compile manages its own kernels; use --compile or --cuda_graph, not both"),
+            (preprocess not in FIXED_SIZE_PREPROCESS,
+             f"--preprocess {preprocess} gives images of varying size; a graph replays fixed shapes"),
+            (self.capture_spec() is None, "this model has no captured step"),
+        ) if failed), None) if asked else None
+        if not asked or self.cuda_graph_off:
             self.graph_step = None
+        elif self.graph_step is None or speed != previous:  # it captures lazily, after its warm-up steps
+            self.graph_step = GraphStep(self, self.capture_spec())
         return self
 
-    def use_captured_step(self, world_size):
-        """Turn the captured training step on; returns why it stays off (one line), or None. Models that
-        have one override this (CycleGANModel, see models/graph_step.py)."""
-        return "this model has no captured step"
+    def capture_spec(self):
+        """What the training step reads and writes, for a captured step (a graph_step.CaptureSpec), or None when
+        the model has no captured step. CycleGANModel declares one."""
+        return None
+
+    def abandon_step(self):
+        """Undo what a training step that stopped midway (a failed capture) left behind: the fp16 GradScalers'
+        per-step bookkeeping (fresh scalers, same scale) and frozen networks."""
+        if self.scalers:
+            self.scalers = [renew_scaler(s, self.speed.device_type) for s in self.scalers]
+        self.set_requires_grad([net for _, net in self.nets()], True)
 
     def _fuse_optimizers(self):
         if self.speed.amp != "none":
@@ -160,14 +183,44 @@ class BaseModel:
         return self.image_paths
 
     def update_learning_rate(self, metric=None):
-        """Step every scheduler once (after the epoch's optimizer steps); plateau uses `metric`."""
-        old = self.optimizers[0].param_groups[0]["lr"]
+        """Step every scheduler once (after the epoch's optimizer steps); plateau uses `metric`. Returns the
+        learning rate before and after."""
+        old = self.current_lr()
         for s in self.schedulers:
             if isinstance(s, torch.optim.lr_scheduler.ReduceLROnPlateau):
                 s.step(metric)
             else:
                 s.step()
-        return old, self.optimizers[0].param_groups[0]["lr"]
+        return old, self.current_lr()
+
+    def current_lr(self):
+        """The learning rate now (the first optimizer's first group; the schedulers move all groups alike)."""
+        return float(self.optimizers[0].param_groups[0]["lr"])
+
+    def observe_metric(self, value):
+        """Add one training step's value of the epoch metric to a device-side sum (no host sync)."""
+        value = value.detach().float()
+        self._metric = value.clone() if self._metric is None else self._metric.add_(value)
+        self._metric_steps += 1
+
+    def epoch_metric(self):
+        """The mean of the epoch metric (what the plateau lr policy watches; CycleGAN: the G loss) over the steps
+        since the last call, as a device tensor (reading it syncs), or None when no step was observed. Resets."""
+        if self._metric is None:
+            return None
+        mean = self._metric / self._metric_steps
+        self._metric, self._metric_steps = None, 0
+        return mean
+
+    def generators(self):
+        """{name: module} of the generators (generator_names), the forward one first, as the model runs them
+        (maybe compiled or DDP-wrapped: base_model.unwrap gives the plain module)."""
+        return OrderedDict((name, getattr(self, "net" + name)) for name in self.generator_names)
+
+    def runtime(self):
+        """How the model steps, for reports: its speed settings and whether the captured step runs (or why not)."""
+        return {**{k: v for k, v in self.speed.as_dict().items() if k != "device_type"},
+                "cuda_graph_active": self.graph_step is not None, "cuda_graph_off_reason": self.cuda_graph_off}
 
     def get_current_visuals(self):
         return OrderedDict((n, getattr(self, n)) for n in self.visual_names if hasattr(self, n))
@@ -224,6 +277,8 @@ class BaseModel:
         for name, sd in state.get("pools", {}).items():
             getattr(self, name).load_state_dict(sd, self.device)
         self._fuse_optimizers()  # the loaded param groups may predate --amp
+        if self.graph_step is not None:  # the optimizers' state tensors were swapped: warm up and capture again
+            self.graph_step = GraphStep(self, self.capture_spec(), self.graph_step.warmup)
 
     def print_networks(self):
         for name, net in self.nets():

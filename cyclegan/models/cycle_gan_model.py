@@ -21,8 +21,10 @@ import torch
 from .base_model import BaseModel
 from .discriminators import define_D
 from .generators import define_G
+from .graph_step import CaptureSpec
 from .image_pool import ImagePool
 from .losses import GANLoss, gradient_penalty
+from .speed import make_adam
 
 
 class CycleGANModel(BaseModel):
@@ -50,6 +52,7 @@ class CycleGANModel(BaseModel):
         self.visual_names = vis_A + vis_B
         self.visual_names_B = vis_B  # pictures of the B input: named after the B image at test time
         self.model_names = ["G_A", "G_B", "D_A", "D_B"] if self.isTrain else ["G_A", "G_B"]
+        self.generator_names = ["G_A", "G_B"]  # G_A: A -> B first
 
         g = dict(ngf=opt.ngf, netG=opt.netG, norm=opt.norm, use_dropout=not opt.no_dropout,
                  init_type=opt.init_type, init_gain=opt.init_gain)
@@ -69,34 +72,25 @@ class CycleGANModel(BaseModel):
             self.criterionCycle = torch.nn.L1Loss()
             self.criterionIdt = torch.nn.L1Loss()
             betas = (opt.beta1, 0.999)
-            self.optimizer_G = torch.optim.Adam(
+            self.optimizer_G = make_adam(  # plain Adam's steps until --amp fuses them (speed.make_adam)
                 itertools.chain(self.netG_A.parameters(), self.netG_B.parameters()), lr=opt.lr, betas=betas)
-            self.optimizer_D = torch.optim.Adam(
+            self.optimizer_D = make_adam(
                 itertools.chain(self.netD_A.parameters(), self.netD_B.parameters()), lr=opt.lr, betas=betas)
             self.optimizer_names = ["G", "D"]
             self.batched = batched_passes(opt)
 
-    def use_captured_step(self, world_size):
-        """BaseModel.configure's switch: the graph step, unless graph_step.unsupported_reason finds a reason."""
-        from .graph_step import unsupported_reason
-        why = unsupported_reason(self.speed.device_type, world_size, self.speed.compile, self.opt.preprocess)
-        if why is not None:
-            self.graph_step = None
-        elif self.graph_step is None:
-            self.enable_cuda_graph()
-        return why
+    def capture_spec(self):
+        """The training step for a captured CUDA graph (BaseModel.configure decides whether it runs)."""
+        if not self.isTrain:
+            return None
+        return CaptureSpec(step=self.train_step, inputs=("real_A", "real_B"),
+                           pools=(("fake_B_pool", "fake_B"), ("fake_A_pool", "fake_A")),  # D_A's query comes first
+                           losses=tuple("loss_" + n for n in self.loss_names) + ("loss_G",),
+                           visuals=tuple(self.visual_names), optimizers=tuple(self.optimizers), device=self.device,
+                           abandon=self.abandon_step, batch_size=getattr(self.opt, "batch_size", None))
 
-    def enable_cuda_graph(self, warmup=3):
-        """Run optimize_parameters through a captured CUDA graph (see cyclegan.models.graph_step)."""
-        from .graph_step import GraphStep
-        self.graph_step = GraphStep(self, warmup)
-
-    def load_state_dict(self, state):
-        """BaseModel.load_state_dict; a captured step is dropped (the optimizers' state tensors were
-        swapped) and captured again after a fresh warm-up."""
-        super().load_state_dict(state)
-        if self.graph_step is not None:
-            self.enable_cuda_graph(self.graph_step.warmup)
+    def runtime(self):
+        return {**super().runtime(), "batched_passes": getattr(self, "batched", False)}
 
     def set_input(self, data):
         """data: {'A': tensor, 'B': tensor, 'A_paths': [...], 'B_paths': [...]}; direction BtoA swaps them."""
@@ -180,10 +174,13 @@ class CycleGANModel(BaseModel):
                        + self.loss_idt_A + self.loss_idt_B)
 
     def optimize_parameters(self):
-        """One official training step, replayed from a CUDA graph when enable_cuda_graph() was called."""
+        """One official training step, replayed from a CUDA graph when configure() turned that on; the G loss
+        is added to the epoch metric on the device."""
         if self.graph_step is not None:
-            return self.graph_step.step()
-        return self.train_step()
+            self.graph_step.step()
+        else:
+            self.train_step()
+        self.observe_metric(self.loss_G)
 
     def train_step(self):
         """G_A and G_B first (Ds frozen), then D_A and D_B."""

@@ -1,5 +1,9 @@
-"""CUDA-graph training step: the whole CycleGAN step (forwards, backwards, both Adam steps, image pools,
-GradScaler) captured once and replayed, so the GPU runs it without thousands of Python-issued launches.
+"""CUDA-graph training step: a model's whole training step (CycleGAN: forwards, backwards, both Adam steps, image
+pools, GradScaler) captured once and replayed, so the GPU runs it without thousands of Python-issued launches.
+
+Off by default (--cuda_graph turns it on) until a GPU run has verified it: BaseModel.configure alone decides
+whether it runs. The model declares what its step reads and writes in a CaptureSpec (capture_spec()); GraphStep
+names none of the model's attributes itself and touches no private field of torch's classes.
 
 - Static inputs: each step copies the batch into fixed device buffers, then replays the graph.
 - Warm-up: the first `warmup` full-size steps run eagerly on a side stream (real steps on real batches), so
@@ -17,29 +21,33 @@ GradScaler) captured once and replayed, so the GPU runs it without thousands of 
   After every replay the model's loss and visual attributes point at them again (an eager step in
   between replaced them).
 - A batch of another shape (an epoch's last, smaller batch) runs eagerly with the same nets, optimizers
-  and pools. A capture that fails turns the graph off with a one-line reason; training goes on eagerly.
+  and pools (runtime behaviour, not a decision whether the graph is on). A capture that fails is undone and
+  turns the graph off with a one-line reason; training goes on eagerly.
 """
 import random
+from dataclasses import dataclass
+from typing import Callable, Optional
 
 import torch
 
 from .image_pool import ImagePool
 from .speed import steps_on_device
 
-FIXED_SIZE_PREPROCESS = ("resize_and_crop", "crop", "scale_width_and_crop")
+FIXED_SIZE_PREPROCESS = ("resize_and_crop", "crop", "scale_width_and_crop")  # --preprocess modes of one image size
 
 
-def unsupported_reason(device_type, world_size=1, compile=False, preprocess="resize_and_crop"):
-    """Why a captured step cannot be used for this run (a short phrase), or None when it can."""
-    if device_type != "cuda":
-        return "needs a CUDA device"
-    if world_size > 1:
-        return "DistributedDataParallel's gradient all-reduce is not captured; each rank steps eagerly"
-    if compile:
-        return "--compile: torch.compile manages its own kernels; use --compile or --cuda_graph, not both"
-    if preprocess not in FIXED_SIZE_PREPROCESS:
-        return f"--preprocess {preprocess} gives images of varying size; a graph replays fixed shapes"
-    return None
+@dataclass(frozen=True)
+class CaptureSpec:
+    """A model's training step as GraphStep sees it: attribute names and callables that the model declares."""
+    step: Callable[[], None]  # one eager training step on the inputs the model holds
+    inputs: tuple  # attributes holding the batch (set_input writes them); copied into static buffers
+    pools: tuple  # (image-pool attribute, attribute of the images it is queried with), in query order
+    losses: tuple  # attributes of the loss tensors the step writes (read at print_freq)
+    visuals: tuple  # attributes of the image tensors the step writes
+    optimizers: tuple  # the optimizers the step steps (fused + capturable from warm-up to the end of capture)
+    device: torch.device
+    abandon: Callable[[], None]  # undo what a step that stopped midway left behind (after a failed capture)
+    batch_size: Optional[int] = None  # a full batch: the only shape captured (None: the first one seen)
 
 
 class LRTensors:
@@ -72,20 +80,18 @@ class LRTensors:
 
 def capturable_adam(optimizers):
     """Make every group fused + capturable with its step counters on the device; returns a function that
-    restores the groups' flags (the moved counters stay where they are, which eager Adam accepts)."""
+    restores the groups' flags (the moved counters stay where they are, which eager Adam accepts). Under fp16
+    the GradScaler steps them without a host sync because they were built fused (speed.make_adam)."""
     saved = []
     for o in optimizers:
         for g in o.param_groups:
             saved.append((g, {k: g.get(k) for k in ("fused", "foreach", "capturable")}))
             g.update(fused=True, foreach=False, capturable=True)
         steps_on_device(o)
-        o._step_supports_amp_scaling = True  # fused: GradScaler hands it grad_scale/found_inf (no sync)
 
     def restore():
         for g, flags in saved:
             g.update(flags)
-        for o in optimizers:
-            o._step_supports_amp_scaling = any(g.get("fused") for g in o.param_groups)
     return restore
 
 
@@ -146,32 +152,34 @@ class DeviceImagePool(ImagePool):
 
 
 class GraphStep:
-    """Runs model.train_step() through a captured CUDA graph; see the module docstring."""
+    """Runs the model's training step (spec.step) through a captured CUDA graph; see the module docstring."""
 
-    def __init__(self, model, warmup=3):
-        self.model, self.warmup = model, warmup
+    def __init__(self, model, spec, warmup=3):
+        self.model, self.spec, self.warmup = model, spec, warmup
         self.steps, self.shape, self.graph, self.failed = 0, None, None, None
         self.lr, self.restore_adam = None, None
-        self.outputs = {}  # model attribute -> the tensor the graph rewrites (losses, visuals)
+        self.static = {}  # input attribute -> its static buffer
+        self.outputs = {}  # loss or visual attribute -> the tensor the graph rewrites
 
     def step(self):
-        with torch.cuda.device(self.model.device):  # streams, capture and replays on the model's GPU
-            return self._step(self.model)
+        with torch.cuda.device(self.spec.device):  # streams, capture and replays on the model's GPU
+            return self._step()
 
-    def _step(self, m):
-        shape = (tuple(m.real_A.shape), tuple(m.real_B.shape))
-        if self.shape is None and shape[0][0] == getattr(m.opt, "batch_size", shape[0][0]):
+    def _step(self):
+        spec, m = self.spec, self.model
+        shape = tuple(tuple(getattr(m, name).shape) for name in spec.inputs)
+        if self.shape is None and spec.batch_size in (None, shape[0][0]):
             self.shape = shape  # a full batch: a smaller last batch (say, first after a resume) is not captured
         if self.failed or shape != self.shape:
-            return m.train_step()
+            return spec.step()
         if self.restore_adam is None:
-            self.restore_adam = capturable_adam(m.optimizers)
-            self.lr = LRTensors(m.optimizers, m.device)
+            self.restore_adam = capturable_adam(spec.optimizers)
+            self.lr = LRTensors(spec.optimizers, spec.device)
         if self.steps < self.warmup:
             self.steps += 1
             restore_lr = self.lr.install()  # the replays' kernels exactly, lr tensor included
             try:
-                return self._on_side_stream(m.train_step)
+                return self._on_side_stream(spec.step)
             finally:
                 restore_lr()
         if self.graph is None:
@@ -180,10 +188,8 @@ class GraphStep:
             except Exception as e:  # noqa: BLE001 -- any capture error: say why, go on eagerly
                 self.failed = f"capture failed ({type(e).__name__}: {(str(e).splitlines() or [''])[0][:160]})"
                 print(f"CUDA graph step: off, {self.failed}; training goes on with eager steps", flush=True)
-                for s in m.scalers or []:
-                    s._per_optimizer_states.clear()
-                m.set_requires_grad([m.netD_A, m.netD_B], True)
-                return m.train_step()
+                spec.abandon()
+                return spec.step()
         self._load_inputs()
         self.graph.replay()
         self._after_replay()
@@ -191,10 +197,13 @@ class GraphStep:
     def _after_replay(self):
         """The replay used the prepared pool choices and rewrote the graph's outputs: the next eager step
         must draw its own choices, and the model's attributes point at those outputs again."""
-        m = self.model
-        m.fake_A_pool.ready = m.fake_B_pool.ready = False
+        for pool in self._pools():
+            pool.ready = False
         for name, tensor in self.outputs.items():
-            setattr(m, name, tensor)
+            setattr(self.model, name, tensor)
+
+    def _pools(self):
+        return [getattr(self.model, name) for name, _ in self.spec.pools]
 
     @staticmethod
     def _on_side_stream(fn):
@@ -205,34 +214,33 @@ class GraphStep:
         torch.cuda.current_stream().wait_stream(s)
 
     def _load_inputs(self):
-        """Batch into the static buffers, pool choices and lr to the device (all asynchronous)."""
-        m = self.model
-        self.static_A.copy_(m.real_A, non_blocking=True)
-        self.static_B.copy_(m.real_B, non_blocking=True)
-        m.real_A, m.real_B = self.static_A, self.static_B
-        n = self.static_A.shape[0]
-        m.fake_B_pool.prepare(n)  # the D step queries fake_B_pool first, then fake_A_pool
-        m.fake_A_pool.prepare(n)
+        """Batch into the static buffers, pool choices (in query order) and lr to the device (all asynchronous)."""
+        for name, buffer in self.static.items():
+            buffer.copy_(getattr(self.model, name), non_blocking=True)
+            setattr(self.model, name, buffer)
+        n = self.shape[0][0]
+        for pool in self._pools():
+            pool.prepare(n)
         self.lr.sync()
 
     def _capture(self):
-        m = self.model
-        self.static_A, self.static_B = m.real_A.clone(), m.real_B.clone()
-        n = m.real_A.shape[0]
-        for name, fake in (("fake_A_pool", m.fake_A), ("fake_B_pool", m.fake_B)):
-            pool = getattr(m, name)
+        spec, m = self.spec, self.model
+        self.static = {name: getattr(m, name).clone() for name in spec.inputs}
+        n = self.shape[0][0]
+        for name, images in spec.pools:
+            pool, fake = getattr(m, name), getattr(m, images)
             if not isinstance(pool, DeviceImagePool):
-                setattr(m, name, DeviceImagePool(pool, tuple(fake.shape[1:]), fake.dtype, m.device, n))
-        pools = (m.fake_A_pool, m.fake_B_pool)
+                setattr(m, name, DeviceImagePool(pool, tuple(fake.shape[1:]), fake.dtype, spec.device, n))
+        pools = self._pools()
         host = random.getstate(), [p.stored for p in pools]  # a capture runs nothing: a failed one is undone
         self._load_inputs()
         restore_lr = self.lr.install()
         graph = torch.cuda.CUDAGraph()
         try:
-            for o in m.optimizers:
+            for o in spec.optimizers:
                 o.zero_grad(set_to_none=True)  # grads are then allocated inside the graph's pool
             with torch.cuda.graph(graph, capture_error_mode="thread_local"):
-                m.train_step()
+                spec.step()
         except Exception:
             random.setstate(host[0])
             for p, stored in zip(pools, host[1]):
@@ -242,7 +250,7 @@ class GraphStep:
             restore_lr()
             self.restore_adam()
         self.graph = graph
-        names = ["loss_" + n for n in m.loss_names] + ["loss_G"] + list(m.visual_names)
-        self.outputs = {n: getattr(m, n) for n in names if torch.is_tensor(getattr(m, n, None))}
+        self.outputs = {name: getattr(m, name) for name in spec.losses + spec.visuals
+                        if torch.is_tensor(getattr(m, name, None))}
         graph.replay()  # capture records without running: this replay is the step for this batch
         self._after_replay()

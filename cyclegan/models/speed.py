@@ -6,8 +6,8 @@ Defaults, from measurements (README "Speed"):
   channels_last   on for CUDA (tensor cores want NHWC); off on CPU, where it measured slower.
   compile         off (it costs minutes of compilation on first use; turn it on for long GPU runs).
   cudnn_benchmark on for CUDA (fixed input sizes), off with --deterministic.
-  cuda_graph      on for CUDA training without --compile (cyclegan.models.graph_step; off with a one-line
-                  reason where the run cannot use it: DDP, varying image sizes).
+  cuda_graph      off (--cuda_graph asks for it; never yet run on a GPU). Whether it then runs is decided by
+                  BaseModel.configure alone, which says why not in one line (CPU, DDP, --compile, varying sizes).
   fast_norm       off (forced on with channels_last where instance_norm's backward mishandles channels_last
                   gradients: the CPU with torch 2.14, see instance_norm_channels_last_ok): instance norm
                   through group_norm's kernel (one group per channel, the same math to ~1e-6), 2-4x faster
@@ -59,7 +59,7 @@ class SpeedConfig:
 
 
 def resolve(device_type, amp=None, channels_last=None, compile=None, cudnn_benchmark=None, deterministic=False,
-            fast_norm=False, cuda_graph=None):
+            fast_norm=False, cuda_graph=False):
     """Fill every None (= auto) with the measured default for `device_type` ('cpu' or 'cuda')."""
     gpu = device_type == "cuda"
     if amp is None:
@@ -77,8 +77,6 @@ def resolve(device_type, amp=None, channels_last=None, compile=None, cudnn_bench
         cudnn_benchmark = gpu and not deterministic
     if cudnn_benchmark and deterministic:
         raise ValueError("--cudnn_benchmark and --deterministic conflict: autotuning picks algorithms by timing")
-    if cuda_graph is None:  # on where it can run; graph_step.unsupported_reason says why not when asked
-        cuda_graph = gpu and not compile
     return SpeedConfig(device_type, amp, bool(channels_last), bool(compile), bool(cudnn_benchmark and gpu),
                        bool(fast_norm), bool(cuda_graph), bool(deterministic))
 
@@ -87,7 +85,7 @@ def resolve_options(opt, device_type, **overrides):
     """resolve() with the speed flags of an options namespace (--amp, --channels_last, ...); overrides win."""
     flags = dict(amp=opt.amp, channels_last=opt.channels_last, compile=opt.compile,
                  cudnn_benchmark=opt.cudnn_benchmark, deterministic=opt.deterministic, fast_norm=opt.fast_norm,
-                 cuda_graph=getattr(opt, "cuda_graph", None))  # training's flag only
+                 cuda_graph=bool(getattr(opt, "cuda_graph", False)))  # training's flag only
     return resolve(device_type, **{**flags, **overrides})
 
 
@@ -154,16 +152,35 @@ def make_scalers(cfg, count):
     return [torch.amp.GradScaler(cfg.device_type) for _ in range(count)]
 
 
+def renew_scaler(scaler, device_type):
+    """A GradScaler with `scaler`'s scale and growth state but none of its per-step bookkeeping (what a step that
+    stopped midway leaves behind), through the public state_dict()/load_state_dict()."""
+    fresh = torch.amp.GradScaler(device_type)
+    fresh.load_state_dict(scaler.state_dict())
+    return fresh
+
+
+def make_adam(params, **kwargs):
+    """torch.optim.Adam built with fused=True, then with plain param groups: every step runs plain Adam's
+    kernels until fuse() flips the groups (Adam picks its kernel per group). Built fused because the constructor
+    is the public way to declare that its step takes the GradScaler's scale and inf flag on the device (no host
+    sync per fp16 step, and capturable in a CUDA graph). Fused kernels' device check comes at the first fused step."""
+    optimizer = torch.optim.Adam(params, fused=True, **kwargs)
+    optimizer.defaults.update(fused=None, foreach=None)
+    for g in optimizer.param_groups:
+        g["fused"], g["foreach"] = None, None
+    return optimizer
+
+
 def fuse(optimizer):
-    """Mark an Adam as fused, in place, as Adam(..., fused=True) would: the GradScaler then unscales and
-    skips inf steps on the device, with no host sync per step. In place, so schedulers stay bound to it;
-    again after load_state_dict, which brings back the saved (maybe unfused) param groups."""
+    """Switch an Adam's param groups to the fused kernel, in place (schedulers stay bound to it); again after
+    load_state_dict, which brings back the saved (maybe unfused) groups. Under fp16 the GradScaler then steps
+    it without a host sync when it was built by make_adam, with one per step otherwise."""
     if not isinstance(optimizer, torch.optim.Adam) or optimizer.defaults.get("differentiable"):
         return optimizer
     optimizer.defaults.update(fused=True, foreach=False)
     for g in optimizer.param_groups:
         g["fused"], g["foreach"] = True, False
-    optimizer._step_supports_amp_scaling = True  # what Adam.__init__ sets for fused=True
     return steps_on_device(optimizer)
 
 

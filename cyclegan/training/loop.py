@@ -79,7 +79,6 @@ def train_process(opt, opt_dict, ctx):
                 loader.sampler.set_epoch(epoch, start * opt.batch_size)
                 epoch_start = time.time()
                 epoch_iter = start * opt.batch_size * ctx.world_size  # counters count images of all ranks
-                g_sum = torch.zeros((), device=model.device)
                 bar = Progress(len(loader.sampler) * ctx.world_size, desc=f"epoch {epoch}/{last_epoch}",
                                unit="img") if ctx.is_main else distributed.Null()
                 window_start, window_iters, t_data = time.time(), 0, 0.0
@@ -92,7 +91,6 @@ def train_process(opt, opt_dict, ctx):
                     model.set_input(data)
                     model.optimize_parameters()
                     guard.observe(model, total_iters)
-                    g_sum += model.loss_G.detach()
                     window_iters += 1
 
                     if total_iters % opt.display_freq < n:
@@ -102,10 +100,9 @@ def train_process(opt, opt_dict, ctx):
                         guard.check()
                         losses = model.get_current_losses()
                         t_iter = (time.time() - window_start) / window_iters
-                        lr = model.optimizers[0].param_groups[0]["lr"]
                         bar.write(log.write(epoch, epoch_iter, losses, t_iter / n, t_data / window_iters))
                         vis.plot_current_losses(epoch, epoch_iter / len(dataset), losses)
-                        vis.show_status(epoch, epoch_iter, lr, t_iter)
+                        vis.show_status(epoch, epoch_iter, model.current_lr(), t_iter)
                         bar.update(0, **losses)
                         window_start, window_iters, t_data = time.time(), 0, 0.0
                     bar.update(n)
@@ -128,8 +125,9 @@ def train_process(opt, opt_dict, ctx):
                 bar.close()
 
                 guard.check()
-                g_mean = float(distributed.average(g_sum)) / max(1, len(loader))  # same on all ranks
-                old_lr, lr = model.update_learning_rate(g_mean)
+                metric = model.epoch_metric()  # the mean over this epoch's steps, kept on the device
+                metric = float(distributed.average(metric)) if metric is not None else 0.0  # same on all ranks
+                old_lr, lr = model.update_learning_rate(metric)
                 if lr != old_lr:
                     print(f"learning rate {old_lr:.7f} -> {lr:.7f}")
                     vis.show_status(epoch, epoch_iter, lr, (time.time() - epoch_start) / max(1, len(loader)))

@@ -12,9 +12,11 @@ import sys
 import time
 
 from ..display.worker import LatestJobWorker
-from ..models.base_model import unwrap  # the plain nets: no DDP collective on one rank
+from ..errors import SettingError
+from ..metrics.c2st import DEFAULT_STEPS as C2ST_STEPS
 from ..metrics.evaluate import append_jsonl, check_heldout_size, heldout_dirs, load_heldout, read_jsonl, score, \
     translate
+from ..models.base_model import unwrap  # the plain nets: no DDP collective on one rank
 
 
 class QualityEval:
@@ -23,7 +25,7 @@ class QualityEval:
     def __init__(self, opt, model, vis, warn=None):
         self.freq = int(getattr(opt, "eval_freq", 0) or 0)
         self.model, self.vis, self.seed = model, vis, int(getattr(opt, "seed", 0) or 0)
-        self.c2st_settings = {"steps": int(getattr(opt, "eval_c2st_steps", 150))}
+        self.c2st_settings = {"steps": int(getattr(opt, "eval_c2st_steps", C2ST_STEPS))}
         self.path = os.path.join(model.save_dir, "eval_log.jsonl")
         self._warn = warn or (lambda msg: print(msg, file=sys.stderr, flush=True))
         self.worker = None
@@ -45,8 +47,8 @@ class QualityEval:
         vis.plot_quality(self.records)
 
     def _load(self, opt, model):
-        if not all(hasattr(model, n) for n in ("netG_A", "netG_B")):
-            raise ValueError("--eval_freq needs a model with two generators (cycle_gan); pass --eval_freq 0")
+        if len(model.generators()) != 2:
+            raise SettingError("--eval_freq needs a model with two generators (cycle_gan); pass --eval_freq 0")
         dir_A, dir_B = heldout_dirs(opt.dataroot, getattr(opt, "eval_dir", None))
         self.heldout = load_heldout(dir_A, dir_B, size=opt.crop_size, max_images=getattr(opt, "eval_max", None))
         for path, why in self.heldout.skipped:
@@ -57,7 +59,8 @@ class QualityEval:
         if self.worker is None or epoch % self.freq:
             return
         start = time.perf_counter()
-        outputs = translate(unwrap(self.model.netG_A), unwrap(self.model.netG_B), self.heldout, self.model.device)
+        forward, backward = (unwrap(g) for g in self.model.generators().values())  # A -> B, B -> A
+        outputs = translate(forward, backward, self.heldout, self.model.device)
         translate_s = time.perf_counter() - start
         self.worker.submit(("epoch", epoch), lambda: self._score(outputs, epoch, total_iters, translate_s))
 
