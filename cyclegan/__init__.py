@@ -1,10 +1,22 @@
 """CycleGAN suite: unpaired photo <-> Van Gogh translation, with a Gatys neural-style comparison.
 
-Library layout (lower layers never import higher ones):
-  models/    CycleGANModel, generators, discriminators, losses, image pool, schedulers
-  data/      image folders, unaligned and single datasets, transforms
-  training/  the training loop and checkpoints
-  io.py      atomic checkpoint saving and weights_only loading
-The thin command-line entry points are cyclegan/train.py, cyclegan/test.py and friends.
+Library layout by floors (an import points down or sideways, never up; no cycle between packages;
+tests/test_layers.py checks it):
+  6  entry points  train.py, test.py, evaluate.py, gatys.py, fast_nst.py, video.py, compare.py, benchmark.py,
+                   c2st.py, ...: parse options/, call the library; cli.py's main_guard catches UserError once
+  5  options/      (beside the package) one option set per command
+  4  media/        video in and out, per-method frame stylisers
+  3  training/     the CycleGAN training loop alone (loop, DDP, quality curves)
+     testing.py    batch inference and the results page
+     comparison/   CycleGAN, fast NST and Gatys on the same photos
+     bench/        every benchmark (CycleGAN step and inference, Gatys, fast NST, C2ST)
+  2  nst/          Gatys and fast NST: backbones, losses, optimiser, transformer net, its training and stylising
+     data/         image folders, dataset scan, datasets, transforms, sampler
+     metrics/      C2ST, colour, SSIM/edges, painting classifier, FID/KID, the held-out evaluation
+     display/      what the user sees: progress, loss log, visdom, HTML pages
+  1  models/       CycleGANModel and its runtime (speed, the CUDA-graph step), nets, losses, pool, schedulers
+     runs/         what every trainer shares: run folder and lock, full-state checkpoints, guards
+     images.py     image files in and out
+  0  io.py, perf.py, errors.py   atomic writes and weights_only loads; timing and devices; UserError
 """
 __version__ = "0.1.0"

@@ -84,7 +84,7 @@ def test_too_few_and_empty_give_clear_errors(tmp_path):
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "cyclegan.metrics.c2st", *map(str, args)], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "cyclegan.c2st", *map(str, args)], capture_output=True,
                           text=True, env=run_env(), timeout=600)
 
 
@@ -101,9 +101,9 @@ def test_cli_json_and_unreadable_files_are_skipped_and_named(tmp_path):
     assert (out["n_real"], out["n_fake"], out["folds"], out["seed"]) == (8, 8, 3, 4)
     assert "broken.jpg" in r.stderr and "skipped" in r.stderr
     few = run_cli(tmp_path / "real", tmp_path / "fake")  # 8 per class, 5 folds need 10
-    assert few.returncode == 2 and "needs at least 10" in few.stderr and str(tmp_path / "real") in few.stderr
+    assert few.returncode == 1 and "needs at least 10" in few.stderr and str(tmp_path / "real") in few.stderr
     (tmp_path / "none").mkdir()
     Image.new("RGB", (4, 4)).save(tmp_path / "none" / "x.txt.png")
     (tmp_path / "none" / "x.txt.png").write_bytes(b"")
     empty = run_cli(tmp_path / "none", tmp_path / "fake", "--folds", "2")
-    assert empty.returncode == 2 and "no usable real images" in empty.stderr and "unreadable" in empty.stderr
+    assert empty.returncode == 1 and "no usable real images" in empty.stderr and "unreadable" in empty.stderr

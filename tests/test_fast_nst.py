@@ -106,10 +106,10 @@ def test_missing_weights_fail_clearly_and_leave_no_run(data, tmp_path):
     tmp, style = data
     r = fast_nst("train", "--photos", tmp / "photos", "--style", style, "--name", "x", "--checkpoints_dir", tmp_path,
                  "--weights", tmp_path / "nope.pth", "--num_iters", 2, *SMALL, check=False)
-    assert r.returncode == 2 and "nope.pth: no such file" in r.stderr
+    assert r.returncode == 1 and "nope.pth: no such file" in r.stderr
     assert not (tmp_path / "x").exists()
     r = fast_nst("stylize", "--name", "absent", "--checkpoints_dir", tmp_path, "--input", style, check=False)
-    assert r.returncode == 2 and "absent" in r.stderr and "cyclegan-fast-nst train" in r.stderr
+    assert r.returncode == 1 and "absent" in r.stderr and "cyclegan-fast-nst train" in r.stderr
 
 
 def test_benchmark_prints_a_line_per_size_and_batch():
@@ -148,7 +148,7 @@ def test_a_second_process_is_refused_by_the_run_lock(data, vgg_weights_file, tmp
     try:
         assert holder.stdout.readline().strip() == "held"
         r = fast_nst(*args, check=False)
-        assert r.returncode == 2, r.stdout + r.stderr
+        assert r.returncode == 1, r.stdout + r.stderr
         assert f"is in use by another training process: pid {holder.pid}" in r.stderr
         assert sorted(p.name for p in folder.iterdir()) == ["train.lock"]  # nothing written beside the lock
     finally:

@@ -127,7 +127,7 @@ def test_command_without_weights_says_how_to_get_them(images, tmp_path):
     env = {**ONE_THREAD_ENV, "TORCH_HOME": str(tmp_path / "empty_torch_home")}
     start = time.perf_counter()
     r = _gatys(["--content", photo, "--style", painting, "--output", tmp_path / "out"], env=env, timeout=60)
-    assert r.returncode == 2 and time.perf_counter() - start < 30  # mostly Python and torch start-up
+    assert r.returncode == 1 and time.perf_counter() - start < 30  # mostly Python and torch start-up
     assert "vgg19-dcbb9e9d.pth" in r.stderr and "--weights" in r.stderr and "download" in r.stderr
     assert not (tmp_path / "out").exists()
 
@@ -138,7 +138,7 @@ def test_command_random_weights_warn_and_bad_input_is_named(images, tmp_path):
                 "--image_size", 32, "--num_iters", 1, "--optimizer", "adam", "--device", "cpu"])
     assert r.returncode == 0 and "RANDOM" in r.stderr and (tmp_path / "x.png").is_file()
     r = _gatys(["--content", tmp_path / "missing.jpg", "--style", painting, "--weights", "random"])
-    assert r.returncode == 2 and "missing.jpg" in r.stderr
+    assert r.returncode == 1 and "missing.jpg" in r.stderr and "Traceback" not in r.stderr
 
 
 # ---- real images ----------------------------------------------------------------------------------

@@ -287,9 +287,10 @@ def test_benchmark_prints_json_lines(capsys, tmp_path):
     assert graph["cuda_graph_off_reason"] == "needs a CUDA device"
 
 
-def test_benchmark_rejects_bad_flags():
+def test_benchmark_rejects_bad_flags(capsys):
     from options.benchmark_options import BenchmarkOptions
-    with pytest.raises(SystemExit, match="unknown warp"):
-        BenchmarkOptions().parse(["--configs", "eager,warp", "--device", "cpu"])
-    with pytest.raises(SystemExit, match="multiple of 4"):
-        BenchmarkOptions().parse(["--size", "30", "--device", "cpu"])
+    for argv, message in ((["--configs", "eager,warp"], "unknown warp"), (["--size", "30"], "multiple of 4"),
+                          (["--dataroot", "/nonexistent"], "needs trainA/ and trainB/")):
+        with pytest.raises(SystemExit) as e:
+            BenchmarkOptions().parse(argv + ["--device", "cpu"])
+        assert e.value.code == 2 and message in capsys.readouterr().err

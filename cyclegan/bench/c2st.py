@@ -1,7 +1,7 @@
 """Benchmark and calibration of the C2ST: its time on 250 real + 50 fake 256-px images, and the spread of
 its balanced accuracy over seeds for known answers (real vs real, vs noise, vs blurred, paintings vs photos).
 
-    python -m cyclegan.benchmark c2st --dataroot ../shared/data/vangogh2photo-mini --seeds 3
+    python -m cyclegan.benchmark c2st --dataroot DATASET --seeds 3   (DATASET: trainA paintings, trainB photos)
 (flags: options/benchmark_options.py; this module takes plain values). Prints figures; nothing is asserted
 (the sanity tests are in tests/test_c2st.py).
 """

@@ -1,4 +1,5 @@
-"""Model registry: `--model cycle_gan` (training and testing) and `--model test` (one generator)."""
+"""The model layer: CycleGANModel and TestModel with their nets, losses, pool, schedulers and runtime (speed
+settings, the CUDA-graph step, compiled inference); this module is the registry (`--model cycle_gan | test`)."""
 from .base_model import BaseModel
 from .cycle_gan_model import CycleGANModel
 from .test_model import TestModel

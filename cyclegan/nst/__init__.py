@@ -1,4 +1,6 @@
-"""Gatys et al. neural style transfer by optimisation: the public Python API.
+"""Neural style transfer: Gatys et al. by optimisation (this package's public API, below) and fast NST (Johnson
+et al.: the transformer net, perceptual loss and loader in fast.py and transformer.py, its training and
+stylize_paths in fast_train.py).
 
     from cyclegan.nst import Stylizer, load_image, save_image
     st = Stylizer("vgg19")                      # ImageNet weights from the torch cache
