@@ -24,5 +24,6 @@ setup(
         "cyclegan-benchmark=cyclegan.benchmark:main",
         "cyclegan-visdom=cyclegan.visdom_server:main",
         "cyclegan-eval=cyclegan.evaluate:main",
+        "cyclegan-c2st=cyclegan.c2st:main",
     ]},
 )

@@ -1,4 +1,4 @@
-"""Benchmarks entry point (`cyclegan-benchmark` / `python -m cyclegan.benchmark`); the benchmarks are in cyclegan/bench/.
+"""Benchmarks entry point (`cyclegan-benchmark` / `python -m cyclegan.benchmark`); the work is in cyclegan/bench/.
 
     python -m cyclegan.benchmark [options]          CycleGAN training step and test throughput
     python -m cyclegan.benchmark gatys [options]    the Gatys optimizer: ms per L-BFGS evaluation per loss

@@ -1,5 +1,5 @@
-"""Entry point `python -m cyclegan.c2st REAL_DIR FAKE_DIR [--json] [--folds 5] [--seed 0]`: the classifier
-two-sample test of cyclegan.metrics.c2st on two folders; prints the result (text or one JSON object)."""
+"""Entry point `cyclegan-c2st` / `python -m cyclegan.c2st REAL_DIR FAKE_DIR [--json] [--folds 5] [--seed 0]`:
+the classifier two-sample test of cyclegan.metrics.c2st on two folders; prints the result (text or JSON)."""
 import json
 import sys
 

@@ -49,6 +49,12 @@ def add_device_option(p, what="runs"):
     return p
 
 
+def add_checkpoints_dir_option(p):
+    """--checkpoints_dir of the commands that read runs (BaseOptions has the official one)."""
+    p.add_argument("--checkpoints_dir", default=DEFAULT_CHECKPOINTS_DIR, help=f"(default: {DEFAULT_CHECKPOINTS_DIR})")
+    return p
+
+
 def add_seed_option(p, what, resumes=False):
     """--seed with the one seed rule of every command in its help: default 0, so the same command repeats its
     random draws; a resumed run keeps its own seed. apply_seed_rule fills opt.seed after parsing."""

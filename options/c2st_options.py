@@ -5,7 +5,7 @@ from .base_options import Options, add_device_option, add_seed_option, apply_see
 
 
 class C2STOptions(Options):
-    prog = "python -m cyclegan.c2st"
+    prog = "cyclegan-c2st"
     description = ("Classifier two-sample test: can a small CNN trained from scratch tell the generated images from "
                    "the real ones? 0.5 = indistinguishable, 1.0 = always told apart.")
 

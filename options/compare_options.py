@@ -7,7 +7,7 @@ from cyclegan.data import DIRECTIONS
 from cyclegan.models.generators import GENERATORS
 from cyclegan.models.layers import NORM_TYPES
 
-from .base_options import DEFAULT_CHECKPOINTS_DIR, DEFAULT_RESULTS_DIR, Options
+from .base_options import DEFAULT_RESULTS_DIR, Options, add_checkpoints_dir_option
 from .gatys_options import add_gatys_options, check_gatys_options
 
 
@@ -20,7 +20,7 @@ class CompareOptions(Options):
         p = parser
         c = p.add_argument_group("comparison")
         c.add_argument("--name", required=True, help="a trained (or *_pretrained) CycleGAN under --checkpoints_dir")
-        c.add_argument("--checkpoints_dir", default=DEFAULT_CHECKPOINTS_DIR, help=f"(default: {DEFAULT_CHECKPOINTS_DIR})")
+        add_checkpoints_dir_option(c)
         c.add_argument("--epoch", default="latest", help="which saved generator to load (default: latest)")
         c.add_argument("--direction", default="AtoB", choices=DIRECTIONS,
                        help="AtoB (default): paintings are A and photos B (vangogh2photo), so photo->painting is G_B")

@@ -5,7 +5,7 @@ from cyclegan.metrics.c2st import DEFAULT_FOLDS, DEFAULT_STEPS
 from cyclegan.metrics.evaluate import DEFAULT_EVAL_MAX
 from cyclegan.models.arch import ARCH_KEYS
 
-from .base_options import (DEFAULT_CHECKPOINTS_DIR, Options, add_device_option, add_seed_option, apply_seed_rule,
+from .base_options import (Options, add_checkpoints_dir_option, add_device_option, add_seed_option, apply_seed_rule,
                            load_saved_options)
 
 
@@ -18,7 +18,7 @@ class EvalOptions(Options):
         p = parser
         p.add_argument("--name", required=True, help="the run under --checkpoints_dir")
         p.add_argument("--dataroot", required=True, help="dataset with testA/testB (the held-out set)")
-        p.add_argument("--checkpoints_dir", default=DEFAULT_CHECKPOINTS_DIR, help=f"(default: {DEFAULT_CHECKPOINTS_DIR})")
+        add_checkpoints_dir_option(p)
         p.add_argument("--epoch", default="latest",
                        help="which saved generators: latest, a number, a comma list (5,10,latest) or all")
         p.add_argument("--eval_dir", default=None, help="held-out set with testA/testB or A/B (default: DATAROOT)")

@@ -8,7 +8,7 @@ import os
 
 from cyclegan.nst.fast import FAST_NST_TV_WEIGHT
 
-from .base_options import (DEFAULT_CHECKPOINTS_DIR, Options, add_device_option, add_seed_option, apply_seed_rule,
+from .base_options import (Options, add_checkpoints_dir_option, add_device_option, add_seed_option, apply_seed_rule,
                            load_saved_options)
 from .gatys_options import add_loss_options, add_weights_options, check_layer_options
 
@@ -17,7 +17,7 @@ PHASE = "fast_nst_train"  # CHECKPOINTS_DIR/NAME/fast_nst_train_opt.{txt,json}
 
 def add_run_options(p, name_required=True):
     p.add_argument("--name", required=name_required, help="run name: the network lives in CHECKPOINTS_DIR/NAME")
-    p.add_argument("--checkpoints_dir", default=DEFAULT_CHECKPOINTS_DIR, help=f"(default: {DEFAULT_CHECKPOINTS_DIR})")
+    add_checkpoints_dir_option(p)
     return p
 
 

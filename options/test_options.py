@@ -47,8 +47,9 @@ class TestOptions(BaseOptions):
         if saved:
             conflicts = apply_saved_architecture(opt, saved)
             if conflicts:
-                self.parser.error(f"options conflict with {os.path.join(opt.checkpoints_dir, opt.name, 'train_opt.json')}: "
-                                  + "; ".join(conflicts) + ". Drop the flag to use the saved value.")
+                saved_file = os.path.join(opt.checkpoints_dir, opt.name, "train_opt.json")
+                self.parser.error(f"options conflict with {saved_file}: " + "; ".join(conflicts)
+                                  + ". Drop the flag to use the saved value.")
         apply_seed_rule(opt)
 
 

@@ -124,7 +124,8 @@ class BaseModel:
         self.cuda_graph_off = next((why for failed, why in (
             (speed.device_type != "cuda", "needs a CUDA device"),
             (world_size > 1, "DistributedDataParallel's gradient all-reduce is not captured; each rank steps eagerly"),
-            (speed.compile, "--compile: torch.compile manages its own kernels; use --compile or --cuda_graph, not both"),
+            (speed.compile, "--compile: torch.compile manages its own kernels; use --compile or --cuda_graph, "
+                            "not both"),
             (preprocess not in FIXED_SIZE_PREPROCESS,
              f"--preprocess {preprocess} gives images of varying size; a graph replays fixed shapes"),
             (self.capture_spec() is None, "this model has no captured step"),
