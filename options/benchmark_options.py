@@ -5,11 +5,14 @@ import os
 
 from cyclegan.models.generators import GENERATORS
 from cyclegan.nst import BACKBONES, STYLE_LOSSES
+from cyclegan.nst.losses import DEFAULT_MMD_SAMPLES
+from cyclegan.nst.optimize import DEFAULT_NUM_ITERS
 
 from .base_options import DEFAULT_SEED, Options, add_device_option, add_seed_option, apply_seed_rule
 
 CONFIGS = ("official", "eager", "channels_last", "compile", "cudnn", "bf16", "fp16", "fast_norm", "cuda_graph",
            "default", "all")
+DEFAULT_SIZES = "256,512"  # the Gatys and fast-NST benchmarks' --sizes
 DEFAULT_CONFIGS = {"cpu": "official,eager,channels_last,fast_norm",
                    "cuda": "official,eager,cudnn,channels_last,bf16,fp16,compile,cuda_graph,default,all"}
 
@@ -80,7 +83,7 @@ class GatysBenchmarkOptions(Options):
 
     def initialize(self, parser):
         p = parser
-        p.add_argument("--sizes", default="256,512", help="comma-separated square image sizes (default: 256,512)")
+        add_sizes_option(p)
         p.add_argument("--losses", default=",".join(STYLE_LOSSES), help="comma-separated style losses (default: all)")
         p.add_argument("--backbone", default="vgg19", choices=BACKBONES)
         p.add_argument("--weights", default="random",
@@ -94,7 +97,8 @@ class GatysBenchmarkOptions(Options):
         p.add_argument("--warmup", type=int, default=1, help="untimed evaluations first")
         p.add_argument("--baseline_repeats", type=int, default=2,
                        help="timed untruncated VGG19 forward+backward passes per size; 0 skips the baseline")
-        p.add_argument("--mmd_samples", type=int, default=512, help="mmd_gauss sample/block size")
+        p.add_argument("--mmd_samples", type=int, default=DEFAULT_MMD_SAMPLES,
+                       help=f"mmd_gauss sample/block size (default: {DEFAULT_MMD_SAMPLES})")
         p.add_argument("--threads", type=int, default=None,
                        help="CPU threads for torch (default: torch's own choice); on a busy shared machine 1 is "
                             "often faster")
@@ -112,6 +116,13 @@ class GatysBenchmarkOptions(Options):
         bad = [v for v in opt.losses if v not in STYLE_LOSSES]
         if bad or not opt.losses:
             self.parser.error(f"--losses must come from {', '.join(STYLE_LOSSES)} (got {', '.join(bad) or 'none'})")
+
+
+def add_sizes_option(p):
+    """--sizes of the Gatys and fast-NST benchmarks (parse_sizes reads it)."""
+    p.add_argument("--sizes", default=DEFAULT_SIZES,
+                   help=f"comma-separated square image sizes (default: {DEFAULT_SIZES})")
+    return p
 
 
 def parse_sizes(text, parser):
@@ -133,13 +144,14 @@ class FastNSTBenchmarkOptions(Options):
 
     def initialize(self, parser):
         p = parser
-        p.add_argument("--sizes", default="256,512", help="comma-separated square sizes (default: 256,512)")
+        add_sizes_option(p)
         p.add_argument("--batch", type=int, default=4, help="the batched configuration's batch size (default: 4)")
         p.add_argument("--repeats", type=int, default=3, help="timed passes per configuration (median)")
         p.add_argument("--gatys_iters", type=int, default=2,
                        help="timed Gatys L-BFGS iterations per size (default: 2)")
-        p.add_argument("--gatys_num_iters", type=int, default=500,
-                       help="iterations per image for the projected Gatys time (default: 500, cyclegan-gatys's)")
+        p.add_argument("--gatys_num_iters", type=int, default=DEFAULT_NUM_ITERS,
+                       help=f"iterations per image for the projected Gatys time (default: {DEFAULT_NUM_ITERS}, "
+                            f"cyclegan-gatys's)")
         p.add_argument("--no_gatys", action="store_true", help="skip the Gatys lines")
         p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
         return p

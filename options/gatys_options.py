@@ -5,6 +5,8 @@ the same names; GatysOptions().parse(argv) returns a checked argparse.Namespace 
 comma-separated flags are already lists.
 """
 from cyclegan.nst import BACKBONES, DEFAULT_TV_WEIGHT, INITS, OPTIMIZERS, POOLINGS, STYLE_LOSSES
+from cyclegan.nst.optimize import DEFAULT_NUM_ITERS
+from cyclegan.nst.run import DEFAULT_IMAGE_SIZE
 
 from .base_options import Options, add_device_option, add_seed_option, apply_seed_rule
 
@@ -66,10 +68,11 @@ def add_gatys_options(parser, single_run=True):
     p.add_argument("--init", default="content", choices=INITS,
                    help="starting image (default: content)")
     p.add_argument("--optimizer", default="lbfgs", choices=OPTIMIZERS, help="(default: lbfgs)")
-    p.add_argument("--num_iters", type=int, default=500, help="optimiser iterations (default: 500)")
+    p.add_argument("--num_iters", type=int, default=DEFAULT_NUM_ITERS,
+                   help=f"optimiser iterations (default: {DEFAULT_NUM_ITERS})")
     p.add_argument("--lr", type=float, default=None, help="learning rate (default: lbfgs 1.0, adam 0.02)")
-    p.add_argument("--image_size", type=int, default=512,
-                   help="longest side of the output in pixels (default: 512)")
+    p.add_argument("--image_size", type=int, default=DEFAULT_IMAGE_SIZE,
+                   help=f"longest side of the output in pixels (default: {DEFAULT_IMAGE_SIZE})")
     p.add_argument("--style_scale", type=float, default=1.0,
                    help="style images are resized to image_size * style_scale on their longest side (default: 1)")
     p.add_argument("--preserve_color", action="store_true",

@@ -332,6 +332,12 @@ def test_one_named_constant_per_default():
     assert train.get_default("eval_max") == EvalOptions().build_parser([]).get_default("eval_max") == DEFAULT_EVAL_MAX
     assert EvalOptions().build_parser([]).get_default("folds") == DEFAULT_FOLDS
     assert GatysOptions().build_parser([]).get_default("tv_weight") == DEFAULT_TV_WEIGHT
+    from cyclegan.nst.losses import DEFAULT_MMD_SAMPLES
+    from cyclegan.nst.optimize import DEFAULT_NUM_ITERS
+    from options.benchmark_options import FastNSTBenchmarkOptions, GatysBenchmarkOptions
+    assert GatysOptions().build_parser([]).get_default("num_iters") == DEFAULT_NUM_ITERS \
+        == FastNSTBenchmarkOptions().build_parser([]).get_default("gatys_num_iters")
+    assert GatysBenchmarkOptions().build_parser([]).get_default("mmd_samples") == DEFAULT_MMD_SAMPLES
     fast = FastNSTOptions().parse(["train", "--photos", str(REPO), "--style", str(REPO / "setup.py"), "--name",
                                    "never_written", "--checkpoints_dir", "/nonexistent"])
     assert fast.tv_weight == FAST_NST_TV_WEIGHT != DEFAULT_TV_WEIGHT  # two defaults, two names

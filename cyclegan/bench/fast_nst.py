@@ -16,7 +16,7 @@ import torch
 
 from .. import perf
 from ..models.speed import resolve
-from ..nst.optimize import Stylizer
+from ..nst.optimize import DEFAULT_NUM_ITERS, Stylizer
 from ..nst.transformer import TransformerNet, stylize
 
 
@@ -50,7 +50,8 @@ def gatys_row(stylizer, size, device, iters, num_iters):
             "peak_mb": round(perf.peak_memory_mb(device), 1)}
 
 
-def run(sizes=(256, 512), batch=4, repeats=3, gatys_iters=2, gatys_num_iters=500, gatys=True, threads=None):
+def run(sizes=(256, 512), batch=4, repeats=3, gatys_iters=2, gatys_num_iters=DEFAULT_NUM_ITERS, gatys=True,
+        threads=None):
     """Print the fast-NST rows (and Gatys's when `gatys`) for every size on each device; see the module docstring."""
     if threads:
         torch.set_num_threads(threads)

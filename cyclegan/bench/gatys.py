@@ -18,6 +18,7 @@ from torchvision import models as tvm
 
 from .. import perf
 from ..images import load_image
+from ..nst.losses import DEFAULT_MMD_SAMPLES
 from ..nst.optimize import Stylizer
 
 
@@ -63,7 +64,7 @@ def bench_config(stylizer, content, style, device, evals, warmup, count):
 
 
 def run(sizes, losses, backbone="vgg19", weights="random", device="auto", evals=3, warmup=1, baseline_repeats=2,
-        mmd_samples=512, threads=None, count_flops=True, out=sys.stdout, content=None, style=None):
+        mmd_samples=DEFAULT_MMD_SAMPLES, threads=None, count_flops=True, out=sys.stdout, content=None, style=None):
     """Time each size x style loss; JSON lines to `out`, readable lines to stderr; returns the summary dict.
     content/style: a photo and a painting file to time on (default: seeded noise)."""
     device = perf.resolve_device(device)

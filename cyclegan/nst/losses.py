@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from cyclegan.nst.mmd import gauss_kernel_sum
 
 STYLE_LOSSES = ("gram", "mmd_linear", "mmd_poly", "mmd_gauss", "bn")
+DEFAULT_MMD_SAMPLES = 512  # mmd_gauss's sample/block size
 
 
 def positions(feat):
@@ -147,7 +148,7 @@ class GaussMMDStyle:
     """
     name = "mmd_gauss"
 
-    def __init__(self, samples=512, chunk_elements=1 << 22):
+    def __init__(self, samples=DEFAULT_MMD_SAMPLES, chunk_elements=1 << 22):
         self.samples = samples
         self.chunk = chunk_elements
 
@@ -201,7 +202,7 @@ class GaussMMDStyle:
         return gauss_kernel_sum(xb, xb, w, w, gamma, self.chunk)
 
 
-def make_style_loss(name, mmd_samples=512):
+def make_style_loss(name, mmd_samples=DEFAULT_MMD_SAMPLES):
     """The style loss object for `name` (one of STYLE_LOSSES)."""
     table = {"gram": GramStyle, "bn": MeanStdStyle, "mmd_linear": LinearMMDStyle, "mmd_poly": PolyMMDStyle}
     if name == "mmd_gauss":

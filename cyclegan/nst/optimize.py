@@ -20,7 +20,7 @@ from tqdm import tqdm
 from cyclegan.errors import SettingError
 from cyclegan.nst.backbones import BACKBONES, DEFAULT_LAYERS, load_extractor
 from cyclegan.nst.images import luminance, match_luminance, resize_to, rgb_to_yiq, yiq_to_rgb
-from cyclegan.nst.losses import STYLE_LOSSES, content_loss, make_style_loss, tv_loss
+from cyclegan.nst.losses import DEFAULT_MMD_SAMPLES, STYLE_LOSSES, content_loss, make_style_loss, tv_loss
 from cyclegan.runs.guards import NonFiniteLoss
 
 INITS = ("content", "style", "gaussian", "uniform")
@@ -30,6 +30,7 @@ DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02}
 # cannot suit all. gram's follows the usual Gatys setting with size-normalised Gram matrices.
 DEFAULT_STYLE_WEIGHT = {"gram": 1e6, "mmd_poly": 1e2, "mmd_linear": 1e3, "mmd_gauss": 1e3, "bn": 1e3}
 DEFAULT_TV_WEIGHT = 1e-2
+DEFAULT_NUM_ITERS = 500
 
 
 @dataclass
@@ -84,7 +85,8 @@ class Stylizer:
     """A frozen, truncated backbone plus a style loss; see the module docstring."""
 
     def __init__(self, backbone="vgg19", weights=None, content_layers=None, style_layers=None,
-                 style_layer_weights=None, pooling="avg", style_loss="gram", device="cpu", mmd_samples=512):
+                 style_layer_weights=None, pooling="avg", style_loss="gram", device="cpu",
+                 mmd_samples=DEFAULT_MMD_SAMPLES):
         _check("backbone", backbone, BACKBONES)
         _check("style_loss", style_loss, STYLE_LOSSES)
         default_content, default_style = DEFAULT_LAYERS[backbone]
@@ -102,7 +104,7 @@ class Stylizer:
         layers = list(dict.fromkeys(self.content_layers + self.style_layers))
         self.extractor = load_extractor(backbone, layers, pooling, weights, self.device)
 
-    def with_style_loss(self, style_loss, mmd_samples=512):
+    def with_style_loss(self, style_loss, mmd_samples=DEFAULT_MMD_SAMPLES):
         """A copy that shares this one's network but scores style with another loss."""
         _check("style_loss", style_loss, STYLE_LOSSES)
         other = copy.copy(self)
@@ -173,8 +175,8 @@ class Stylizer:
         return obj, base, to_rgb
 
     def stylize(self, content, targets, content_weight=1.0, style_weight=None, tv_weight=DEFAULT_TV_WEIGHT,
-                init="content", optimizer="lbfgs", num_iters=500, lr=None, seed=None, preserve_color=False,
-                save_every=0, on_save=None, progress=True):
+                init="content", optimizer="lbfgs", num_iters=DEFAULT_NUM_ITERS, lr=None, seed=None,
+                preserve_color=False, save_every=0, on_save=None, progress=True):
         """Optimise an image; returns ((1, 3, H, W) tensor in [0, 1] on the CPU, RunStats).
 
         init: one of INITS, or an image tensor to start from (resized to the content's size).

@@ -11,14 +11,17 @@ from cyclegan.errors import MissingFileError
 from cyclegan.images import is_image_file
 from cyclegan.perf import resolve_device  # noqa: F401 -- part of this module's interface (cyclegan.nst)
 from cyclegan.nst.images import load_image, output_filename, save_image
-from cyclegan.nst.optimize import DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT, Stylizer
+from cyclegan.nst.losses import DEFAULT_MMD_SAMPLES
+from cyclegan.nst.optimize import DEFAULT_NUM_ITERS, DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT, Stylizer
+
+DEFAULT_IMAGE_SIZE = 512  # the output's longest side
 
 
-def run_files(content, styles, output, blend=None, image_size=512, style_scale=1.0, backbone="vgg19",
+def run_files(content, styles, output, blend=None, image_size=DEFAULT_IMAGE_SIZE, style_scale=1.0, backbone="vgg19",
               weights=None, content_layers=None, style_layers=None, style_layer_weights=None, pooling="avg",
               style_loss="gram", content_weight=1.0, style_weight=None, tv_weight=DEFAULT_TV_WEIGHT,
-              init="content", optimizer="lbfgs", num_iters=500, lr=None, seed=None, preserve_color=False,
-              save_every=0, device="auto", progress=True, stylizer=None, mmd_samples=512):
+              init="content", optimizer="lbfgs", num_iters=DEFAULT_NUM_ITERS, lr=None, seed=None, preserve_color=False,
+              save_every=0, device="auto", progress=True, stylizer=None, mmd_samples=DEFAULT_MMD_SAMPLES):
     """Stylize the photo at `content` with the paintings `styles`; returns (output path, RunStats).
 
     output: a folder (the file name then encodes the parameters) or a file path ending in an
