@@ -169,8 +169,7 @@ class C2STBenchmarkOptions(Options):
     description = ("Time the C2ST on 250 real + 50 fake 256-px images, then its balanced accuracy over seeds for "
                    "known answers (real vs real, vs noise, vs blurred, paintings vs photos); prints figures.")
 
-    def initialize(self, parser):
-        p = parser
+    def initialize(self, p):
         p.add_argument("--dataroot", required=True, help="a dataset with trainA (paintings) and trainB (photos)")
         p.add_argument("--seeds", type=int, default=3,
                        help=f"seeds {DEFAULT_SEED}, {DEFAULT_SEED + 1}, ... per case (default: 3)")

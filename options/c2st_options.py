@@ -9,8 +9,7 @@ class C2STOptions(Options):
     description = ("Classifier two-sample test: can a small CNN trained from scratch tell the generated images from "
                    "the real ones? 0.5 = indistinguishable, 1.0 = always told apart.")
 
-    def initialize(self, parser):
-        p = parser
+    def initialize(self, p):
         p.add_argument("real_dir", help="folder of real images (e.g. held-out paintings)")
         p.add_argument("fake_dir", help="folder of generated images")
         p.add_argument("--folds", type=int, default=DEFAULT_FOLDS,
