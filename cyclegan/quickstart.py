@@ -61,7 +61,7 @@ def main(argv=None):
         name, train_flags = "synthetic_vangogh_small", SMALL
         print("== MAIN JOB: vangogh2photo could not be reached, so this run uses the BUILT-IN SYNTHETIC "
               f"two-domain dataset at {root} (random scenes; A: 'paintings' with strokes and outlines, B: smooth "
-              "'photos') and the small preset (2,400 iterations at 64 px; README 'Quick start' gives timings). It "
+              "'photos') and the small preset (2,400 iterations at 64 px; docs/quickstart.md gives timings). It "
               "shows the workflow; it is not a Van Gogh model. ==")
     run_dir = os.path.join(args.checkpoints_dir, name)
     if not {"--continue_train", "--overwrite"} & set(extra) and glob.glob(os.path.join(run_dir, "*_state.pth")):

@@ -58,7 +58,7 @@ def visdom_static_dir():
         import visdom
     except ImportError as exc:
         raise UserError("visdom is not installed: run `pip install visdom` "
-                        "(see README, 'Watching training')") from exc
+                        "(see docs/watching-training.md)") from exc
     return Path(visdom.__file__).resolve().parent / "static"
 
 

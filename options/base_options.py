@@ -166,7 +166,7 @@ class BaseOptions(Options):
         p.add_argument("--load_iter", type=int, default=0, help="which iteration to load? if > 0, load iter_{load_iter}")
         p.add_argument("--verbose", action="store_true", help="if specified, print more debugging information")
         p.add_argument("--suffix", default="", type=str, help="customized suffix: opt.name = opt.name + suffix")
-        # speed (defaults chosen per device; see README "Speed")
+        # speed (defaults chosen per device; see docs/speed.md)
         p.add_argument("--amp", type=str, default=None, choices=list(AMP_DTYPES),
                        help="mixed precision, GPU only (default: bf16 on GPU, none on CPU where bf16 is ~35x slower)")
         p.add_argument("--channels_last", action=argparse.BooleanOptionalAction, default=None,
@@ -229,7 +229,7 @@ def parse_gpu_ids(text):
     if len(ids) > 1:
         raise ValueError(f"--gpu_ids {text}: one process trains on one GPU. For {len(ids)} GPUs start one process "
                          f"per GPU: CUDA_VISIBLE_DEVICES={','.join(map(str, ids))} torchrun --standalone "
-                         f"--nproc_per_node={len(ids)} -m cyclegan.train ... (README \"Multi-GPU and multi-node\")")
+                         f"--nproc_per_node={len(ids)} -m cyclegan.train ... (docs/multi-gpu.md)")
     if ids and not torch.cuda.is_available():
         raise ValueError(f"--gpu_ids {text}: no CUDA GPU is available on this machine; use --gpu_ids -1 for the CPU")
     if ids and ids[0] >= torch.cuda.device_count():

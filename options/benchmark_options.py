@@ -1,5 +1,5 @@
 """Options of the benchmarks (`python -m cyclegan.benchmark [gatys|fast_nst|c2st]`): the CycleGAN speed
-benchmark, the Gatys one, fast NST beside Gatys and the C2ST's time and spread; see README "Speed"."""
+benchmark, the Gatys one, fast NST beside Gatys and the C2ST's time and spread; see docs/speed.md."""
 import argparse
 import os
 

@@ -63,7 +63,7 @@ class TrainOptions(BaseOptions):
                        help="learning rate policy")
         p.add_argument("--cuda_graph", action="store_true",
                        help="capture the training step in a CUDA graph and replay it (CUDA only; off by default until "
-                            "a GPU run has verified it, see README \"Speed\"). Stays off, with a one-line reason, "
+                            "a GPU run has verified it, see docs/gpu.md). Stays off, with a one-line reason, "
                             "under DDP, with --compile or with images of varying size")
         p.add_argument("--lr_decay_iters", type=int, default=50, help="multiply by a gamma every lr_decay_iters epochs (step policy)")
         return p

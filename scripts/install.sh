@@ -6,7 +6,7 @@
 # Usage: bash scripts/install.sh        (env PYTHON picks the interpreter; TORCH_SPEC overrides the torch pins)
 # Run it inside a virtualenv (python -m venv .venv && . .venv/bin/activate) to keep it off the system Python.
 # The pinned torch is PyPI's CUDA build (about 5.5 GB with its CUDA libraries); it runs on CPU-only machines
-# too. For a CPU-only build set TORCH_SPEC, e.g. to PyTorch's CPU wheel index (see README "Install").
+# too. For a CPU-only build set TORCH_SPEC, e.g. to PyTorch's CPU wheel index (see docs/install.md).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 py="${PYTHON:-python}"

@@ -153,7 +153,7 @@ def c2st_column(summary, outputs, photos, paintings, seed, device):
         try:
             r = c2st(real, imgs, seed=seed, device=device)
             summary[key].update(c2st=r.balanced_accuracy, c2st_ci=[r.ci_low, r.ci_high], c2st_p=r.p_value)
-        except C2STError:  # a short cell; the README says how many images the C2ST needs
+        except C2STError:  # a short cell; docs/quality.md says how many images the C2ST needs
             summary[key]["c2st"] = f"not computed: {len(imgs)} vs {len(real)} images, needs {needed_per_class(5)} each"
     return [f"C2ST: 5-fold balanced accuracy of a from-scratch CNN telling outputs from {len(real)} held-out "
             f"paintings (seed {seed}); 0.5 = indistinguishable, lower is better."]

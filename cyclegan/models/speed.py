@@ -1,7 +1,7 @@
 """Speed settings as plain values: SpeedConfig, its per-device defaults (resolve) and the pieces
 BaseModel.configure applies (fast instance norm, fused Adam, GradScalers, autocast).
 
-Defaults, from measurements (README "Speed"):
+Defaults, from measurements (docs/speed.md):
   amp             bf16 on CUDA; none on CPU, where bf16 autocast measured ~35x slower (no native bf16).
   channels_last   on for CUDA (tensor cores want NHWC); off on CPU, where it measured slower.
   compile         off (it costs minutes of compilation on first use; turn it on for long GPU runs).
