@@ -1,9 +1,19 @@
-"""Shared test fixtures: the real data in ../shared/data (skipped with a reason when absent) and small
-generated two-domain datasets, so every test also runs on a fresh clone without ../shared."""
+"""Shared test fixtures: the real data in ../shared/data (skipped with a reason when absent), small
+generated two-domain datasets, so every test also runs on a fresh clone without ../shared, and one tiny
+trained run shared by the tests that only read a run.
+
+Two tiers (docs/testing.md): `python -m pytest -q -m "not slow" tests` before each commit, `python -m pytest
+-q tests` in CI. A heavy test (a subprocess, a training run end to end, a browser, the real data, more than
+about 10 s) carries `@pytest.mark.slow`, or a module-level `pytestmark` where the whole file is heavy. Tests
+that use the `shared_data` or `tiny_run` fixture are marked slow here (pytest_collection_modifyitems), so a
+new real-data or trained-run test lands in the full tier without anyone remembering the marker."""
+import hashlib
 import os
 import platform
 import shutil
+import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,13 +41,17 @@ def make_images(folder, n, size=(40, 40), seed=0, prefix="img", ext=".jpg"):
     return paths
 
 
-@pytest.fixture
-def tiny_dataset(tmp_path):
-    """DATAROOT with trainA/trainB/testA/testB of 40x40 images (names with spaces and upper-case ext)."""
-    root = tmp_path / "data"
+def make_tiny_dataset(root):
+    """trainA/trainB/testA/testB of 4 images of 40x40 each (names with spaces and upper-case ext)."""
     for i, sub in enumerate(("trainA", "trainB", "testA", "testB")):
         make_images(root / sub, 4, seed=i, prefix="im é ", ext=".JPG" if "A" in sub else ".png")
     return root
+
+
+@pytest.fixture
+def tiny_dataset(tmp_path):
+    """DATAROOT with trainA/trainB/testA/testB of 40x40 images (names with spaces and upper-case ext)."""
+    return make_tiny_dataset(tmp_path / "data")
 
 
 @pytest.fixture
@@ -101,9 +115,73 @@ def run_env():
     return env
 
 
+@dataclass(frozen=True)
+class TinyRun:
+    """A finished tiny CycleGAN run: DATAROOT (a folder named vangogh2photo, so domains get their names),
+    --checkpoints_dir, --name, and what training printed (stdout + stderr)."""
+    dataroot: Path
+    checkpoints_dir: Path
+    name: str
+    output: str
+
+    @property
+    def run_dir(self):
+        return self.checkpoints_dir / self.name
+
+    def copy_to(self, checkpoints_dir):
+        """Copy the run folder into another --checkpoints_dir (for a test that puts other runs beside it)."""
+        return Path(shutil.copytree(self.run_dir, Path(checkpoints_dir) / self.name))
+
+
+TINY_RUN_FLAGS = [*TINY, "--n_epochs", "2", "--n_epochs_decay", "1", "--save_epoch_freq", "2", "--print_freq", "2",
+                  "--display_freq", "1", "--seed", "1"]
+
+
+def snapshot(folder):
+    """{relative path: sha256} of every file below folder."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(Path(folder).rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """One tiny run trained once per session through the real command (4 images per folder, 32 px crops,
+    ngf/ndf 4, 2 + 1 epochs: epochs 2, 3 and latest saved, a loss line every 2 images, the training page),
+    shared by the tests that only read a run. A test that changes it would change the others' input, so
+    the run folder is checked unchanged at the end of the session, apart from test_opt.{txt,json}, which
+    cyclegan-test writes there (as the official code does) and nothing reads."""
+    base = tmp_path_factory.mktemp("tiny_run")
+    root = make_tiny_dataset(base / "vangogh2photo")
+    ck = base / "checkpoints"
+    p = subprocess.run([sys.executable, "-m", "cyclegan.train", "--dataroot", str(root), "--name", "tiny",
+                        "--checkpoints_dir", str(ck), *TINY_RUN_FLAGS], cwd=REPO, env=run_env(),
+                       capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, f"training the shared tiny run failed:\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}"
+    run = TinyRun(root, ck, "tiny", p.stdout + p.stderr)
+    def trained_files():
+        return {f: h for f, h in snapshot(run.run_dir).items() if not f.startswith("test_opt.")}
+    before = trained_files()
+    yield run
+    assert trained_files() == before, "a test changed the shared tiny run: copy it (tiny_run.copy_to) first"
+
+
+SLOW_FIXTURES = {"shared_data", "tiny_run"}  # using one of them makes a test heavy (real data, a trained run)
+
+
 def pytest_configure(config):
+    # torch in the test process on one thread unless OMP_NUM_THREADS says otherwise, as run_env() does for
+    # subprocesses: on a shared 2-core machine two threads wait on each other (tiny models run 3-6x slower)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    if "torch" in sys.modules:  # imported before this hook (a plugin): the variable came too late for it
+        sys.modules["torch"].set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
     config.addinivalue_line("markers", "slow: end-to-end, browser, subprocess, distributed or real-data test; "
                                        "the full tier runs it, the quick tier (-m 'not slow') leaves it out")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 def cpu_description():

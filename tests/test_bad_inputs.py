@@ -71,6 +71,7 @@ def test_scan_warns_once_and_strict_raises(tmp_path):
         scan_images(paths, crop_size=32, strict=True, label="c")
 
 
+@pytest.mark.slow
 def test_training_runs_through_a_bad_corpus_and_strict_stops_it(tmp_path):
     root = tmp_path / "data"
     write_bad_corpus(root / "trainA")

@@ -27,6 +27,7 @@ def blur(x):
     return torch.stack([TF.gaussian_blur(im, 5, 1.5) for im in x])
 
 
+@pytest.mark.slow
 def test_real_vs_real_halves_is_within_the_interval_of_one_half(one_thread):
     x = textured(24, 0)
     r = c2st(x[:12], x[12:], seed=0, **FAST)
@@ -34,6 +35,7 @@ def test_real_vs_real_halves_is_within_the_interval_of_one_half(one_thread):
     assert r.p_value > 0.05, r
 
 
+@pytest.mark.slow
 def test_real_vs_noise_is_near_one(one_thread):
     x = textured(12, 1)
     noise = torch.rand(12, 3, 40, 40, generator=torch.Generator().manual_seed(5))
@@ -42,6 +44,7 @@ def test_real_vs_noise_is_near_one(one_thread):
     assert r.p_value < 0.01
 
 
+@pytest.mark.slow
 def test_real_vs_blurred_real_is_clearly_above_one_half(one_thread):
     x = textured(24, 2)
     r = c2st(x[:12], blur(x[12:]), seed=0, **FAST)
@@ -88,6 +91,7 @@ def run_cli(*args):
                           text=True, env=run_env(), timeout=600)
 
 
+@pytest.mark.slow
 def test_cli_json_and_unreadable_files_are_skipped_and_named(tmp_path):
     make_images(tmp_path / "real", 8, size=(40, 40), seed=0)
     make_images(tmp_path / "fake", 8, size=(40, 40), seed=1)

@@ -1,7 +1,7 @@
-"""cyclegan-compare end to end: a tiny CycleGAN and a tiny fast-NST network trained here, Gatys with random VGG
-weights from a file,
-real vangogh2photo-mini data where present (generated images otherwise); page, JSON and CSV agree,
-metrics lie in their ranges, a re-run resumes, a corrupt photo is reported, and the page renders."""
+"""cyclegan-compare end to end: the session's tiny CycleGAN run, a tiny fast-NST network trained here, Gatys with
+random VGG weights from a file, real vangogh2photo-mini data where present (generated images otherwise); page,
+JSON and CSV agree, metrics lie in their ranges, a re-run resumes, a corrupt photo is reported, and the page
+renders."""
 import csv
 import json
 import math
@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from _browser import CHROMIUM, SKIP_REASON, dump_dom, probe_page, screenshot
-from conftest import REPO, SHARED_DATA, TINY, make_images, run_env
+from conftest import REPO, SHARED_DATA, make_images, run_env
 from cyclegan.comparison.report import LABELS
 
 RANGES = {"ssim": (-1, 1), "edge_corr": (-1, 1), "color_swd": (0, 200), "p_painting": (0, 1),
@@ -21,8 +21,11 @@ RANGES = {"ssim": (-1, 1), "edge_corr": (-1, 1), "color_swd": (0, 200), "p_paint
           "cycle_l1": (0, 1), "fraction_paintings": (0, 1)}
 
 
+pytestmark = pytest.mark.slow  # the comparison runs as a subprocess, once per module
+
+
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory, vgg_weights_file):
+def setup(tmp_path_factory, vgg_weights_file, tiny_run):
     tmp = tmp_path_factory.mktemp("compare")
     real = SHARED_DATA / "vangogh2photo-mini"
     if (real / "trainA").is_dir():
@@ -38,22 +41,20 @@ def setup(tmp_path_factory, vgg_weights_file):
         shutil.copy(p, photos / p.name)
     (photos / "zz_corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     ck = tmp / "ck"
-    subprocess.run([sys.executable, "-m", "cyclegan.train", "--dataroot", str(root), "--name", "tiny",
-                    "--checkpoints_dir", str(ck), *TINY, "--n_epochs", "1", "--n_epochs_decay", "0",
-                    "--max_dataset_size", "4"], cwd=REPO, env=run_env(), check=True, capture_output=True)
+    tiny_run.copy_to(ck)  # the fast-NST run goes beside it
     weights = vgg_weights_file
     subprocess.run([sys.executable, "-m", "cyclegan.fast_nst", "train", "--photos", str(root / "trainB"),
                     "--style", str(root / "testA"), "--name", "tinyfast", "--checkpoints_dir", str(ck), "--weights",
                     str(weights), "--num_iters", "2", "--batch_size", "1", "--image_size", "32", "--ngf", "4",
                     "--n_res", "1", "--content_layers", "conv1_1", "--style_layers", "conv1_1", "--seed", "0"],
                    cwd=REPO, env=run_env(), check=True, capture_output=True)
-    args = [sys.executable, "-m", "cyclegan.compare", "--name", "tiny", "--checkpoints_dir", str(ck),
+    args = [sys.executable, "-m", "cyclegan.compare", "--name", tiny_run.name, "--checkpoints_dir", str(ck),
             "--photos", str(photos), "--style", str(root / "testA"), "--dataroot", str(root), "--num", "4",
             "--image_size", "48", "--weights", str(weights), "--num_iters", "3", "--classifier_epochs", "2",
             "--results_dir", str(tmp / "res"), "--seed", "1", "--fast_nst", "tinyfast"]
     first = subprocess.run(args, cwd=REPO, env=run_env(), capture_output=True, text=True, timeout=900)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
-    return {"out": tmp / "res" / "compare_tiny", "args": args, "first": first}
+    return {"out": tmp / "res" / f"compare_{tiny_run.name}", "args": args, "first": first}
 
 
 def test_page_json_and_csv_exist_and_agree(setup):

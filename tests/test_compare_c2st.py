@@ -21,6 +21,7 @@ def test_reference_outputs_are_matched_by_file_name(tmp_path):
         reference_outputs(tmp_path / "ref", [{"photo": "/x/other.png"}], str(tmp_path), 32, None)
 
 
+@pytest.mark.slow
 def test_c2st_column_ranks_noise_above_real_like_outputs(tmp_path, one_thread, monkeypatch):
     import cyclegan.comparison.run as run
     fast = {"load_size": 40, "crop": 32, "steps": 40, "n_boot": 200, "n_perm": 200}

@@ -13,8 +13,9 @@ import torch
 from conftest import REPO, run_env
 from test_resume import cmd as cpu_cmd, run_to_end, sigkill_and_resume_diff, start_and_signal
 
-pytestmark = pytest.mark.skipif(not torch.cuda.is_available(),
-                                reason="needs a CUDA GPU: the CUDA-graph step runs only there and none is visible")
+pytestmark = [pytest.mark.skipif(not torch.cuda.is_available(),
+                                 reason="needs a CUDA GPU: the CUDA-graph step runs only there and none is visible"),
+              pytest.mark.slow]  # training subprocesses, signalled
 
 GPU = ["--gpu_ids", "0", "--cuda_graph"]
 

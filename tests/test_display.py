@@ -263,6 +263,7 @@ def test_no_shell_or_eval_in_display_code():
         assert "shell=True" not in text and not re.search(r"(?<!\.)\beval\(", text), f  # builtin eval, not net.eval()
 
 
+@pytest.mark.slow
 def test_staging_script_is_idempotent_once_staged():
     import subprocess
 

@@ -70,6 +70,7 @@ def runs(tmp_path_factory):
             "ranks": [torch.load(tmp / f"rank{r}.pth", weights_only=True) for r in (0, 1)]}
 
 
+@pytest.mark.slow
 def test_two_gloo_ranks_complete_and_only_rank0_writes(runs):
     out = runs["proc"].stdout
     assert out.count("The number of training images") == 1, out  # rank 1 is silent
@@ -80,12 +81,14 @@ def test_two_gloo_ranks_complete_and_only_rank0_writes(runs):
     assert (save_dir / "loss_log.txt").read_text().count("(epoch: 1, iters: 2,") == 1  # counters: global images
 
 
+@pytest.mark.slow
 def test_ranks_hold_identical_weights(runs):
     r0, r1 = flat(runs["ranks"][0]["weights"]), flat(runs["ranks"][1]["weights"])
     assert r0.keys() == r1.keys() and len(r0) > 0
     assert all(torch.equal(r0[k], r1[k]) for k in r0)
 
 
+@pytest.mark.slow
 def test_matches_one_process_with_the_same_global_batch(runs):
     # the losses are means over the batch, so the ranks' mean is the one-process loss
     for name, value in runs["single_losses"].items():
@@ -107,6 +110,7 @@ def test_matches_one_process_with_the_same_global_batch(runs):
     assert any(not torch.allclose(fresh[k], ddp[k]) for k in ddp)
 
 
+@pytest.mark.slow
 def test_sigterm_to_one_rank_stops_both_at_the_same_iteration(tmp_path):
     """The ranks agree on stopping (at print_freq), so a signal to one of them cannot hang the other."""
     import signal

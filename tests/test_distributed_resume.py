@@ -16,6 +16,8 @@ from conftest import REPO, TINY
 from cyclegan.io import leaves
 from test_distributed import make_data
 
+pytestmark = pytest.mark.slow  # torchrun subprocesses
+
 LR = 2e-4  # the default --lr
 
 

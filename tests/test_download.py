@@ -19,6 +19,8 @@ import pytest
 import torch
 from PIL import Image
 
+pytestmark = pytest.mark.slow  # the download scripts run as bash subprocesses against a local HTTP server
+
 try:
     from tests.http_fixture import LocalFileServer
 except ImportError:  # tests/ is not a package: pytest put tests/ itself on sys.path

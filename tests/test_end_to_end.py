@@ -3,9 +3,12 @@ import re
 import subprocess
 import sys
 
+import pytest
 from PIL import Image
 
 from conftest import REPO, TINY, make_images, run_env
+
+pytestmark = pytest.mark.slow  # every test here starts the commands as subprocesses
 
 
 def run(module, *args, check=True):
@@ -16,11 +19,11 @@ def run(module, *args, check=True):
     return p
 
 
-def test_train_save_test_on_generated_data(tiny_dataset, tmp_path):
-    ck, res = tmp_path / "ck", tmp_path / "res"
-    run("cyclegan.train", "--dataroot", tiny_dataset, "--name", "e2e", "--checkpoints_dir", ck, *TINY,
-        "--n_epochs", 2, "--n_epochs_decay", 1, "--save_epoch_freq", 2, "--print_freq", 2, "--seed", 1)
-    run_dir = ck / "e2e"
+def test_train_save_test_on_generated_data(tiny_run, tmp_path):
+    """The shared tiny run (conftest: trained with --n_epochs 2 --n_epochs_decay 1 --save_epoch_freq 2
+    --print_freq 2 on 4 images per folder) and cyclegan-test on it."""
+    res = tmp_path / "res"
+    run_dir = tiny_run.run_dir
     names = {p.name for p in run_dir.iterdir()}
     for label in ("2", "3", "latest"):  # epoch 3 is the last: saved although 3 % save_epoch_freq != 0
         for net in ("G_A", "G_B", "D_A", "D_B"):
@@ -29,9 +32,9 @@ def test_train_save_test_on_generated_data(tiny_dataset, tmp_path):
     log = (run_dir / "loss_log.txt").read_text()
     assert len(re.findall(r"\(epoch: \d+, iters: \d+, time: [\d.]+, data: [\d.]+\) D_A: [\d.]+ G_A", log)) == 6
 
-    p = run("cyclegan.test", "--dataroot", tiny_dataset, "--name", "e2e", "--checkpoints_dir", ck,
-            "--results_dir", res, "--load_size", 32, "--crop_size", 32)
-    page = res / "e2e" / "test_latest" / "index.html"
+    p = run("cyclegan.test", "--dataroot", tiny_run.dataroot, "--name", tiny_run.name, "--checkpoints_dir",
+            tiny_run.checkpoints_dir, "--results_dir", res, "--load_size", 32, "--crop_size", 32)
+    page = res / tiny_run.name / "test_latest" / "index.html"
     assert str(page) in p.stdout
     imgs = sorted(p.name for p in (page.parent / "images").iterdir())
     assert len(imgs) == 4 * 6  # real/fake/rec for A and B
@@ -40,26 +43,24 @@ def test_train_save_test_on_generated_data(tiny_dataset, tmp_path):
     assert "fake_B" in html and "rec_A" in html and "im%20%C3%A9%200_real_A.png" in html
 
 
-def test_single_direction_tests_all_images_not_50(tmp_path, tiny_dataset):
-    ck = tmp_path / "ck"
-    run("cyclegan.train", "--dataroot", tiny_dataset, "--name", "one", "--checkpoints_dir", ck, *TINY,
-        "--n_epochs", 1, "--n_epochs_decay", 0, "--max_dataset_size", 1)
+def test_single_direction_tests_all_images_not_50(tmp_path, tiny_run):
+    ck, one = tiny_run.checkpoints_dir, tiny_run.name
     photos = tmp_path / "photos"
     make_images(photos, 55, size=(20, 28), seed=5)
     res = tmp_path / "res"
-    run("cyclegan.test", "--dataroot", photos, "--name", "one", "--checkpoints_dir", ck, "--results_dir", res,
+    run("cyclegan.test", "--dataroot", photos, "--name", one, "--checkpoints_dir", ck, "--results_dir", res,
         "--model", "test", "--model_suffix", "_A", "--preprocess", "none")
-    fakes = list((res / "one" / "test_latest" / "images").glob("*_fake.png"))
+    fakes = list((res / one / "test_latest" / "images").glob("*_fake.png"))
     assert len(fakes) == 55
     assert Image.open(fakes[0]).size == (20, 28)  # --preprocess none keeps the size
     # a single image file works too, and --num_test is opt-in
-    run("cyclegan.test", "--dataroot", photos / "img3.jpg", "--name", "one", "--checkpoints_dir", ck,
+    run("cyclegan.test", "--dataroot", photos / "img3.jpg", "--name", one, "--checkpoints_dir", ck,
         "--results_dir", tmp_path / "res1", "--model", "test", "--model_suffix", "_A")
-    assert len(list((tmp_path / "res1" / "one" / "test_latest" / "images").glob("*_fake.png"))) == 1
-    run("cyclegan.test", "--dataroot", photos, "--name", "one", "--checkpoints_dir", ck, "--num_test", 5,
+    assert len(list((tmp_path / "res1" / one / "test_latest" / "images").glob("*_fake.png"))) == 1
+    run("cyclegan.test", "--dataroot", photos, "--name", one, "--checkpoints_dir", ck, "--num_test", 5,
         "--results_dir", tmp_path / "res2", "--model", "test", "--model_suffix", "_A", "--batch_size", 4,
         "--load_size", 16, "--crop_size", 16)
-    assert len(list((tmp_path / "res2" / "one" / "test_latest" / "images").glob("*_fake.png"))) == 5
+    assert len(list((tmp_path / "res2" / one / "test_latest" / "images").glob("*_fake.png"))) == 5
 
 
 def test_bad_name_or_missing_weights_is_a_clear_error(tmp_path, tiny_dataset):

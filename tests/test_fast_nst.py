@@ -13,6 +13,8 @@ from PIL import Image
 
 from conftest import REPO, make_images, run_env
 
+pytestmark = pytest.mark.slow  # every test runs cyclegan-fast-nst or the benchmark as a subprocess
+
 # Shallow layers keep the truncated VGG small: these tests check the machinery, not the art.
 SMALL = ["--image_size", "64", "--ngf", "8", "--n_res", "1", "--content_layers", "conv2_1",
          "--style_layers", "conv1_1,conv2_1", "--seed", "3"]

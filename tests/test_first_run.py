@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from _browser import CHROMIUM, SKIP_REASON, probe_page
-from conftest import REPO, TINY, make_images, run_env
+from conftest import REPO, TINY, run_env
 
 NAMES = ["real_A", "fake_B", "rec_A", "real_B", "fake_A", "rec_B"]
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason=SKIP_REASON)
@@ -22,28 +22,18 @@ def run(module, *args, cwd=REPO):
     return p
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """A tiny run trained on a folder named like the official dataset (vangogh2photo), and its output."""
-    tmp = tmp_path_factory.mktemp("run")
-    root = tmp / "vangogh2photo"
-    for i, sub in enumerate(("trainA", "trainB", "testA", "testB")):
-        make_images(root / sub, 3, seed=i)
-    p = run("cyclegan.train", "--dataroot", root, "--name", "first", "--checkpoints_dir", tmp / "ck", *TINY,
-            "--n_epochs", 1, "--n_epochs_decay", 1, "--print_freq", 1, "--display_freq", 1, "--seed", 1)
-    return argparse.Namespace(root=root, ck=tmp / "ck", res=tmp / "res", out=p.stdout + p.stderr)
-
-
-def test_train_log_and_options_dump_are_for_people(trained):
-    assert "\r" not in trained.out  # no progress-bar redraws in a log
-    run_dir = trained.ck / "first"
+def test_train_log_and_options_dump_are_for_people(tiny_run):
+    """The shared tiny run (conftest: 2 + 1 epochs of 4 images, --print_freq 2, --display_freq 1)."""
+    assert "\r" not in tiny_run.output  # no progress-bar redraws in a log
+    run_dir = tiny_run.run_dir
     assert "explicit" not in (run_dir / "train_opt.txt").read_text()
     assert "explicit" not in json.loads((run_dir / "train_opt.json").read_text())
     assert "explicit" not in (run_dir / "web" / "index.html").read_text()  # the page's options table
-    # 2 epochs of 3 images at one line per print_freq, plus one progress line per epoch end
-    assert trained.out.count("epoch 1/2: 3/3 100.0%") == 1 and trained.out.count("epoch 2/2: 3/3 100.0%") == 1
+    # 3 epochs of 4 images at one line per print_freq, plus one progress line per epoch end
+    assert all(tiny_run.output.count(f"epoch {e}/3: 4/4 100.0%") == 1 for e in (1, 2, 3))
 
 
+@pytest.mark.slow
 @needs_chromium
 @pytest.mark.parametrize("relative", [True, False])
 def test_training_page_images_load_wherever_checkpoints_dir_points(tmp_path, monkeypatch, relative):
@@ -66,25 +56,25 @@ def test_training_page_images_load_wherever_checkpoints_dir_points(tmp_path, mon
 
 
 @needs_chromium
-def test_results_page_fits_names_domains_links_training_page_and_shows_losses(trained):
-    p = run("cyclegan.test", "--dataroot", trained.root, "--name", "first", "--checkpoints_dir", trained.ck,
-            "--results_dir", trained.res, "--load_size", 32, "--crop_size", 32)
-    page = trained.res / "first" / "test_latest" / "index.html"
+def test_results_page_fits_names_domains_links_training_page_and_shows_losses(tiny_run, tmp_path):
+    p = run("cyclegan.test", "--dataroot", tiny_run.dataroot, "--name", tiny_run.name, "--checkpoints_dir",
+            tiny_run.checkpoints_dir, "--results_dir", tmp_path, "--load_size", 32, "--crop_size", 32)
+    page = tmp_path / tiny_run.name / "test_latest" / "index.html"
     assert f"results page: {page}" in p.stdout
     info = probe_page(page, width=1200)
     assert info["scrollWidth"] <= 1200, f"the results page is {info['scrollWidth']} px wide in a 1200 px window"
-    assert len(info["images"]) == 3 * 6 and all(width > 0 for _, width in info["images"])
+    assert len(info["images"]) == 4 * 6 and all(width > 0 for _, width in info["images"])
     assert "A = Van Gogh paintings, B = photos" in info["text"]
     assert "fake_B: photos" in info["text"] and "fake_A: Van Gogh paintings" in info["text"]
-    train_page = (trained.ck / "first" / "web" / "index.html").resolve().as_uri()
+    train_page = (tiny_run.run_dir / "web" / "index.html").resolve().as_uri()
     assert train_page in info["links"]
     assert "Training losses" in info["text"] and "<polyline" in page.read_text()  # the loss curves
 
 
-def test_a_different_test_never_replaces_an_earlier_page_silently(trained):
-    base = ["--dataroot", trained.root, "--name", "first", "--checkpoints_dir", trained.ck,
-            "--results_dir", trained.res / "ow", "--load_size", 32, "--crop_size", 32]
-    first = trained.res / "ow" / "first" / "test_latest"
+def test_a_different_test_never_replaces_an_earlier_page_silently(tiny_run, tmp_path):
+    base = ["--dataroot", tiny_run.dataroot, "--name", tiny_run.name, "--checkpoints_dir", tiny_run.checkpoints_dir,
+            "--results_dir", tmp_path / "ow", "--load_size", 32, "--crop_size", 32]
+    first = tmp_path / "ow" / tiny_run.name / "test_latest"
     run("cyclegan.test", *base)
     before = (first / "index.html").read_text()
     p = run("cyclegan.test", *base, "--num_test", 1)  # a different test: it goes beside, and says so
@@ -130,6 +120,7 @@ def test_visdom_status_shows_the_decayed_learning_rate(tiny_dataset, tmp_path, m
     assert final < opt.lr and shown[-1] == final
 
 
+@pytest.mark.slow
 def test_help_texts_say_what_the_flags_take():
     compare = subprocess.run([sys.executable, "-m", "cyclegan.compare", "--help"], cwd=REPO, env=run_env(),
                              capture_output=True, text=True, timeout=120).stdout

@@ -39,6 +39,7 @@ def test_readme_quick_start_is_the_fresh_machine_sequence():
 
 @pytest.mark.skipif(shutil.which("git") is None or not (REPO / ".git").exists(),
                     reason="needs git and a git checkout of the repository to clone")
+@pytest.mark.slow
 def test_fresh_clone_walk_through_prints_pages_that_exist(tmp_path):
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "--quiet", str(REPO), str(clone)], check=True, timeout=300)

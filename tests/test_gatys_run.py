@@ -108,6 +108,7 @@ def _gatys(args, env=ONE_THREAD_ENV, timeout=240):
                           capture_output=True, text=True, timeout=timeout)
 
 
+@pytest.mark.slow
 def test_command_end_to_end(images, tmp_path, vgg_weights_file):
     photo, painting = images
     out = tmp_path / "out"
@@ -122,6 +123,7 @@ def test_command_end_to_end(images, tmp_path, vgg_weights_file):
     assert "\r" not in r.stderr and "gatys lbfgs: 4/4 100.0%" in r.stderr  # a plain line in logs, no redraws
 
 
+@pytest.mark.slow
 def test_command_without_weights_says_how_to_get_them(images, tmp_path):
     photo, painting = images
     env = {**ONE_THREAD_ENV, "TORCH_HOME": str(tmp_path / "empty_torch_home")}
@@ -132,6 +134,7 @@ def test_command_without_weights_says_how_to_get_them(images, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_command_random_weights_warn_and_bad_input_is_named(images, tmp_path):
     photo, painting = images
     r = _gatys(["--content", photo, "--style", painting, "--output", tmp_path / "x.png", "--weights", "random",
@@ -167,6 +170,7 @@ def test_real_paintings_pool_as_a_domain(shared_data, vgg_weights_file):
 
 # ---- benchmark ------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_benchmark_prints_json_lines():
     r = subprocess.run([sys.executable, "-m", "cyclegan.benchmark", "gatys", "--sizes", "32", "--losses",
                         "gram,mmd_gauss", "--evals", "1", "--warmup", "0", "--baseline_repeats", "1",

@@ -81,6 +81,7 @@ def write_evil(path, marker):
     torch.save({"model.1.weight": Evil()}, path)
 
 
+@pytest.mark.slow
 def test_malicious_pickle_is_refused_and_never_runs(tmp_path):
     marker = tmp_path / "pwned"
     evil = tmp_path / "evil.pth"
@@ -101,6 +102,7 @@ def test_malicious_pickle_is_refused_and_never_runs(tmp_path):
     assert not marker.exists()
 
 
+@pytest.mark.slow
 def test_malicious_file_name_shows_as_text_in_the_results_page(tmp_path):
     photos = tmp_path / "photos"
     make_images(photos, 1, prefix="<img src=x onerror=alert(1)>", ext=".jpg")

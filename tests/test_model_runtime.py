@@ -123,6 +123,7 @@ def test_visual_paths_name_b_side_pictures_after_the_b_image(tmp_path):
     assert paths["fake_B"] == ["a1", "a2"] and paths["fake_A"] == ["b1", "b2"] and paths["rec_B"] == ["b1", "b2"]
 
 
+@pytest.mark.slow
 def test_general_code_names_no_cyclegan_parts_and_testing_imports_no_training():
     """The loop, the quality curves, the benchmark, the display and the graph step ask the model (current_lr,
     epoch_metric, generators, runtime, capture_spec) instead of naming CycleGAN's attributes."""

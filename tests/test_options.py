@@ -179,6 +179,7 @@ def test_choices_come_from_the_library_constants():
 
 @pytest.mark.parametrize("command", [["train"], ["test"], ["gatys"], ["compare"], ["benchmark"],
                                      ["benchmark", "gatys"], ["benchmark", "c2st"], ["c2st"], ["visdom_server"]])
+@pytest.mark.slow
 def test_help_works_for_every_entry_point(command):
     import subprocess
     import sys

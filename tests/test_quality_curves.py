@@ -27,6 +27,7 @@ def eval_dataset(tmp_path):
     return root
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason=SKIP_REASON)
 def test_tiny_training_with_eval_freq_1_writes_the_curve_and_the_page_shows_it(eval_dataset, tmp_path):
     ck = tmp_path / "ck"
@@ -57,6 +58,7 @@ def test_tiny_training_with_eval_freq_1_writes_the_curve_and_the_page_shows_it(e
     assert results[1]["cycle_l1_A"] == pytest.approx(records[1]["cycle_l1_A"], rel=1e-4)  # one evaluation
 
 
+@pytest.mark.slow
 def test_explicit_eval_freq_without_a_heldout_set_is_a_clear_error(tmp_path):
     root = tmp_path / "data"
     for i, sub in enumerate(("trainA", "trainB")):

@@ -10,6 +10,8 @@ import torch
 
 from conftest import REPO, TINY, run_env
 
+pytestmark = pytest.mark.slow  # every test trains in a subprocess and signals it
+
 FLAGS = [*TINY, "--seed", "7", "--deterministic", "--n_epochs", "2", "--n_epochs_decay", "1",
          "--save_latest_freq", "2", "--print_freq", "100", "--save_epoch_freq", "1"]
 

@@ -1,7 +1,6 @@
 """Never lose a run: name reuse refused (and --overwrite moves the old run aside), later-epoch starts refused,
 one training process per run folder (a second real process is refused, a SIGKILLed holder's lock is taken
 over), and full states whose tensors were corrupted by one flipped byte are named and skipped on resume."""
-import hashlib
 import os
 import shutil
 import signal
@@ -15,7 +14,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from conftest import REPO, TINY, make_images, run_env
+from conftest import REPO, TINY, make_images, run_env, snapshot
 from cyclegan.io import leaves
 
 FLAGS = [*TINY, "--seed", "1", "--n_epochs", "2", "--n_epochs_decay", "0", "--save_epoch_freq", "1",
@@ -31,12 +30,6 @@ def run(args, rc=0):
     p = subprocess.run(args, cwd=REPO, env=run_env(), capture_output=True, text=True, timeout=600)
     assert p.returncode == rc, p.stdout[-2000:] + p.stderr[-2000:]
     return p
-
-
-def snapshot(folder):
-    """{relative path: sha256} of every file below folder."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +49,7 @@ def copy_run(base_run, tmp_path, name="run", only=None):
     return data, tmp_path / "ck", dst
 
 
+@pytest.mark.slow
 def test_name_reuse_is_refused_untouched_and_overwrite_moves_it_aside(base_run, tmp_path):
     data, ck, folder = copy_run(base_run, tmp_path)
     before = snapshot(folder)
@@ -71,6 +65,7 @@ def test_name_reuse_is_refused_untouched_and_overwrite_moves_it_aside(base_run, 
     assert not (folder / "train.lock").exists()
 
 
+@pytest.mark.slow
 def test_weights_only_resume_below_saved_epochs_is_refused_and_overwrite_moves_the_later_ones(base_run, tmp_path):
     data, ck, folder = copy_run(base_run, tmp_path, "official", only="_net_")  # official layout: weights only
     assert not list(folder.glob("*_state.pth")) and (folder / "2_net_G_A.pth").is_file()
@@ -107,6 +102,7 @@ def test_an_older_full_state_start_is_refused(tmp_path):
     assert not (tmp_path / "train.lock").exists()
 
 
+@pytest.mark.slow
 def test_a_second_process_is_refused_and_a_sigkilled_holders_lock_is_taken_over(base_run, tmp_path):
     data, _ = base_run
     ck = tmp_path / "ck"
@@ -200,6 +196,7 @@ def test_checksums_name_a_flipped_byte_that_torch_load_accepts(tmp_path):
     assert load_checked(path)["counters"] == {"epoch": 3}
 
 
+@pytest.mark.slow
 def test_a_flipped_byte_in_latest_state_is_named_and_the_previous_good_state_used(base_run, tmp_path):
     data, ck, folder = copy_run(base_run, tmp_path)
     latest = folder / "latest_state.pth"

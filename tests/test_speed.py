@@ -134,6 +134,7 @@ def test_fast_norm_trains_like_eager(tmp_path):
     assert_close(eager, fast, atol=2e-5)
 
 
+@pytest.mark.slow
 def test_compile_path_trains_like_eager(tmp_path, monkeypatch):
     real_compile = torch.compile
     calls = []
@@ -260,6 +261,7 @@ def test_no_host_sync_in_a_gpu_step(tmp_path):
             torch.cuda.set_sync_debug_mode(0)
 
 
+@pytest.mark.slow
 def test_benchmark_prints_json_lines(capsys, tmp_path):
     from cyclegan.benchmark import main
     assert main(["--size", "32", "--ngf", "4", "--ndf", "4", "--netG", "resnet_6blocks", "--warmup", "1",

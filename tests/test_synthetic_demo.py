@@ -48,6 +48,7 @@ def translation_figures(model, paths):
             float((nearest == torch.arange(len(real))).float().mean()))
 
 
+@pytest.mark.slow
 def test_short_training_on_the_demo_data_follows_the_input(tmp_path, one_thread):
     """80 iterations at 48 px (about 20 CPU-seconds on one core)."""
     from cyclegan.models import create_model

@@ -10,7 +10,7 @@ import av
 import numpy as np
 import pytest
 
-from conftest import REPO, TINY, make_images, run_env
+from conftest import REPO, make_images, run_env
 from cyclegan.media import stylize_video
 
 FPS, W, H = 12, 64, 48
@@ -64,20 +64,17 @@ def video(*args):
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, vgg_weights_file):
-    """A tiny CycleGAN run and a tiny fast-NST run (2 iterations each: the video path is under test)."""
+def runs(tmp_path_factory, vgg_weights_file, tiny_run):
+    """The session's tiny CycleGAN run and a tiny fast-NST run (2 iterations: the video path is under test)."""
     tmp = tmp_path_factory.mktemp("video")
     for i, sub in enumerate(("trainA", "trainB")):
         make_images(tmp / "data" / sub, 4, size=(40, 40), seed=i)
-    subprocess.run([sys.executable, "-m", "cyclegan.train", "--dataroot", tmp / "data", "--name", "gan",
-                    "--checkpoints_dir", tmp / "ck", *TINY, "--n_epochs", "1", "--n_epochs_decay", "0",
-                    "--max_dataset_size", "2"], cwd=REPO, env=run_env(), check=True, capture_output=True)
     subprocess.run([sys.executable, "-m", "cyclegan.fast_nst", "train", "--photos", tmp / "data" / "trainB",
                     "--style", tmp / "data" / "trainA", "--name", "fast", "--checkpoints_dir", tmp / "ck",
                     "--weights", vgg_weights_file, "--num_iters", "2", "--batch_size", "1", "--image_size", "32",
                     "--ngf", "4", "--n_res", "1", "--content_layers", "conv1_1", "--style_layers", "conv1_1",
                     "--seed", "0"], cwd=REPO, env=run_env(), check=True, capture_output=True)
-    return {"tmp": tmp, "ck": tmp / "ck", "clip": make_clip(tmp / "clip.mp4"),
+    return {"tmp": tmp, "ck": tmp / "ck", "gan": tiny_run, "clip": make_clip(tmp / "clip.mp4"),
             "still": make_clip(tmp / "still.mp4", still=True, audio=False), "weights": vgg_weights_file,
             "style": sorted((tmp / "data" / "trainA").iterdir())[0]}
 
@@ -86,8 +83,9 @@ def method_args(runs, method):
     if method == "gatys":
         return ["--method", "gatys", "--style", runs["style"], "--weights", runs["weights"], "--num_iters", 2,
                 "--content_layers", "conv2_1", "--style_layers", "conv1_1,conv2_1"]
-    return ["--method", method, "--name", {"cyclegan": "gan", "fast_nst": "fast"}[method],
-            "--checkpoints_dir", runs["ck"]]
+    if method == "cyclegan":
+        return ["--method", method, "--name", runs["gan"].name, "--checkpoints_dir", runs["gan"].checkpoints_dir]
+    return ["--method", method, "--name", "fast", "--checkpoints_dir", runs["ck"]]
 
 
 @pytest.mark.parametrize("method", ["cyclegan", "fast_nst", "gatys"])

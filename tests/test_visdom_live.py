@@ -17,6 +17,8 @@ from PIL import Image
 from _visdom_server import REPO, VisdomServer, free_port, listening_addresses, repo_env
 from cyclegan.display.visualizer import WIN_LOSSES, WIN_STATUS, WIN_VISUALS, Visualizer
 
+pytestmark = pytest.mark.slow  # every test talks to a real visdom server process
+
 NAMES = ["real_A", "fake_B", "rec_A", "idt_B", "real_B", "fake_A", "rec_B", "idt_A"]
 
 
