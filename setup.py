@@ -12,6 +12,7 @@ setup(
         "pytorch-fid",  # the FID Inception network (its weight file stays local: cyclegan/metrics/fid.py)
         "tornado<6.6",  # tornado 6.6 makes every visdom page answer 403
         "av",  # PyAV: video decoding/encoding for cyclegan-video; its wheels ship FFmpeg
+        "opencv-python-headless",  # optical flow (DIS) for the warping error, semi-global matching for stereo
     ],
     extras_require={"test": ["pytest"]},
     entry_points={"console_scripts": [

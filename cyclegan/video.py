@@ -3,7 +3,8 @@
     cyclegan-video --input clip.mp4 --method fast_nst --name starry [--output out.mp4] [--max_size 512]
     cyclegan-video --input clip.mp4 --method gatys --style starry.jpg --num_iters 50 --temporal_init
 
-The work is in cyclegan.media; this file builds the chosen method's frame styliser and reports the flicker.
+The work is in cyclegan.media; this file builds the chosen method's frame styliser and reports the flicker and the
+warping error (cyclegan.metrics.warp).
 """
 import os
 import sys
@@ -33,6 +34,13 @@ def build_process(opt, device):
                               seed=opt.seed)
 
 
+def warp_line(info):
+    if info["warp_error"] is None:
+        return "warping error undefined (fewer than two frames, or no pixel matched between them)"
+    return (f"warping error {info['warp_error']:.5f} (the input's own, the flow's floor: "
+            f"{info['input_warp_error']:.5f}; {info['warp_valid_fraction']:.0%} of pixels unoccluded)")
+
+
 @main_guard
 def main(argv=None):
     from options.video_options import VideoOptions
@@ -47,7 +55,7 @@ def main(argv=None):
     print(f"wrote {opt.output}: {info['frames']} frames at {info['fps']} fps, {info['size'][0]}x{info['size'][1]}, "
           f"audio {info['audio'] or 'none'}, {info['seconds']:.1f} s\n"
           f"flicker {ratio} (mean frame-to-frame change: output {info['output_change']:.4f}, "
-          f"input {info['input_change']:.4f}); written to {report}")
+          f"input {info['input_change']:.4f})\n{warp_line(info)}; written to {report}")
     return 0
 
 

@@ -16,7 +16,7 @@ METHODS = ("cyclegan", "fast_nst", "gatys")
 class VideoOptions(Options):
     prog = "cyclegan-video"
     description = ("Stylise a video frame by frame, keeping its frame rate and audio; prints and saves a flicker "
-                   "measure (OUTPUT with .json instead of its video suffix).")
+                   "measure and the warping error (OUTPUT with .json instead of its video suffix).")
 
     def initialize(self, parser):
         p = parser

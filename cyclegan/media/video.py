@@ -14,6 +14,7 @@ import torch
 from ..display.progress import Progress
 from ..errors import MissingFileError, UserError
 from ..io import atomic_write
+from ..metrics.warp import WarpError
 
 # output suffix -> (container format, video encoder)
 FORMATS = {".mp4": ("mp4", "libx264"), ".m4v": ("mp4", "libx264"), ".mov": ("mov", "libx264"),
@@ -95,7 +96,7 @@ def _to_uint8(batch):
 def stylize_video(src, dst, process, batch_size=8, max_size=None, log=print, progress=True):
     """Decode `src`, stylise each batch of frames with process((B, 3, H, W) in [0, 1]) -> same shape, and write
     `dst` (format from its suffix, see FORMATS) with the same frame rate and the audio copied.
-    Returns a dict: frames, fps, size, audio, seconds and the Flicker result."""
+    Returns a dict: frames, fps, size, audio, seconds, the Flicker result and the WarpError result."""
     dst = os.fspath(dst)
     suffix = os.path.splitext(dst)[1].lower()
     if suffix not in FORMATS:
@@ -104,7 +105,7 @@ def stylize_video(src, dst, process, batch_size=8, max_size=None, log=print, pro
     container, video, audio, fps = open_video(src)
     width, height = frame_size(video.codec_context.width, video.codec_context.height, max_size)
     total = video.frames or None
-    flicker, info = Flicker(), {"frames": 0, "fps": str(fps), "size": [width, height], "audio": None}
+    flicker, warp, info = Flicker(), WarpError(), {"frames": 0, "fps": str(fps), "size": [width, height], "audio": None}
     t0 = time.perf_counter()
 
     def write(f):
@@ -127,7 +128,9 @@ def stylize_video(src, dst, process, batch_size=8, max_size=None, log=print, pro
                 if tuple(styled.shape) != tuple(batch.shape):
                     raise RuntimeError(f"the stylised batch is {tuple(styled.shape)}, the frames {tuple(batch.shape)}")
                 frames = _to_uint8(styled)
-                flicker.add(batch, torch.from_numpy(frames).permute(0, 3, 1, 2).float().div_(255))
+                written = torch.from_numpy(frames).permute(0, 3, 1, 2).float().div_(255)
+                flicker.add(batch, written)
+                warp.add(batch, written)  # Lai et al.'s warping error (cyclegan.metrics.warp)
                 for arr in frames:
                     frame = av.VideoFrame.from_ndarray(arr, format="rgb24")
                     frame.pts = info["frames"]
@@ -147,6 +150,7 @@ def stylize_video(src, dst, process, batch_size=8, max_size=None, log=print, pro
         container.close()
     info["seconds"] = time.perf_counter() - t0
     info.update(flicker.result())
+    info.update(warp.result())
     return info
 
 
