@@ -21,6 +21,7 @@ setup(
         "cyclegan-gatys=cyclegan.gatys:main",
         "cyclegan-fast-nst=cyclegan.fast_nst:main",
         "cyclegan-video=cyclegan.video:main",
+        "cyclegan-stereo=cyclegan.stereo:main",
         "cyclegan-compare=cyclegan.compare:main",
         "cyclegan-benchmark=cyclegan.benchmark:main",
         "cyclegan-visdom=cyclegan.visdom_server:main",

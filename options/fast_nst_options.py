@@ -6,6 +6,7 @@ the run folder is CHECKPOINTS_DIR/NAME as in CycleGAN training, with the options
 import argparse
 import os
 
+from cyclegan.models.temporal import TEMPORAL_HELP
 from cyclegan.nst.fast import FAST_NST_TV_WEIGHT
 
 from .base_options import (Options, add_checkpoints_dir_option, add_device_option, add_seed_option, apply_seed_rule,
@@ -35,6 +36,7 @@ def add_commands(parser):
     t.add_argument("--batch_size", type=int, default=4, help="photos per iteration (default: 4, as Johnson et al.)")
     t.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default: 1e-3)")
     t.add_argument("--image_size", type=int, default=256, help="square training crops, in pixels (default: 256)")
+    t.add_argument("--lambda_temporal", type=float, default=0.0, help=TEMPORAL_HELP)
     t.add_argument("--style_scale", type=float, default=1.0,
                    help="style images are resized to image_size * style_scale on their longest side (default: 1)")
     t.add_argument("--ngf", type=int, default=32, help="channels at full resolution (default: 32, as Johnson et al.)")
@@ -83,6 +85,8 @@ class FastNSTOptions(Options):
                                  ("--num_samples", opt.num_samples, 0)):
             if value < low:
                 p.error(f"{flag} must be at least {low}, got {value}")
+        if opt.lambda_temporal < 0:
+            p.error(f"--lambda_temporal must be 0 (off) or positive, got {opt.lambda_temporal}")
         if opt.lr <= 0 or opt.style_scale <= 0:
             p.error(f"--lr and --style_scale must be positive, got {opt.lr} and {opt.style_scale}")
         if not os.path.isdir(opt.photos):

@@ -5,6 +5,7 @@ from cyclegan.metrics.c2st import DEFAULT_STEPS as C2ST_STEPS
 from cyclegan.metrics.evaluate import DEFAULT_EVAL_MAX
 from cyclegan.models.losses import GAN_MODES
 from cyclegan.models.schedulers import LR_POLICIES
+from cyclegan.models.temporal import TEMPORAL_HELP
 
 from .base_options import BaseOptions, apply_seed_rule, load_saved_options
 
@@ -66,12 +67,15 @@ class TrainOptions(BaseOptions):
                             "a GPU run has verified it, see docs/gpu.md). Stays off, with a one-line reason, "
                             "under DDP, with --compile or with images of varying size")
         p.add_argument("--lr_decay_iters", type=int, default=50, help="multiply by a gamma every lr_decay_iters epochs (step policy)")
+        p.add_argument("--lambda_temporal", type=float, default=0.0, help=TEMPORAL_HELP)
         return p
 
     def finish(self, opt):
         if opt.dataroot is None:
             self.parser.error("--dataroot is required: a folder with trainA/ and trainB/ "
                               "(get one with: bash scripts/download_cyclegan_dataset.sh vangogh2photo)")
+        if opt.lambda_temporal < 0:
+            self.parser.error(f"--lambda_temporal must be 0 (off) or positive, got {opt.lambda_temporal}")
         resumed = load_saved_options(os.path.join(opt.checkpoints_dir, opt.name)) if opt.continue_train else None
         apply_seed_rule(opt, resumed)
         if opt.eval_freq is None:  # measured on 2 CPU cores: epochs 34 s -> 57-77 s while a C2ST scored beside them

@@ -14,7 +14,7 @@ FLOORS = {
     "media": 4,
     "options": 5,
     # entry points and what they share
-    "cli": 6, "train": 6, "test": 6, "evaluate": 6, "gatys": 6, "fast_nst": 6, "video": 6, "compare": 6,
+    "cli": 6, "train": 6, "test": 6, "evaluate": 6, "gatys": 6, "fast_nst": 6, "video": 6, "stereo": 6, "compare": 6,
     "benchmark": 6, "c2st": 6, "visdom_server": 6, "quickstart": 6, "verify_weights": 6,
 }
 

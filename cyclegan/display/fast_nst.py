@@ -3,7 +3,6 @@ latest losses, loss_log.txt, and web/index.html with the loss plot and each samp
 import os
 
 from ..images import save_image
-from ..nst.fast_train import LOSSES
 from ..nst.transformer import stylize
 from .html import write_page
 from .loss_log import LossLog
@@ -52,7 +51,7 @@ def write_samples_page(save_dir, name, net, samples, counters, cfg):
         items += [(src, f"photo {i}"), (dst, f"iteration {it}")]
     net.train(was_training)
     h = counters["history"]
-    svg = loss_svg(h["iter"], {k: h[k] for k in LOSSES}, title="Fast NST losses (weighted total, unweighted parts)",
-                   xlabel="iteration")
+    parts = {k: v for k, v in h.items() if k != "iter"}  # LOSSES, and "temporal" with --lambda_temporal
+    svg = loss_svg(h["iter"], parts, title="Fast NST losses (weighted total, unweighted parts)", xlabel="iteration")
     write_page(os.path.join(web, "index.html"), f"Fast neural style: {name}", sections=[("Samples", items)],
                svgs=[("Losses", svg)], notes=[f"iteration {it}"], per_row=2)

@@ -4,6 +4,7 @@ The math is the official one:
   loss_G = GAN(D_A(G_A(A))) + GAN(D_B(G_B(B)))
          + lambda_A * |G_B(G_A(A)) - A| + lambda_B * |G_A(G_B(B)) - B|
          + lambda_identity * (lambda_B * |G_A(B) - B| + lambda_A * |G_B(A) - A|)
+         [+ lambda_temporal * temporal consistency of G_A on A and G_B on B (models/temporal.py); off by default]
   loss_D = 0.5 * (GAN(D(real), real) + GAN(D(pool(fake)), fake))  [+ gradient penalty with wgangp]
 
 Batched passes (on by default where they keep the math: instance or no norm, no dropout): a network that
@@ -25,6 +26,7 @@ from .graph_step import CaptureSpec
 from .image_pool import ImagePool
 from .losses import GANLoss, gradient_penalty
 from .speed import make_adam
+from .temporal import temporal_loss
 
 
 class CycleGANModel(BaseModel):
@@ -45,6 +47,8 @@ class CycleGANModel(BaseModel):
     def __init__(self, opt):
         super().__init__(opt)
         self.loss_names = ["D_A", "G_A", "cycle_A", "idt_A", "D_B", "G_B", "cycle_B", "idt_B"]
+        if self.isTrain and getattr(opt, "lambda_temporal", 0) > 0:
+            self.loss_names += ["temporal_A", "temporal_B"]  # models/temporal.py; off: the official step
         vis_A, vis_B = ["real_A", "fake_B", "rec_A"], ["real_B", "fake_A", "rec_B"]
         if self.isTrain and opt.lambda_identity > 0.0:
             vis_A.append("idt_B")
@@ -172,6 +176,11 @@ class CycleGANModel(BaseModel):
         self.loss_cycle_B = self.criterionCycle(self.rec_B, self.real_B) * o.lambda_B
         self.loss_G = (self.loss_G_A + self.loss_G_B + self.loss_cycle_A + self.loss_cycle_B
                        + self.loss_idt_A + self.loss_idt_B)
+        if getattr(o, "lambda_temporal", 0) > 0:  # each G on a moved view of its input (models/temporal.py)
+            lam, signed = o.lambda_temporal, (-1.0, 1.0)
+            self.loss_temporal_A = temporal_loss(self.netG_A, self.real_A, self.fake_B, value_range=signed) * lam
+            self.loss_temporal_B = temporal_loss(self.netG_B, self.real_B, self.fake_A, value_range=signed) * lam
+            self.loss_G = self.loss_G + self.loss_temporal_A + self.loss_temporal_B
 
     def optimize_parameters(self):
         """One official training step, replayed from a CUDA graph when configure() turned that on; the G loss

@@ -3,7 +3,7 @@ with a trained one (cyclegan-fast-nst stylize).
 
 Per iteration: a batch of square photo crops (a pure function of seed and iteration, see PhotoSampler)
 -> TransformerNet -> PerceptualLoss against the style targets (one painting, or a folder pooled like
-Gatys's domain mode) -> Adam. Every print_freq: the losses to the report (loss_log.txt and the progress bar).
+Gatys's domain mode) [+ lambda_temporal * the consistency loss on moved views, models/temporal.py] -> Adam. Every print_freq: the losses to the report (loss_log.txt and the progress bar).
 Every save_freq, at the end and on SIGINT/SIGTERM: the full state through runs.checkpoint.save_state
 (net, optimiser, RNG, counters, options, loss history), then the report's page. A run resumes exactly with
 --continue_train. What the user sees comes in as a `report` (cyclegan.display.fast_nst.FastNSTReport from the
@@ -20,6 +20,7 @@ from ..errors import MissingFileError
 from ..images import save_image
 from ..io import atomic_save
 from ..models import speed
+from ..models.temporal import temporal_loss
 from ..perf import resolve_device
 from ..runs import checkpoint, run_folder
 from ..runs.guards import NanGuard, StopSignal
@@ -121,7 +122,9 @@ def _train(opt, opt_dict, save_dir, log, on_ready, report):
     torch.manual_seed(opt.seed)
     net = TransformerNet(opt.ngf, opt.n_res).to(device, memory_format=cfg.memory_format)
     run = FastNSTRun(save_dir, net, torch.optim.Adam(net.parameters(), lr=opt.lr), device)
-    counters = {"iteration": 0, "history": {k: [] for k in ("iter",) + LOSSES}}
+    lam_t = getattr(opt, "lambda_temporal", 0.0)
+    losses = LOSSES + (("temporal",) if lam_t > 0 else ())
+    counters = {"iteration": 0, "history": {k: [] for k in ("iter",) + losses}}
     if opt.continue_train:
         loaded, path = checkpoint.resume(run, save_dir)
         if loaded is None:
@@ -133,7 +136,7 @@ def _train(opt, opt_dict, save_dir, log, on_ready, report):
     log(f"fast NST: {len(photos)} photos, {len(styles)} style image(s), {opt.backbone}/{opt.style_loss}, "
         f"{opt.image_size}px batch {opt.batch_size}, device {device}, amp {cfg.amp}, channels_last {cfg.channels_last}")
 
-    guard = NanGuard(LOSSES, device)
+    guard = NanGuard(losses, device)
 
     def save():
         guard.check()  # never a checkpoint from a non-finite step on
@@ -153,7 +156,12 @@ def _train(opt, opt_dict, save_dir, log, on_ready, report):
                 with cfg.autocast():
                     out = net(x)
                 loss, parts = loss_fn(out, x)
-                guard.observe_values([parts[k] for k in LOSSES], it)  # on the CPU: raises at once
+                if lam_t > 0:  # the moved views are a pure function of (seed, iteration), as the crops
+                    with cfg.autocast():
+                        t = temporal_loss(net, x, out, motion_rng(opt.seed, it))
+                    loss = loss + lam_t * t
+                    parts.update(temporal=t.detach(), total=loss.detach())
+                guard.observe_values([parts[k] for k in losses], it)  # on the CPU: raises at once
                 run.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 run.optimizer.step()
@@ -163,7 +171,7 @@ def _train(opt, opt_dict, save_dir, log, on_ready, report):
                     guard.check()
                     values = {k: float(v) for k, v in parts.items()}
                     counters["history"]["iter"].append(it)
-                    for k in LOSSES:
+                    for k in losses:
                         counters["history"][k].append(values[k])
                     epoch = (it - 1) * opt.batch_size // len(photos) + 1
                     report.losses(epoch, it, values, time.time() - t0, t_data)
@@ -180,6 +188,11 @@ def _train(opt, opt_dict, save_dir, log, on_ready, report):
             "first_loss": h["total"][0] if h["total"] else None, "last_loss": h["total"][-1] if h["total"] else None,
             "net": os.path.join(save_dir, NET_FILE.format(label="latest")),
             "page": os.path.join(save_dir, "web", "index.html")}
+
+
+def motion_rng(seed, iteration):
+    """The generator of iteration's moved views for --lambda_temporal (a stream apart from PhotoSampler's)."""
+    return torch.Generator().manual_seed(seed * 1_000_003 + iteration + (1 << 40))
 
 
 def stylize_paths(stylizer, inputs, output_dir, size=None, log=print, progress=None):
