@@ -3,10 +3,9 @@ fast-NST or CycleGAN run so the two eyes agree (cyclegan/media/stereo.py)."""
 import argparse
 import os
 
-from cyclegan.data import DIRECTIONS
-
 from .base_options import Options, add_device_option
 from .fast_nst_options import add_run_options
+from .video_options import add_load_options
 
 METHODS = ("fast_nst", "cyclegan")
 
@@ -26,11 +25,7 @@ class StereoOptions(Options):
         p.add_argument("--method", required=True, choices=METHODS,
                        help="fast_nst: a cyclegan-fast-nst run; cyclegan: a trained CycleGAN run (--name)")
         add_run_options(p)
-        p.add_argument("--epoch", default="latest", help="which saved network to load (default: latest)")
-        p.add_argument("--direction", default="AtoB", choices=DIRECTIONS,
-                       help="cyclegan: AtoB (default) when paintings are A and photos B, as in vangogh2photo")
-        p.add_argument("--model_suffix", default=None,
-                       help="cyclegan: load {epoch}_net_G{suffix}.pth instead (e.g. '' for latest_net_G.pth)")
+        add_load_options(p)
         p.add_argument("--output", default=None, help="output folder (default: ./results/stereo/NAME)")
         p.add_argument("--max_size", type=int, default=None,
                        help="longest side of each view in pixels (default: the input's size)")

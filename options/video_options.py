@@ -13,6 +13,16 @@ from .gatys_options import add_loss_options, add_weights_options, check_layer_op
 METHODS = ("cyclegan", "fast_nst", "gatys")
 
 
+def add_load_options(p):
+    """--epoch, --direction, --model_suffix: which saved network of a run to load (cyclegan-video, cyclegan-stereo)."""
+    p.add_argument("--epoch", default="latest", help="which saved network to load (default: latest)")
+    p.add_argument("--direction", default="AtoB", choices=DIRECTIONS,
+                   help="cyclegan: AtoB (default) when paintings are A and photos B, as in vangogh2photo")
+    p.add_argument("--model_suffix", default=None,
+                   help="cyclegan: load {epoch}_net_G{suffix}.pth instead (e.g. '' for latest_net_G.pth)")
+    return p
+
+
 class VideoOptions(Options):
     prog = "cyclegan-video"
     description = ("Stylise a video frame by frame, keeping its frame rate and audio; prints and saves a flicker "
@@ -31,11 +41,7 @@ class VideoOptions(Options):
         p.add_argument("--max_size", type=int, default=None,
                        help="longest side of the output frames in pixels (default: the input's size)")
         p.add_argument("--batch_size", type=int, default=8, help="frames stylised at once (default: 8)")
-        p.add_argument("--epoch", default="latest", help="which saved network to load (default: latest)")
-        p.add_argument("--direction", default="AtoB", choices=DIRECTIONS,
-                       help="cyclegan: AtoB (default) when paintings are A and photos B, as in vangogh2photo")
-        p.add_argument("--model_suffix", default=None,
-                       help="cyclegan: load {epoch}_net_G{suffix}.pth instead (e.g. '' for latest_net_G.pth)")
+        add_load_options(p)
         p.add_argument("--overwrite", action="store_true", help="replace an existing --output")
         g = p.add_argument_group("gatys (same names as cyclegan-gatys)")
         g.add_argument("--style", default=None, help="a painting, or a folder of paintings pooled (domain mode)")

@@ -37,9 +37,9 @@ FPS, SECONDS, CLIP_SIZE = 24, 10, (160, 120)
 CONTENT, STYLE = ["conv3_1"], ["conv1_1", "conv2_1", "conv3_1"]  # VGG up to conv3_1: minutes per run
 FAST = ["--image_size", "64", "--batch_size", "4", "--ngf", "16", "--n_res", "3", "--style_scale", "2",
         "--content_layers", ",".join(CONTENT), "--style_layers", ",".join(STYLE), "--print_freq", "50",
-        "--save_freq", "100000", "--seed", "0"]
+        "--save_freq", "100000"]
 GAN = ["--load_size", "72", "--crop_size", "64", "--ngf", "8", "--ndf", "8", "--netG", "resnet_6blocks",
-       "--display_id", "0", "--num_threads", "0", "--no_html", "--print_freq", "400", "--seed", "0",
+       "--display_id", "0", "--num_threads", "0", "--no_html", "--print_freq", "400",
        "--save_epoch_freq", "1000", "--save_latest_freq", "1000000"]
 
 
@@ -91,51 +91,53 @@ def evaluate(process, frames, style_images, vgg, every=8):
             "color_distance": float(color_distance(outs, pool).mean())}
 
 
-def part_fast_nst(data, work, vgg, frames, iters, lam):
+def part_fast_nst(data, work, vgg, frames, iters, lambdas, seed):
     style = data / "styles" / "vg_starry_night.jpg"
-    rows = {}
-    for name, weight in (("fast_nst", 0.0), ("fast_nst_temporal", lam)):
-        ck = work / "ck"
+    rows, ck = {}, work / "ck"
+    for lam in [0.0, *lambdas]:
+        name = f"fast_nst_l{lam:g}" + (f"_s{seed}" if seed else "")
         if not (ck / name / "latest_net_T.pth").exists():
             secs = run(["cyclegan.fast_nst", "train", "--photos", data / "vangogh2photo-mini" / "trainB", "--style",
                         style, "--name", name, "--checkpoints_dir", ck, "--weights", vgg, "--num_iters", iters,
-                        "--lambda_temporal", weight, *FAST], work / f"{name}.log")
+                        "--lambda_temporal", lam, "--seed", seed, *FAST], work / f"{name}.log")
             print(f"trained {name} in {secs:.0f} s", flush=True)
-        rows[name] = {"lambda_temporal": weight, "steps": iters,
+        rows[name] = {"lambda_temporal": lam, "steps": iters,
                       **evaluate(fast_nst_frames(ck / name), frames, [style], vgg)}
+        print(name, rows[name], flush=True)
     return rows
 
 
-def part_cyclegan(data, work, vgg, frames, epochs, lam):
-    rows = {}
+def part_cyclegan(data, work, vgg, frames, epochs, lambdas, seed):
+    rows, ck = {}, work / "ck"
     paintings = list_images(data / "vangogh2photo-mini" / "trainA")
-    for name, weight in (("cyclegan", 0.0), ("cyclegan_temporal", lam)):
-        ck = work / "ck"
+    for lam in [0.0, *lambdas]:
+        name = f"cyclegan_l{lam:g}" + (f"_s{seed}" if seed else "")
         if not (ck / name / "latest_net_G_B.pth").exists():
             secs = run(["cyclegan.train", "--dataroot", data / "vangogh2photo-mini", "--name", name,
                         "--checkpoints_dir", ck, "--n_epochs", epochs, "--n_epochs_decay", "0",
-                        "--lambda_temporal", weight, *GAN], work / f"{name}.log")
+                        "--lambda_temporal", lam, "--seed", seed, *GAN], work / f"{name}.log")
             print(f"trained {name} in {secs:.0f} s", flush=True)
         run_dir = ck / name
         process = cyclegan_frames(run_dir, generator_arch(str(run_dir)))  # photo -> painting: G_B
-        rows[name] = {"lambda_temporal": weight, "epochs": epochs,
-                      **evaluate(process, frames, paintings[::4], vgg)}
+        rows[name] = {"lambda_temporal": lam, "epochs": epochs, **evaluate(process, frames, paintings[::4], vgg)}
+        print(name, rows[name], flush=True)
     return rows
 
 
-def part_stereo(data, work, ck, shift=8):
-    """A pair cut from one held-out photo with a known shift: the right view is the left moved `shift` px."""
+def part_stereo(data, work, names, shift=7):
+    """A pair cut from one held-out photo with a known shift (7 px: not a multiple of the networks' stride of 4),
+    stylised by each run in `names`: the left-right error of independent and of consistent stylisation."""
     from cyclegan.media import stereo
     photo = load_image(list_images(data / "vangogh2photo-mini" / "testB")[3])
     w = photo.shape[-1] - shift
-    left, right = photo[..., shift:shift + w], photo[..., :w]  # a point at x in the left is at x - shift... see doc
+    left, right = photo[..., :w], photo[..., shift:]  # a point at x in the left view is at x - shift in the right
     rows = {}
-    for method, name in (("fast_nst", "fast_nst"), ("cyclegan", "cyclegan")):
-        if not (ck / name).is_dir():
-            continue
-        process = stereo.load_stylizer(method, ck / name)
-        result = stereo.stylize_pair(process, left, right)
-        rows[name] = {k: result[k] for k in ("independent_lr_error", "lr_error", "disparity_median", "valid_fraction")}
+    for name in names:
+        method = "fast_nst" if name.startswith("fast_nst") else "cyclegan"
+        r = stereo.stylize_pair(stereo.load_stylizer(method, work / "ck" / name), left, right)
+        rows[name] = {k: r[k] for k in ("independent_lr_error", "lr_error", "disparity_median", "valid_fraction",
+                                        "filled_fraction")}
+        print(name, rows[name], flush=True)
     return rows
 
 
@@ -145,9 +147,10 @@ def main():
     p.add_argument("--work", type=Path, required=True)
     p.add_argument("--part", choices=("fast_nst", "cyclegan", "stereo"), action="append")
     p.add_argument("--fast_iters", type=int, default=300)
-    p.add_argument("--fast_lambda", type=float, default=10.0)
+    p.add_argument("--fast_lambda", type=float, nargs="+", default=[10.0], help="weights to try beside 0")
     p.add_argument("--gan_epochs", type=int, default=2)
-    p.add_argument("--gan_lambda", type=float, default=10.0)
+    p.add_argument("--gan_lambda", type=float, nargs="+", default=[10.0], help="weights to try beside 0")
+    p.add_argument("--seed", type=int, default=0, help="training seed (runs of seed N > 0 are named *_sN)")
     a = p.parse_args()
     torch.set_num_threads(1)
     a.work.mkdir(parents=True, exist_ok=True)
@@ -156,11 +159,12 @@ def main():
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
     vgg, frames = vgg_file(a.work), make_clip(a.data, a.work)
     if "fast_nst" in parts:
-        results.update(part_fast_nst(a.data, a.work, vgg, frames, a.fast_iters, a.fast_lambda))
+        results.update(part_fast_nst(a.data, a.work, vgg, frames, a.fast_iters, a.fast_lambda, a.seed))
     if "cyclegan" in parts:
-        results.update(part_cyclegan(a.data, a.work, vgg, frames, a.gan_epochs, a.gan_lambda))
+        results.update(part_cyclegan(a.data, a.work, vgg, frames, a.gan_epochs, a.gan_lambda, a.seed))
     if "stereo" in parts:
-        results["stereo"] = part_stereo(a.data, a.work, a.work / "ck")
+        runs = sorted(p.name for p in (a.work / "ck").iterdir() if p.is_dir())
+        results["stereo"] = part_stereo(a.data, a.work, runs)
     atomic_write_json(results_path, results, indent=1)
     print(json.dumps(results, indent=1))
 

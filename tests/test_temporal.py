@@ -2,7 +2,6 @@
 per-pixel map), positive for one that does not; the CycleGAN step is unchanged with --lambda_temporal 0 and adds the
 loss with it; fast NST saves it in its options and resumes exactly; a short training with it lowers the warping
 error of the network on a generated pan."""
-import copy
 import json
 import subprocess
 import sys
@@ -12,6 +11,7 @@ import torch
 
 from conftest import REPO, make_images, run_env, smooth_image
 from test_losses import make_opt
+from test_resume import sigkill_and_resume_diff
 from cyclegan.models import CycleGANModel
 from cyclegan.models.temporal import moved_views, random_motion, temporal_loss, valid_mask, warp
 from cyclegan.nst.transformer import TransformerNet
@@ -100,6 +100,13 @@ def test_cyclegan_step_adds_the_loss_of_both_generators(one_thread):
     assert not torch.equal(official.netG_A.state_dict()["model.1.weight"], on.netG_A.state_dict()["model.1.weight"])
 
 
+@pytest.mark.slow
+def test_cyclegan_with_it_resumes_exactly_after_sigkill(tiny_dataset, tmp_path):
+    assert sigkill_and_resume_diff(tiny_dataset, tmp_path / "ck", "--lambda_temporal", 1) <= 1e-6
+    saved = json.loads((tmp_path / "ck" / "full" / "train_opt.json").read_text())
+    assert saved["lambda_temporal"] == 1
+
+
 # -- fast NST: options, exact resume and what the loss buys ---------------------------------------------------------
 
 SMALL = ["--image_size", "32", "--ngf", "8", "--n_res", "1", "--content_layers", "conv2_1",
@@ -123,7 +130,7 @@ def nst_data(tmp_path_factory, vgg_weights_file):
 
 @pytest.mark.slow
 def test_fast_nst_saves_the_weight_and_resumes_bit_identically(nst_data, tmp_path):
-    common = [*nst_data, "--checkpoints_dir", tmp_path, "--lambda_temporal", 5, "--save_freq", 2]
+    common = [*nst_data, "--checkpoints_dir", tmp_path, "--lambda_temporal", 5, "--save_freq", 2, "--print_freq", 1]
     fast_nst("train", "--name", "straight", "--num_iters", 4, *common)
     fast_nst("train", "--name", "resumed", "--num_iters", 2, *common)
     fast_nst("train", "--name", "resumed", "--num_iters", 4, "--continue_train", *common)

@@ -1,5 +1,5 @@
 """cyclegan-video on generated clips: every method keeps the frame count, the frame rate and the audio; a still
-clip measures zero flicker; not-a-video, empty and undecodable files fail clearly with nothing written; and
+clip measures zero flicker and zero warping error; not-a-video, empty and undecodable files fail clearly with nothing written; and
 memory follows the batch, not the clip length."""
 import json
 import subprocess
@@ -99,7 +99,8 @@ def test_every_method_keeps_frames_rate_and_audio(runs, method, tmp_path):
                                                                                                  src_packets)
     report = json.loads(out.with_suffix(".json").read_text())
     assert report["frames"] == 8 and report["pairs"] == 7 and report["flicker"] > 0
-    assert "flicker" in r.stdout and str(out.with_suffix(".json")) in r.stdout
+    assert report["warp_pairs"] == 7 and report["warp_error"] > 0 and report["input_warp_error"] >= 0
+    assert "flicker" in r.stdout and "warping error" in r.stdout and str(out.with_suffix(".json")) in r.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"{method}.json", f"{method}.mp4"]  # no temp files left
 
 
@@ -119,6 +120,7 @@ def test_a_still_clip_measures_zero_flicker(runs, method, tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     report = json.loads(out.with_suffix(".json").read_text())
     assert report["input_change"] == 0 and report["output_change"] == 0 and report["flicker"] == 0
+    assert report["warp_error"] == 0 and report["warp_pairs"] == 7
     assert describe(out)[:2] == (8, FPS)
 
 
