@@ -113,3 +113,21 @@ def test_a_bad_pair_names_the_file_and_writes_nothing(tmp_path, run, capsys, bad
     err = capsys.readouterr().err
     assert err.startswith("error: ") and str(culprit) in err and "Traceback" not in err, err
     assert not out.exists()
+
+
+def test_the_cyclegan_method_loads_the_photo_to_painting_generator(tmp_path, capsys):
+    from cyclegan.io import atomic_write_json
+    from cyclegan.models.generators import define_G
+    run_dir = tmp_path / "ck" / "gan"
+    torch.manual_seed(0)
+    for name in ("G_A", "G_B"):
+        atomic_save(define_G(3, 3, 4, "resnet_6blocks", "instance", False).state_dict(),
+                    run_dir / f"latest_net_{name}.pth")
+    atomic_write_json(run_dir / "train_opt.json", {"netG": "resnet_6blocks", "ngf": 4, "norm": "instance"})
+    left, right = shifted_pair()
+    save_image(stereo.side_by_side(left, right), tmp_path / "pair.png")
+    assert stereo_cli.main(["--sbs", str(tmp_path / "pair.png"), "--method", "cyclegan", "--name", "gan",
+                            "--checkpoints_dir", str(tmp_path / "ck"), "--output", str(tmp_path / "out"),
+                            "--device", "cpu"]) == 0, capsys.readouterr().err
+    report = json.loads((tmp_path / "out" / "stereo.json").read_text())[0]
+    assert report["lr_error"] < report["independent_lr_error"]
