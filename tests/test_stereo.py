@@ -48,7 +48,8 @@ def test_the_measure_is_zero_for_a_per_pixel_map_and_consistency_lowers_it(net):
     assert r["independent_lr_error"] > 1e-3 and r["lr_error"] < r["independent_lr_error"] / 10, r
     assert torch.allclose(r["independent_right"], stylize(net, right[None])[0], atol=1e-5)
     plain = stereo.stylize_pair(lambda x: stylize(net, x), left, right, consistent=False)
-    assert plain["lr_error"] == plain["independent_lr_error"] and torch.equal(plain["right"], plain["independent_right"])
+    assert plain["lr_error"] == plain["independent_lr_error"]
+    assert torch.equal(plain["right"], plain["independent_right"])
 
 
 def test_anaglyph_takes_red_from_the_left_eye():
@@ -73,7 +74,8 @@ def test_the_command_writes_four_images_and_a_report(tmp_path, run, capsys):
                             "--output", str(out), *run]) == 0
     names = sorted(p.name for p in out.iterdir())
     assert names == ["scene_L_anaglyph.png", "scene_L_left.png", "scene_L_right.png", "scene_L_sbs.png", "stereo.json"]
-    assert Image.open(out / "scene_L_sbs.png").size == (192, 48) and Image.open(out / "scene_L_left.png").size == (96, 48)
+    assert Image.open(out / "scene_L_sbs.png").size == (192, 48)
+    assert Image.open(out / "scene_L_left.png").size == (96, 48)
     report = json.loads((out / "stereo.json").read_text())[0]
     assert report["lr_error"] < report["independent_lr_error"] / 5 and report["disparity_median"] == SHIFT
     assert "left-right error" in capsys.readouterr().out

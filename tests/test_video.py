@@ -1,6 +1,6 @@
 """cyclegan-video on generated clips: every method keeps the frame count, the frame rate and the audio; a still
-clip measures zero flicker and zero warping error; not-a-video, empty and undecodable files fail clearly with nothing written; and
-memory follows the batch, not the clip length."""
+clip measures zero flicker and zero warping error; not-a-video, empty and undecodable files fail clearly with
+nothing written; and memory follows the batch, not the clip length."""
 import json
 import subprocess
 import sys

@@ -201,8 +201,9 @@ def stylize_files(process, pairs, output_dir, max_size=None, consistent=True, lo
         left, right = load_pair(sources, max_size)
         r = stylize_pair(process, left, right, consistent=consistent, **matcher)
         files = {}
-        for kind, image in (("left", r["left"]), ("right", r["right"]),
-                            ("sbs", side_by_side(r["left"], r["right"])), ("anaglyph", anaglyph(r["left"], r["right"]))):
+        views = (("left", r["left"]), ("right", r["right"]), ("sbs", side_by_side(r["left"], r["right"])),
+                 ("anaglyph", anaglyph(r["left"], r["right"])))
+        for kind, image in views:
             files[kind] = str(save_image(image, os.path.join(output_dir, f"{stem}_{kind}.png")))
         row = {"pair": [str(p) for p in sources], "outputs": files, "consistent": consistent,
                **{k: r[k] for k in ("independent_lr_error", "lr_error", "valid_fraction", "filled_fraction",

@@ -3,7 +3,8 @@ with a trained one (cyclegan-fast-nst stylize).
 
 Per iteration: a batch of square photo crops (a pure function of seed and iteration, see PhotoSampler)
 -> TransformerNet -> PerceptualLoss against the style targets (one painting, or a folder pooled like
-Gatys's domain mode) [+ lambda_temporal * the consistency loss on moved views, models/temporal.py] -> Adam. Every print_freq: the losses to the report (loss_log.txt and the progress bar).
+Gatys's domain mode) [+ lambda_temporal * the consistency loss on moved views, models/temporal.py] -> Adam.
+Every print_freq: the losses to the report (loss_log.txt and the progress bar).
 Every save_freq, at the end and on SIGINT/SIGTERM: the full state through runs.checkpoint.save_state
 (net, optimiser, RNG, counters, options, loss history), then the report's page. A run resumes exactly with
 --continue_train. What the user sees comes in as a `report` (cyclegan.display.fast_nst.FastNSTReport from the
