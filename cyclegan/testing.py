@@ -20,7 +20,7 @@ from .images import save_image
 from .io import atomic_write_json
 from .models import create_model
 from .display.loss_log import read_loss_log
-from .models.inference import compile_for_inference, compile_nets, compile_summary, describe_compile
+from .inference.compiled import compile_for_inference, compile_nets, compile_summary, describe_compile
 from .models.speed import resolve_options
 
 

@@ -9,7 +9,7 @@ import torch
 from conftest import make_images
 from cyclegan.models.base_model import unwrap
 from cyclegan.models.generators import define_G
-from cyclegan.models.inference import CompiledNet, compile_for_inference
+from cyclegan.inference.compiled import CompiledNet, compile_for_inference
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def test_compiled_net_once_per_shape(eager_compile, one_thread):
 
 def test_a_failed_compilation_falls_back_to_the_plain_net(monkeypatch, capsys, one_thread):
     """torch.compile fails at the first call when, say, triton finds no C compiler: the plain net runs."""
-    from cyclegan.models.inference import describe_compile
+    from cyclegan.inference.compiled import describe_compile
 
     def broken_compile(model, **kw):
         def call(x):
@@ -68,7 +68,7 @@ def test_a_failed_compilation_falls_back_to_the_plain_net(monkeypatch, capsys, o
 
 def test_only_the_first_shapes_are_compiled(eager_compile, one_thread):
     """Photos of many sizes would each cost a compilation: past max_shapes the plain net runs, same results."""
-    from cyclegan.models.inference import describe_compile
+    from cyclegan.inference.compiled import describe_compile
     torch.manual_seed(0)
     net = define_G(3, 3, 4, "resnet_6blocks", "instance", False).eval()
     wrapped = CompiledNet(net, max_shapes=2)

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ..images import list_images, load_image
-from ..models.inference import describe_compile
+from ..inference.compiled import describe_compile
 from ..metrics.c2st import C2STError, c2st, needed_per_class
 from ..metrics import NOT_COMPUTED, InceptionFeatures, InceptionWeightsMissing, fid_kid_from_features, painting_classifier
 from ..nst import Stylizer, resolve_device

@@ -24,7 +24,7 @@ from PIL import Image
 from .. import perf
 from ..data import create_dataloader, create_dataset
 from ..models import create_model
-from ..models.inference import CompiledNet, compile_for_inference
+from ..inference.compiled import CompiledNet, compile_for_inference
 from ..models.speed import resolve
 
 # configuration name -> explicit speed settings; missing keys take the float32 baseline (all off)
