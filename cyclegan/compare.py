@@ -7,13 +7,13 @@ import os
 import sys
 
 from cyclegan.comparison.run import CompareSettings, compare
-from options.compare_options import CompareOptions, generator_arch
+from options.compare_options import CompareOptions, given_arch
 
 
 def main(argv=None):
     opt = CompareOptions().parse(argv)
     run_dir = os.path.join(opt.checkpoints_dir, opt.name)
-    arch = generator_arch(run_dir, opt)
+    arch = given_arch(opt)
     gatys = {"stylizer": dict(backbone=opt.backbone, weights=opt.weights, content_layers=opt.content_layers,
                               style_layers=opt.style_layers, style_layer_weights=opt.style_layer_weights,
                               pooling=opt.pooling, style_loss=opt.style_loss),
@@ -31,11 +31,12 @@ def main(argv=None):
         classifier_settings={"epochs": opt.classifier_epochs} if opt.classifier_epochs else None,
         seed=opt.seed or 0, device=opt.device, overwrite=opt.overwrite, reference_dir=opt.reference,
         fast_nst_dir=os.path.join(opt.checkpoints_dir, opt.fast_nst) if opt.fast_nst else None)
+    from cyclegan.errors import UserError
     from cyclegan.io import CheckpointError
     from cyclegan.nst import WeightsError
     try:
         page, summary = compare(settings)
-    except (WeightsError, CheckpointError, FileNotFoundError, RuntimeError) as e:
+    except (UserError, WeightsError, CheckpointError, FileNotFoundError, RuntimeError) as e:
         print(f"cyclegan-compare: error: {e}", file=sys.stderr)
         return 1
     for method, s in summary.items():

@@ -8,6 +8,7 @@ The work is in cyclegan.training.fast_nst and cyclegan.nst.fast; this file turns
 import os
 import sys
 
+from cyclegan.errors import UserError
 from cyclegan.io import CheckpointError
 from cyclegan.nst import WeightsError
 from options.base_options import save_options
@@ -30,12 +31,12 @@ def main(argv=None):
                   f"{summary['first_loss']:.4g} -> {summary['last_loss']:.4g}\nnetwork: {summary['net']}\n"
                   f"samples page: {os.path.abspath(summary['page'])}")
         else:
-            from cyclegan.nst.fast import FastStylizer
+            from cyclegan.inference import load
             from cyclegan.nst.run import resolve_device
-            stylizer = FastStylizer(os.path.join(opt.checkpoints_dir, opt.name), opt.epoch,
-                                    resolve_device(opt.device))
+            stylizer = load(os.path.join(opt.checkpoints_dir, opt.name), epoch=opt.epoch,
+                            device=resolve_device(opt.device))
             fast_nst.stylize_paths(stylizer, opt.input, opt.output, opt.image_size)
-    except (WeightsError, CheckpointError, FileNotFoundError, ValueError, FloatingPointError, BadDatasetError,
+    except (UserError, WeightsError, CheckpointError, FileNotFoundError, ValueError, FloatingPointError, BadDatasetError,
             RunFolderError, NonFiniteLoss) as e:
         print(f"cyclegan-fast-nst: error: {e}", file=sys.stderr)
         return 2

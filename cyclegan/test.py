@@ -22,11 +22,12 @@ def run(argv=None):
     run_dir = os.path.join(opt.checkpoints_dir, opt.name)
     save_options(opt, run_dir, opt.phase, parser.parser, echo=False)
     from cyclegan.data import BadDatasetError
+    from cyclegan.errors import UserError
     from cyclegan.io import CheckpointError
     from cyclegan.testing import run_test
     try:
         page = run_test(opt, saved=load_saved_options(run_dir), overwrite=opt.overwrite)
-    except (CheckpointError, FileNotFoundError, RuntimeError, BadDatasetError) as e:
+    except (UserError, CheckpointError, FileNotFoundError, RuntimeError, BadDatasetError) as e:
         print(f"error: {e}", file=sys.stderr)
         return None
     page = os.path.abspath(page)

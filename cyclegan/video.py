@@ -14,9 +14,9 @@ def build_process(opt, device):
     from cyclegan import media
     run_dir = os.path.join(opt.checkpoints_dir, opt.name or "")
     if opt.method == "cyclegan":
-        from options.compare_options import generator_arch
-        return media.cyclegan_frames(run_dir, generator_arch(run_dir), opt.epoch, opt.direction, opt.model_suffix,
-                                     device)
+        from cyclegan.comparison.run import FLAG_DIRECTIONS
+        return media.cyclegan_frames(run_dir, FLAG_DIRECTIONS[opt.direction], opt.epoch,
+                                     None if opt.model_suffix is None else "G" + opt.model_suffix, device)
     if opt.method == "fast_nst":
         return media.fast_nst_frames(run_dir, opt.epoch, device)
     import torch
@@ -34,13 +34,15 @@ def build_process(opt, device):
 def main(argv=None):
     from options.video_options import VideoOptions
     opt = VideoOptions().parse(argv)
+    from cyclegan.errors import UserError
     from cyclegan.io import CheckpointError, atomic_write_json
     from cyclegan.media import VideoError, stylize_video
     from cyclegan.nst import WeightsError, resolve_device
     try:
         device = resolve_device(opt.device)
         info = stylize_video(opt.input, opt.output, build_process(opt, device), opt.batch_size, opt.max_size)
-    except (VideoError, WeightsError, CheckpointError, FileNotFoundError, ValueError, FloatingPointError) as e:
+    except (UserError, VideoError, WeightsError, CheckpointError, FileNotFoundError, ValueError,
+            FloatingPointError) as e:
         print(f"cyclegan-video: error: {e}", file=sys.stderr)
         return 2
     info.update(input=opt.input, output=opt.output, method=opt.method, name=opt.name, device=str(device))
