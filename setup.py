@@ -12,6 +12,7 @@ setup(
         "pytorch-fid",  # the FID Inception network (its weight file stays local: cyclegan/metrics/fid.py)
         "tornado<6.6",  # tornado 6.6 makes every visdom page answer 403
         "av",  # PyAV: video decoding/encoding for cyclegan-video; its wheels ship FFmpeg
+        "onnx", "onnxscript", "onnxruntime",  # cyclegan-export (torch.onnx's exporter) and running .onnx files
     ],
     extras_require={"test": ["pytest"]},
     entry_points={"console_scripts": [
@@ -24,5 +25,6 @@ setup(
         "cyclegan-benchmark=cyclegan.benchmark:main",
         "cyclegan-visdom=cyclegan.visdom_server:main",
         "cyclegan-eval=cyclegan.evaluate:main",
+        "cyclegan-export=cyclegan.export:main",
     ]},
 )
