@@ -3,6 +3,7 @@
     python -m cyclegan.benchmark [options]          CycleGAN training step and test throughput
     python -m cyclegan.benchmark gatys [options]    the Gatys optimizer: ms per L-BFGS evaluation per loss
     python -m cyclegan.benchmark fast_nst [options] fast-NST images/s and memory beside Gatys's time per image
+    python -m cyclegan.benchmark inference [options] the official test.py against each inference configuration
 
 Add -h for each benchmark's options. Each prints one JSON line per configuration on stdout.
 """
@@ -20,6 +21,8 @@ def main(argv=None):
         return gatys_benchmark(argv[1:])
     if argv and argv[0] == "fast_nst":
         return fast_nst_benchmark(argv[1:])
+    if argv and argv[0] == "inference":
+        return inference_benchmark(argv[1:])
     if argv and argv[0] == "cyclegan":
         argv = argv[1:]
     return cyclegan_benchmark(argv)
@@ -41,6 +44,16 @@ def fast_nst_benchmark(argv):
     from options.benchmark_options import FastNSTBenchmarkOptions
     opt = FastNSTBenchmarkOptions().parse(argv)
     run(opt.sizes, opt.batch, opt.repeats, opt.gatys_iters, opt.gatys_num_iters, not opt.no_gatys, opt.threads)
+    return 0
+
+
+def inference_benchmark(argv):
+    """`python -m cyclegan.benchmark inference [options]`: JSON lines on stdout, progress on stderr."""
+    from cyclegan.inference.benchmark import run
+    from options.benchmark_options import InferenceBenchmarkOptions
+    opt = InferenceBenchmarkOptions().parse(argv)
+    run(opt.configs, opt.size, opt.images, opt.dataroot, opt.rounds, opt.threads, opt.netG, opt.ngf, opt.seed,
+        opt.large, not opt.no_memory, opt.profile)
     return 0
 
 

@@ -6,6 +6,8 @@ is not possible we fall back to resource.getrusage, which can only grow.
 """
 import ctypes
 import gc
+import os
+import platform
 import resource
 import statistics
 import sys
@@ -41,6 +43,21 @@ def resolve_device(device="auto"):
     if str(device).startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(f"--device {device}: no CUDA GPU is available here; use --device cpu or auto")
     return torch.device(device)
+
+
+def device_name(device):
+    """The GPU's name, or the CPU's model name and core count, for benchmark rows."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip() + f" ({os.cpu_count()} logical cores)"
+    except OSError:
+        pass
+    return platform.processor() or "cpu"
 
 
 def gemm_gflops(device="cpu", dtype=torch.float32, n=None, repeats=3):

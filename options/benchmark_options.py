@@ -120,6 +120,52 @@ def parse_sizes(text, parser):
     return sizes
 
 
+class InferenceBenchmarkOptions(Options):
+    """`cyclegan-benchmark inference`: the official test.py against each inference configuration, side by side."""
+    prog = "cyclegan-benchmark inference"
+    description = ("Translate the same images with the official test.py's per-image work and with each inference "
+                   "configuration, taking turns; one JSON line per configuration (images/s, speed-up, peak RSS, "
+                   "difference from the official outputs in uint8 levels). See cyclegan/inference/benchmark.py.")
+
+    def initialize(self, parser):
+        from cyclegan.inference.benchmark import CONFIGS
+        p = parser
+        p.add_argument("--configs", default="official,fp32,bf16,default",
+                       help=f"comma-separated, from: {', '.join(CONFIGS)} (default: official,fp32,bf16,default)")
+        p.add_argument("--size", type=int, default=256, help="images are resized to size x size (default: 256)")
+        p.add_argument("--images", type=int, default=8, help="images per round (default: 8)")
+        p.add_argument("--rounds", type=int, default=3, help="timed rounds after one warm-up round (default: 3)")
+        p.add_argument("--dataroot", default=None,
+                       help="a folder of photos (default: generated photo-like JPEGs)")
+        p.add_argument("--netG", default="resnet_9blocks", choices=GENERATORS, help="(default: resnet_9blocks)")
+        p.add_argument("--ngf", type=int, default=64, help="(default: 64)")
+        p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+        p.add_argument("--large", default=None,
+                       help="also one image of WxH pixels (e.g. 4000x3000) per configuration, each in its own process")
+        p.add_argument("--no_memory", action="store_true", help="skip the per-configuration peak-RSS processes")
+        p.add_argument("--profile", action="store_true", help="print the top operators of one forward per configuration")
+        p.add_argument("--seed", type=int, default=0, help="seed of the random weights")
+        return p
+
+    def finish(self, opt):
+        from cyclegan.inference.benchmark import CONFIGS
+        opt.configs = [c.strip() for c in opt.configs.split(",") if c.strip()]
+        unknown = [c for c in opt.configs if c not in CONFIGS]
+        if unknown or not opt.configs:
+            self.parser.error(f"--configs: unknown {', '.join(unknown) or '(none given)'}; choose from {', '.join(CONFIGS)}")
+        if opt.dataroot and not os.path.isdir(opt.dataroot):
+            self.parser.error(f"--dataroot {opt.dataroot}: not a folder")
+        for flag in ("size", "images", "rounds", "ngf"):
+            if getattr(opt, flag) < 1:
+                self.parser.error(f"--{flag} must be at least 1, got {getattr(opt, flag)}")
+        if opt.large:
+            try:
+                w, h = (int(v) for v in opt.large.lower().split("x"))
+            except ValueError:
+                self.parser.error(f"--large {opt.large}: give WxH, e.g. 4000x3000")
+            opt.large = (w, h)
+
+
 class FastNSTBenchmarkOptions(Options):
     """`python -m cyclegan.benchmark fast_nst`: fast-NST images/s and memory beside Gatys's time per image."""
     prog = "cyclegan-benchmark fast_nst"

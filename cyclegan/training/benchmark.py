@@ -12,7 +12,6 @@ then not per configuration). Its command line is cyclegan/benchmark.py.
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -22,6 +21,7 @@ import torch
 from PIL import Image
 
 from .. import perf
+from ..perf import device_name
 from ..data import create_dataloader, create_dataset
 from ..models import create_model
 from ..inference.compiled import CompiledNet, compile_for_inference
@@ -58,19 +58,6 @@ def config_for(name, device_type):
     if device_type != "cuda":
         base["cudnn_benchmark"] = False
     return resolve(device_type, **base)
-
-
-def device_name(device):
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip() + f" ({os.cpu_count()} logical cores)"
-    except OSError:
-        pass
-    return platform.processor() or "cpu"
 
 
 def make_images(folder, count, size, seed=0):
