@@ -88,7 +88,8 @@ def _status_kb(field):
     return None
 
 
-def _release_free_memory():
+def release_free_memory():
+    """Collect garbage and give freed heap pages back to the OS (glibc keeps them otherwise)."""
     gc.collect()
     if sys.platform.startswith("linux"):
         try:
@@ -105,7 +106,7 @@ def reset_peak_memory(device="cpu"):
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats(device)
         return True
-    _release_free_memory()
+    release_free_memory()
     try:
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")  # 5 = reset the resident-set high-water mark
