@@ -290,3 +290,18 @@ def test_export_command_and_cyclegan_test_with_the_onnx_file(run, tmp_path):
                         "--crop_size", "32"], cwd=REPO, env=run_env(), capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
     assert len(list((tmp_path / "res" / "onnx" / "test_latest" / "images").glob("*_fake.png"))) == 2
+
+
+def test_the_readme_example_runs(run, tmp_path, monkeypatch, one_thread):
+    """The README's API example, on a generated run and photo at the paths it names (the quick start's)."""
+    folder, _ = run
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    example = text.split("## Use a trained model")[1].split("```python\n")[1].split("```")[0]
+    ck = tmp_path / "work" / "checkpoints"
+    ck.mkdir(parents=True)
+    folder.rename(ck / "synthetic_vangogh_small")
+    make_images(tmp_path / "work" / "datasets" / "synthetic_vangogh" / "testB", 1, size=(50, 38), prefix="000",
+                ext=".png")
+    monkeypatch.chdir(tmp_path / "work")
+    exec(compile(example, "README.md", "exec"), {})
+    assert Image.open(tmp_path / "work" / "painting.png").size == (50, 38)

@@ -11,6 +11,7 @@ native bf16, float32 elsewhere or with amp="none"), crop back. Images whose esti
 budget (or all images, with tile=N) run layer by layer in tiles with whole-image instance-norm statistics
 (cyclegan.inference.tiling): the same result in bounded memory.
 """
+import contextlib
 import os
 
 import numpy as np
@@ -26,7 +27,8 @@ from .arch import module_multiple
 from .compiled import CompiledNet, compile_for_inference
 from .errors import ImageInputError, NotTileable
 from .onnx import OnnxNet
-from .tiling import tiled_forward, tileable
+from .lowering import tileable
+from .tiling import tiled_forward
 
 DEFAULT_TILE = 512  # tile edge in image pixels: ~70 MB per full-resolution activation of a 64-channel net
 PEAK_FACTOR = 4  # untiled peak / largest activation; measured 3.6 for resnet_9blocks at 4000 x 3000 (float32)
@@ -45,6 +47,18 @@ def available_memory_mb(device):
     except OSError:
         pass
     return float("inf")
+
+
+@contextlib.contextmanager
+def _onednn_bf16():
+    """Convolutions in oneDNN's bf16 math mode on float32 tensors (process-wide while inside)."""
+    conv = torch.backends.mkldnn.conv
+    before = conv.fp32_precision
+    conv.fp32_precision = "bf16"
+    try:
+        yield
+    finally:
+        conv.fp32_precision = before
 
 
 class Translator:
@@ -67,6 +81,7 @@ class Translator:
                              compile=False, cuda_graph=False)
         self.multiple = int(self.info.get("multiple") or getattr(net, "multiple", 4))
         self.tile, self.batch_size = tile, max(1, int(batch_size))
+        self.bf16_math = "autocast"
         self.budget_mb = memory_budget_mb
         use_compile = not self.onnx and compile_for_inference(self.device.type, compile)
         self.net, self.back = (self._prepare(n, use_compile) for n in (net, back))
@@ -108,8 +123,15 @@ class Translator:
         """Compile for this shape now ((N, C, H, W) in [0, 1]), so a timed call does not include it."""
         x = pad_to_multiple(images.to(self.device) * 2 - 1, self.multiple)
         for net in self.compiled:
-            with self.speed.autocast():
+            with self.precision():
                 net.warm(x.contiguous(memory_format=self.speed.memory_format))
+
+    def precision(self):
+        """The forward's precision context: autocast to the amp dtype; with bf16_math = "onednn" on the CPU,
+        float32 tensors whose convolutions oneDNN computes in bf16 instead (no casts between layers)."""
+        if self.bf16_math == "onednn" and self.device.type == "cpu" and self.speed.amp == "bf16":
+            return _onednn_bf16()
+        return self.speed.autocast()
 
     # ---- memory
     def budget_bytes(self):
@@ -143,7 +165,7 @@ class Translator:
             raise NotTileable(f"{self.info.get('source', 'this ONNX file')}: ONNX graphs run whole; a "
                               f"{h} x {w} image needs about {self.estimate_bytes(1, h, w) / 2 ** 30:.1f} GB that "
                               f"way. Translate it with the .pth run (tiled, bounded memory) or pass tile=0")
-        with torch.no_grad(), self.speed.autocast():
+        with torch.no_grad(), self.precision():
             if tile:
                 plain = unwrap(net)
                 why = tileable(plain)
