@@ -13,6 +13,7 @@ setup(
         "tornado<6.6",  # tornado 6.6 makes every visdom page answer 403
         "av",  # PyAV: video decoding/encoding for cyclegan-video; its wheels ship FFmpeg
         "opencv-python-headless",  # optical flow (DIS) for the warping error, semi-global matching for stereo
+        "onnx", "onnxscript", "onnxruntime",  # cyclegan-export (torch.onnx's exporter) and running .onnx files
     ],
     extras_require={"test": ["pytest"]},
     entry_points={"console_scripts": [
@@ -27,5 +28,6 @@ setup(
         "cyclegan-visdom=cyclegan.visdom_server:main",
         "cyclegan-eval=cyclegan.evaluate:main",
         "cyclegan-c2st=cyclegan.c2st:main",
+        "cyclegan-export=cyclegan.export:main",
     ]},
 )

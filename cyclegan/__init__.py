@@ -10,7 +10,8 @@ tests/test_layers.py checks it):
      testing.py    batch inference and the results page
      comparison/   CycleGAN, fast NST and Gatys on the same photos
      bench/        every benchmark (CycleGAN step and inference, Gatys, fast NST, C2ST)
-  2  nst/          Gatys and fast NST: backbones, losses, optimiser, transformer net, its training and stylising
+  2  inference/    cyclegan.load (a run, .pth or .onnx): translate images of any size; ONNX export and runs
+     nst/          Gatys and fast NST: backbones, losses, optimiser, transformer net, its training and stylising
      data/         image folders, dataset scan, datasets, transforms, sampler
      metrics/      C2ST, colour, SSIM/edges, painting classifier, FID/KID, the held-out evaluation
      display/      what the user sees: progress, loss log, visdom, HTML pages
@@ -20,3 +21,12 @@ tests/test_layers.py checks it):
   0  io.py, perf.py, errors.py   atomic writes and weights_only loads; timing and devices; UserError
 """
 __version__ = "0.1.0"
+__all__ = ["load"]
+
+
+def __getattr__(name):
+    """cyclegan.load, imported on first use: `import cyclegan` stays cheap (no torch)."""
+    if name == "load":
+        from .inference import load
+        return load
+    raise AttributeError(f"module 'cyclegan' has no attribute {name!r}")

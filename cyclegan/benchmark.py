@@ -1,9 +1,10 @@
 """Benchmarks entry point (`cyclegan-benchmark` / `python -m cyclegan.benchmark`); the work is in cyclegan/bench/.
 
-    python -m cyclegan.benchmark [options]          CycleGAN training step and test throughput
-    python -m cyclegan.benchmark gatys [options]    the Gatys optimizer: ms per L-BFGS evaluation per loss
-    python -m cyclegan.benchmark fast_nst [options] fast-NST images/s and memory beside Gatys's time per image
-    python -m cyclegan.benchmark c2st [options]     the C2ST's time and its spread over seeds for known answers
+    python -m cyclegan.benchmark [options]           CycleGAN training step and test throughput
+    python -m cyclegan.benchmark gatys [options]     the Gatys optimizer: ms per L-BFGS evaluation per loss
+    python -m cyclegan.benchmark fast_nst [options]  fast-NST images/s and memory beside Gatys's time per image
+    python -m cyclegan.benchmark c2st [options]      the C2ST's time and its spread over seeds for known answers
+    python -m cyclegan.benchmark inference [options] the official test.py against each inference configuration
 
 Add -h for each benchmark's options. Each prints one JSON line per configuration on stdout (c2st: text lines).
 """
@@ -21,7 +22,7 @@ from cyclegan.cli import main_guard
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     commands = {"gatys": gatys_benchmark, "fast_nst": fast_nst_benchmark, "c2st": c2st_benchmark,
-                "cyclegan": cyclegan_benchmark}
+                "inference": inference_benchmark, "cyclegan": cyclegan_benchmark}
     if argv and argv[0] in commands:
         return commands[argv[0]](argv[1:])
     return cyclegan_benchmark(argv)
@@ -55,9 +56,20 @@ def c2st_benchmark(argv):
     return 0
 
 
+def inference_benchmark(argv):
+    """`python -m cyclegan.benchmark inference [options]`: JSON lines on stdout, progress on stderr."""
+    from cyclegan.bench.inference import run
+    from options.benchmark_options import InferenceBenchmarkOptions
+    opt = InferenceBenchmarkOptions().parse(argv)
+    run(opt.configs, opt.size, opt.images, opt.dataroot, opt.rounds, opt.threads, opt.netG, opt.ngf, opt.seed,
+        opt.large, not opt.no_memory, opt.profile)
+    return 0
+
+
 def cyclegan_benchmark(argv):
     """`python -m cyclegan.benchmark [options]`: JSON lines on stdout, progress on stderr."""
-    from cyclegan.bench.cyclegan import device_name, make_images, run
+    from cyclegan.bench.cyclegan import make_images, run
+    from cyclegan.perf import device_name
     from options.benchmark_options import BenchmarkOptions
     from options.train_options import TrainOptions
     opt = BenchmarkOptions().parse(argv)

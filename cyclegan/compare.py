@@ -8,15 +8,14 @@ import sys
 
 from cyclegan.cli import main_guard
 from cyclegan.comparison.run import CompareSettings, compare
-from cyclegan.models.arch import generator_arch
-from options.compare_options import CompareOptions
+from options.compare_options import CompareOptions, given_arch
 
 
 @main_guard
 def main(argv=None):
     opt = CompareOptions().parse(argv)
     run_dir = os.path.join(opt.checkpoints_dir, opt.name)
-    arch = generator_arch(run_dir, opt.netG, opt.ngf, opt.norm)
+    arch = given_arch(opt)
     gatys = {"stylizer": dict(backbone=opt.backbone, weights=opt.weights, content_layers=opt.content_layers,
                               style_layers=opt.style_layers, style_layer_weights=opt.style_layer_weights,
                               pooling=opt.pooling, style_loss=opt.style_loss),

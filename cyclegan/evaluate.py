@@ -24,8 +24,8 @@ def saved_epochs(run_dir):
 @main_guard
 def main(argv=None):
     opt = EvalOptions().parse(argv)
-    from cyclegan.comparison.translator import Translator
     from cyclegan.errors import MissingFileError
+    from cyclegan.inference import load
     from cyclegan.metrics.evaluate import (check_heldout_size, evaluate_generators, format_table, heldout_dirs,
                                            load_heldout)
     epochs = saved_epochs(opt.run_dir) if opt.epoch == "all" else [e.strip() for e in opt.epoch.split(",")]
@@ -37,12 +37,14 @@ def main(argv=None):
     check_heldout_size(heldout, opt.folds)
     records = []
     for epoch in epochs:
-        # G = G_A, back = G_B; uncompiled: each image runs once, so compiling would cost more than it saves
-        tr = Translator(opt.run_dir, opt.arch, epoch, model_suffix="_A", device=device, compile=False)
-        if tr.G_back is None:
+        # G_A, and G_B as its back; uncompiled: each image runs once, so compiling would cost more than it saves;
+        # float32, as the training-time curves
+        tr = load(opt.run_dir, epoch=epoch, device=device, generator="G_A", arch=opt.arch, back=True, amp="none",
+                  compile=False)
+        if tr.back is None:
             raise MissingFileError(f"{opt.run_dir}/{epoch}_net_G_B.pth not found: cyclegan-eval needs both "
                                    f"generators of a cycle_gan run")
-        rec = {"epoch": epoch, **evaluate_generators(tr.G, tr.G_back, heldout, device, opt.seed, opt.folds,
+        rec = {"epoch": epoch, **evaluate_generators(tr.net, tr.back, heldout, device, opt.seed, opt.folds,
                                                      c2st_settings={"steps": opt.c2st_steps})}
         records.append(rec)
         print(f"epoch {epoch}: done", flush=True)

@@ -28,8 +28,9 @@ def main(argv=None):
               f"samples page: {os.path.abspath(summary['page'])}")
     else:
         from cyclegan.display.progress import progress_iter
-        from cyclegan.nst.fast import FastStylizer
-        fast_train.stylize_paths(FastStylizer(run_dir, opt.epoch, opt.device), opt.input, opt.output, opt.image_size,
+        from cyclegan.inference import load
+        fast_train.stylize_paths(load(run_dir, epoch=opt.epoch, device=opt.device), opt.input, opt.output,
+                                 opt.image_size,
                                  progress=lambda files: progress_iter(files, desc="stylize", unit="img"))
     return 0
 

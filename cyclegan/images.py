@@ -7,10 +7,12 @@
 - tensors: float [0, 1] ("unsigned", metrics and nst) or [-1, 1] ("signed", the networks), uint8;
 - saving any of these, written atomically through cyclegan.io.
 
-Bad files raise ImageFileError (a ValueError) naming the file; missing ones FileNotFoundError.
+Bad files raise ImageFileError (a ValueError and a UserError) naming the file; missing ones MissingFileError
+(read_rgb: ImageFileError for those too).
 """
 import io as _bytes_io
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -70,6 +72,22 @@ def load_rgb(path):
         return to_rgb(img)
 
 
+def read_rgb(path):
+    """An image file as a PIL RGB image, every failure an ImageFileError naming the file: missing, not an
+    image, truncated, or a decompression bomb (over PIL.Image.MAX_IMAGE_PIXELS; refused, not just warned)."""
+    if not os.path.isfile(path):
+        raise ImageFileError(f"{path}: no such image file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            return load_rgb(path)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise ImageFileError(f"{path}: refused as a possible decompression bomb ({e}); if you trust the file, raise "
+                             f"PIL.Image.MAX_IMAGE_PIXELS") from None
+    except (OSError, SyntaxError, ValueError) as e:
+        raise ImageFileError(f"{path}: not a readable image ({e}); replace or remove the file") from None
+
+
 def target_size(wh, size=None, longest=None, multiple=1):
     """(W, H) of an image of size `wh` after the size rules above."""
     if size is not None and longest is not None:
@@ -107,11 +125,7 @@ def load_image(path, size=None, longest=None, multiple=1, signed=False):
     Missing files raise MissingFileError (a FileNotFoundError), unreadable ones ImageFileError, both naming the file."""
     if not os.path.isfile(path):
         raise MissingFileError(f"{path}: no such image file")
-    try:
-        img = load_rgb(path)
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
-        raise ImageFileError(f"{path}: not a readable image ({e}); replace or remove the file") from None
-    return to_tensor(resize(img, size, longest, multiple), signed)
+    return to_tensor(resize(read_rgb(path), size, longest, multiple), signed)
 
 
 def to_uint8(t, signed=False):

@@ -6,6 +6,8 @@ is not possible we fall back to resource.getrusage, which can only grow.
 """
 import ctypes
 import gc
+import os
+import platform
 import resource
 import statistics
 import sys
@@ -43,6 +45,21 @@ def resolve_device(device="auto"):
     return torch.device(device)
 
 
+def device_name(device):
+    """The GPU's name, or the CPU's model name and core count, for benchmark rows."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip() + f" ({os.cpu_count()} logical cores)"
+    except OSError:
+        pass
+    return platform.processor() or "cpu"
+
+
 def gemm_gflops(device="cpu", dtype=torch.float32, n=None, repeats=3):
     """Measured dense matrix-multiply rate (GFLOP/s) for n x n matrices."""
     device = torch.device(device)
@@ -71,7 +88,8 @@ def _status_kb(field):
     return None
 
 
-def _release_free_memory():
+def release_free_memory():
+    """Collect garbage and give freed heap pages back to the OS (glibc keeps them otherwise)."""
     gc.collect()
     if sys.platform.startswith("linux"):
         try:
@@ -88,7 +106,7 @@ def reset_peak_memory(device="cpu"):
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats(device)
         return True
-    _release_free_memory()
+    release_free_memory()
     try:
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")  # 5 = reset the resident-set high-water mark

@@ -1,6 +1,9 @@
 """Batch inference over a folder and the results page: results/NAME/test_EPOCH/{images/, index.html}.
 
-The page names the domains, links the run's training page and shows its loss curves. A folder that
+The page names the domains, links the run's training page and shows its loss curves. `--model test` (one
+generator: a run's {epoch}_net_G{suffix}.pth, its EMA weights when saved, or an --onnx export) translates
+through cyclegan.inference's Translator: the device's precision, any image size (tiles when an image would
+not fit the memory budget, --tile N to force them). A folder that
 already holds the page of a different test (other images, model, epoch or settings) is never replaced
 silently: the new page goes to test_EPOCH_2 (_3, ...) unless `overwrite` is set, and it says which.
 """
@@ -20,13 +23,14 @@ from .images import save_image
 from .io import atomic_write_json
 from .models import create_model
 from .display.loss_log import read_loss_log
-from .models.inference import compile_for_inference, compile_nets, compile_summary, describe_compile
+from .inference.compiled import compile_for_inference, compile_nets, compile_summary, describe_compile
 from .models.speed import resolve_options
 
 
 # what makes two test runs the same; a page written with other values is a different run's page
 FINGERPRINT = ("name", "epoch", "load_iter", "dataroot", "phase", "model", "model_suffix", "direction", "num_test",
-               "preprocess", "load_size", "crop_size", "aspect_ratio", "eval")
+               "preprocess", "load_size", "crop_size", "aspect_ratio", "eval", "onnx")
+ARCH_FLAGS = ("netG", "ngf", "norm", "input_nc", "output_nc")  # typed: the weights must have them
 MARKER = "test_run.json"
 
 
@@ -71,6 +75,38 @@ def captions(opt, domains):
     return {k: f"{k}: {v}" for k, v in side.items()}
 
 
+class TranslatorModel:
+    """`--model test` through cyclegan.inference: the model surface run_test walks (set_input, test, visuals)
+    around one Translator, its visuals real and fake as the official TestModel's."""
+    visual_names = ["real", "fake"]
+
+    def __init__(self, opt):
+        from .inference import load
+        epoch = f"iter_{opt.load_iter}" if getattr(opt, "load_iter", 0) > 0 else opt.epoch
+        arch = {k: getattr(opt, k) for k in ARCH_FLAGS if k in getattr(opt, "explicit", ())}
+        source = getattr(opt, "onnx", None) or os.path.join(opt.checkpoints_dir, opt.name)
+        self.translator = load(source, epoch=epoch, device=opt.device, generator="G" + opt.model_suffix, arch=arch,
+                               amp=opt.amp, channels_last=opt.channels_last, compile=opt.compile,
+                               tile=getattr(opt, "tile", None))
+        self.device, self.compiled = self.translator.device, self.translator.compiled
+        print(f"translating with {self.translator}")
+
+    def set_input(self, data):
+        self.real, self.image_paths = data["A"], data["A_paths"]
+
+    def test(self):
+        self.fake = self.translator.forward(self.real)
+
+    def get_current_visuals(self):
+        return {"real": self.real, "fake": self.fake}
+
+    def get_visual_paths(self):
+        return {n: self.image_paths for n in self.visual_names}
+
+    def get_image_paths(self):
+        return self.image_paths
+
+
 def run_test(opt, saved=None, overwrite=False):
     """Translate every test image (or the first num_test) and write the page; returns the page path.
     saved: the run's saved training options (for the domain names of its dataset)."""
@@ -79,14 +115,18 @@ def run_test(opt, saved=None, overwrite=False):
     loader = create_dataloader(dataset, batch_size, shuffle=False, num_workers=opt.num_threads,
                                seed=opt.seed, pin_memory=opt.device.type == "cuda")
     loader.sampler.set_epoch(0)
-    model = create_model(opt)
-    model.setup(opt)
-    # amp / channels_last per device; compilation (default on CUDA) here, once per shape, timed apart
-    use_compile = compile_for_inference(model.device.type, opt.compile)
-    model.configure(resolve_options(opt, model.device.type, compile=False))
-    compiled = compile_nets(model, model.model_names) if use_compile else []
-    if opt.eval:
-        model.eval()
+    if opt.model == "test":
+        model = TranslatorModel(opt)
+        compiled = model.compiled
+    else:
+        model = create_model(opt)
+        model.setup(opt)
+        # amp / channels_last per device; compilation (default on CUDA) here, once per shape, timed apart
+        use_compile = compile_for_inference(model.device.type, opt.compile)
+        model.configure(resolve_options(opt, model.device.type, compile=False))
+        compiled = compile_nets(model, model.model_names) if use_compile else []
+        if opt.eval:
+            model.eval()
     label = f"{opt.phase}_{opt.epoch}" if opt.load_iter <= 0 else f"{opt.phase}_iter{opt.load_iter}"
     fp = fingerprint(opt)
     web_dir = choose_web_dir(os.path.join(opt.results_dir, opt.name, label), fp, overwrite)

@@ -17,9 +17,7 @@ def build_process(opt, device):
     from cyclegan import media
     run_dir = os.path.join(opt.checkpoints_dir, opt.name or "")
     if opt.method == "cyclegan":
-        from cyclegan.models.arch import generator_arch
-        return media.cyclegan_frames(run_dir, generator_arch(run_dir), opt.epoch, opt.direction, opt.model_suffix,
-                                     device)
+        return media.cyclegan_frames(run_dir, opt.epoch, opt.direction, opt.model_suffix, device)
     if opt.method == "fast_nst":
         return media.fast_nst_frames(run_dir, opt.epoch, device)
     import torch

@@ -168,7 +168,8 @@ class BaseOptions(Options):
         p.add_argument("--suffix", default="", type=str, help="customized suffix: opt.name = opt.name + suffix")
         # speed (defaults chosen per device; see docs/speed.md)
         p.add_argument("--amp", type=str, default=None, choices=list(AMP_DTYPES),
-                       help="mixed precision, GPU only (default: bf16 on GPU, none on CPU where bf16 is ~35x slower)")
+                       help="mixed precision (default: bf16 on GPU and on CPUs with native bf16, AMX or AVX512-BF16; none "
+                            "elsewhere, where bf16 is ~35x slower); none gives the official float32 math")
         p.add_argument("--channels_last", action=argparse.BooleanOptionalAction, default=None,
                        help="channels_last memory format (default: on for GPU, off for CPU where it is slower)")
         p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,

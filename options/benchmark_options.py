@@ -1,5 +1,6 @@
-"""Options of the benchmarks (`python -m cyclegan.benchmark [gatys|fast_nst|c2st]`): the CycleGAN speed
-benchmark, the Gatys one, fast NST beside Gatys and the C2ST's time and spread; see docs/speed.md."""
+"""Options of the benchmarks (`python -m cyclegan.benchmark [gatys|fast_nst|c2st|inference]`): the CycleGAN speed
+benchmark, the Gatys one, fast NST beside Gatys, the C2ST's time and spread and translation against the official
+test.py; see docs/speed.md and docs/inference.md."""
 import argparse
 import os
 
@@ -13,6 +14,7 @@ from .base_options import DEFAULT_SEED, Options, add_device_option, add_seed_opt
 CONFIGS = ("official", "eager", "channels_last", "compile", "cudnn", "bf16", "fp16", "fast_norm", "cuda_graph",
            "default", "all")
 DEFAULT_SIZES = "256,512"  # the Gatys and fast-NST benchmarks' --sizes
+DEFAULT_INFERENCE_CONFIGS = "official,fp32,bf16,default"  # the inference benchmark's --configs
 DEFAULT_CONFIGS = {"cpu": "official,eager,channels_last,fast_norm",
                    "cuda": "official,eager,cudnn,channels_last,bf16,fp16,compile,cuda_graph,default,all"}
 
@@ -134,6 +136,55 @@ def parse_sizes(text, parser):
     if not sizes or min(sizes) < 32:
         parser.error("--sizes must be at least 32 px")
     return sizes
+
+
+class InferenceBenchmarkOptions(Options):
+    """`cyclegan-benchmark inference`: the official test.py against each inference configuration, side by side."""
+    prog = "cyclegan-benchmark inference"
+    description = ("Translate the same images with the official test.py's per-image work and with each inference "
+                   "configuration, taking turns; one JSON line per configuration (images/s, speed-up, peak RSS, "
+                   "difference from the official outputs in uint8 levels). See cyclegan/bench/inference.py.")
+
+    def initialize(self, parser):
+        from cyclegan.bench.inference import CONFIGS
+        p = parser
+        p.add_argument("--configs", default=DEFAULT_INFERENCE_CONFIGS,
+                       help=f"comma-separated, from: {', '.join(CONFIGS)} (default: {DEFAULT_INFERENCE_CONFIGS})")
+        p.add_argument("--size", type=int, default=256, help="images are resized to size x size (default: 256)")
+        p.add_argument("--images", type=int, default=8, help="images per round (default: 8)")
+        p.add_argument("--rounds", type=int, default=3, help="timed rounds after one warm-up round (default: 3)")
+        p.add_argument("--dataroot", default=None,
+                       help="a folder of photos (default: generated photo-like JPEGs)")
+        p.add_argument("--netG", default="resnet_9blocks", choices=GENERATORS, help="(default: resnet_9blocks)")
+        p.add_argument("--ngf", type=int, default=64, help="(default: 64)")
+        p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+        p.add_argument("--large", default=None,
+                       help="also one image of WxH pixels (e.g. 4000x3000) per configuration, each in its own process")
+        p.add_argument("--no_memory", action="store_true", help="skip the per-configuration peak-RSS processes")
+        p.add_argument("--profile", action="store_true",
+                       help="print the top operators of one forward per configuration")
+        add_seed_option(p, "the random weights and generated images")
+        return p
+
+    def finish(self, opt):
+        from cyclegan.bench.inference import CONFIGS
+        opt.configs = [c.strip() for c in opt.configs.split(",") if c.strip()]
+        unknown = [c for c in opt.configs if c not in CONFIGS]
+        if unknown or not opt.configs:
+            self.parser.error(f"--configs: unknown {', '.join(unknown) or '(none given)'}; "
+                              f"choose from {', '.join(CONFIGS)}")
+        if opt.dataroot and not os.path.isdir(opt.dataroot):
+            self.parser.error(f"--dataroot {opt.dataroot}: not a folder")
+        for flag in ("size", "images", "rounds", "ngf"):
+            if getattr(opt, flag) < 1:
+                self.parser.error(f"--{flag} must be at least 1, got {getattr(opt, flag)}")
+        if opt.large:
+            try:
+                w, h = (int(v) for v in opt.large.lower().split("x"))
+            except ValueError:
+                self.parser.error(f"--large {opt.large}: give WxH, e.g. 4000x3000")
+            opt.large = (w, h)
+        apply_seed_rule(opt)
 
 
 class FastNSTBenchmarkOptions(Options):

@@ -11,6 +11,12 @@ from .base_options import DEFAULT_RESULTS_DIR, Options, add_checkpoints_dir_opti
 from .gatys_options import add_gatys_options, check_gatys_options
 
 
+def given_arch(opt):
+    """The generator values given as flags (--netG/--ngf/--norm): the weights must have them; everything else
+    is read from the weights (and checked against the run's saved options) by cyclegan.load."""
+    return {k: getattr(opt, k) for k in ("netG", "ngf", "norm") if getattr(opt, k, None) is not None}
+
+
 class CompareOptions(Options):
     prog = "cyclegan-compare"
     description = ("Stylize the same held-out photos with a CycleGAN generator and with the Gatys optimizer; "
@@ -27,9 +33,9 @@ class CompareOptions(Options):
         c.add_argument("--model_suffix", default=None,
                        help="load {epoch}_net_G{suffix}.pth instead (e.g. '' for a pretrained latest_net_G.pth)")
         c.add_argument("--netG", default=None, choices=GENERATORS,
-                       help="generator architecture (default: from the run's saved options, else resnet_9blocks)")
-        c.add_argument("--ngf", type=int, default=None, help="(default: saved, else 64)")
-        c.add_argument("--norm", default=None, choices=NORM_TYPES, help="(default: saved, else instance)")
+                       help="generator architecture (default: read from the weights)")
+        c.add_argument("--ngf", type=int, default=None, help="(default: read from the weights)")
+        c.add_argument("--norm", default=None, choices=NORM_TYPES, help="(default: read from the weights)")
         c.add_argument("--fast_nst", default=None,
                        help="a fast-NST run under --checkpoints_dir (cyclegan-fast-nst train --name NAME) to compare "
                             "as a third method (default: none)")

@@ -48,7 +48,7 @@ def add_commands(parser):
     t.add_argument("--num_samples", type=int, default=4, help="photos shown on the samples page (default: 4)")
     t.add_argument("--continue_train", action="store_true", help="resume CHECKPOINTS_DIR/NAME exactly where it stopped")
     t.add_argument("--amp", default=None, choices=("none", "bf16"),
-                   help="mixed precision (default: bf16 on GPU, none on CPU, as training)")
+                   help="mixed precision (default: bf16 on GPU and on CPUs with native bf16, none elsewhere, as training)")
     t.add_argument("--channels_last", action=argparse.BooleanOptionalAction, default=None,
                    help="channels_last memory format (default: on for GPU, off for CPU, as training)")
 

@@ -18,6 +18,13 @@ class TestOptions(BaseOptions):
         p.add_argument("--eval", action="store_true", help="use eval mode during test time.")
         p.add_argument("--num_test", type=int, default=None,
                        help="how many test images to run (default: all of them; the official code stopped at 50)")
+        p.add_argument("--onnx", default=None,
+                       help="translate with this file from cyclegan-export (ONNX Runtime) instead of the run's "
+                            "weights; implies --model test")
+        p.add_argument("--tile", type=int, default=None,
+                       help="--model test: translate in tiles of N pixels with whole-image instance-norm statistics "
+                            "(bounded memory, the same result); 0 never; default: only images that would not fit "
+                            "the memory budget")
         p.add_argument("--overwrite", action="store_true",
                        help="replace a results page in RESULTS_DIR/NAME/PHASE_EPOCH that a different test wrote "
                             "(default: keep it and write this one to PHASE_EPOCH_2, _3, ...)")
@@ -31,7 +38,7 @@ class TestOptions(BaseOptions):
         known, _ = parser.parse_known_args(argv)
         if known.model is None:
             saved = load_saved_options(os.path.join(known.checkpoints_dir, known.name)) or {}
-            model = saved.get("model", "test")
+            model = "test" if known.onnx else saved.get("model", "test")
             parser.set_defaults(model=model)
             from cyclegan.models import get_option_setter
             get_option_setter(model)(parser, False)
@@ -41,6 +48,12 @@ class TestOptions(BaseOptions):
         if opt.dataroot is None:
             self.parser.error("--dataroot is required: a dataset folder with testA/testB, or (with --model test) "
                               "a folder of images or one image file")
+        if opt.onnx and opt.model != "test":
+            self.parser.error(f"--onnx runs one generator: use it with --model test, not --model {opt.model}")
+        if opt.onnx and not os.path.isfile(opt.onnx):
+            self.parser.error(f"--onnx {opt.onnx}: no such file")
+        if opt.tile is not None and opt.tile < 0:
+            self.parser.error(f"--tile {opt.tile}: give a tile size in pixels (e.g. 512), or 0 for no tiles")
         if opt.model == "test":
             opt.dataset_mode = "single"
         saved = load_saved_options(os.path.join(opt.checkpoints_dir, opt.name))

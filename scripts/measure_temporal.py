@@ -29,7 +29,6 @@ from cyclegan.media.clips import canvas_of, pan_zoom_frames, read_frames, write_
 from cyclegan.media.stylizers import cyclegan_frames, fast_nst_frames  # noqa: E402
 from cyclegan.metrics.color import color_distance, pool_lab_pixels  # noqa: E402
 from cyclegan.metrics.warp import WarpError  # noqa: E402
-from cyclegan.models.arch import generator_arch  # noqa: E402
 from cyclegan.nst import Stylizer, load_image as load_style  # noqa: E402
 from cyclegan.nst.fast_train import style_paths  # noqa: E402
 
@@ -118,7 +117,7 @@ def part_cyclegan(data, work, vgg, frames, epochs, lambdas, seed):
                         "--lambda_temporal", lam, "--seed", seed, *GAN], work / f"{name}.log")
             print(f"trained {name} in {secs:.0f} s", flush=True)
         run_dir = ck / name
-        process = cyclegan_frames(run_dir, generator_arch(str(run_dir)))  # photo -> painting: G_B
+        process = cyclegan_frames(str(run_dir))  # photo -> painting: G_B
         rows[name] = {"lambda_temporal": lam, "epochs": epochs, **evaluate(process, frames, paintings[::4], vgg)}
         print(name, rows[name], flush=True)
     return rows

@@ -9,7 +9,7 @@ import torch
 from conftest import make_images
 from cyclegan.models.base_model import unwrap
 from cyclegan.models.generators import define_G
-from cyclegan.models.inference import CompiledNet, compile_for_inference
+from cyclegan.inference.compiled import CompiledNet, compile_for_inference
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def test_compiled_net_once_per_shape(eager_compile, one_thread):
 
 def test_a_failed_compilation_falls_back_to_the_plain_net(monkeypatch, capsys, one_thread):
     """torch.compile fails at the first call when, say, triton finds no C compiler: the plain net runs."""
-    from cyclegan.models.inference import describe_compile
+    from cyclegan.inference.compiled import describe_compile
 
     def broken_compile(model, **kw):
         def call(x):
@@ -68,7 +68,7 @@ def test_a_failed_compilation_falls_back_to_the_plain_net(monkeypatch, capsys, o
 
 def test_only_the_first_shapes_are_compiled(eager_compile, one_thread):
     """Photos of many sizes would each cost a compilation: past max_shapes the plain net runs, same results."""
-    from cyclegan.models.inference import describe_compile
+    from cyclegan.inference.compiled import describe_compile
     torch.manual_seed(0)
     net = define_G(3, 3, 4, "resnet_6blocks", "instance", False).eval()
     wrapped = CompiledNet(net, max_shapes=2)
@@ -105,18 +105,17 @@ def test_cyclegan_test_reports_compile_time_apart(tmp_path, eager_compile, capsy
 
 
 def test_translator_compiles_outside_the_timing(tmp_path, eager_compile, one_thread):
-    from cyclegan.comparison.translator import Translator
+    from cyclegan.inference import load
     torch.manual_seed(0)
     for side in ("A", "B"):
         torch.save(define_G(3, 3, 4, "resnet_6blocks", "instance", False).state_dict(),
                    tmp_path / f"latest_net_G_{side}.pth")
-    arch = {"ngf": 4, "netG": "resnet_6blocks"}
-    plain = Translator(str(tmp_path), arch, compile=False)
-    comp = Translator(str(tmp_path), arch, compile=True)
+    plain = load(tmp_path, device="cpu", compile=False, back=True)
+    comp = load(tmp_path, device="cpu", compile=True, back=True)
     photo = torch.rand(1, 3, 32, 32)
     comp.warm(photo)
     first = comp.compile_seconds
     assert first > 0
-    (y1, c1), (y2, c2) = plain(photo), comp(photo)
+    (y1, c1), (y2, c2) = plain.with_cycle(photo), comp.with_cycle(photo)
     assert torch.allclose(y1, y2, atol=1e-6) and c1 == pytest.approx(c2, rel=1e-5)
     assert comp.compile_seconds == first  # no second compilation for the same shape

@@ -129,11 +129,11 @@ def test_benchmark_prints_a_line_per_size_and_batch():
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (the bf16 + channels_last path)")
 def test_gpu_defaults_match_the_cpu_output(trained):
-    from cyclegan.nst.fast import FastStylizer
+    from cyclegan.inference import load
     run_dir, _ = trained
     x = torch.rand(2, 3, 48, 40, generator=torch.Generator().manual_seed(0))
-    cpu, gpu = FastStylizer(run_dir, device="cpu"), FastStylizer(run_dir, device="cuda")
-    assert gpu.amp_dtype == torch.bfloat16 and gpu.memory_format == torch.channels_last
+    cpu, gpu = load(run_dir, device="cpu"), load(run_dir, device="cuda")
+    assert gpu.speed.amp_dtype == torch.bfloat16 and gpu.speed.memory_format == torch.channels_last
     assert (gpu(x) - cpu(x)).abs().mean() < 0.02  # bf16 rounding only
 
 

@@ -178,7 +178,8 @@ def test_choices_come_from_the_library_constants():
 
 
 @pytest.mark.parametrize("command", [["train"], ["test"], ["gatys"], ["compare"], ["benchmark"],
-                                     ["benchmark", "gatys"], ["benchmark", "c2st"], ["c2st"], ["visdom_server"]])
+                                     ["benchmark", "gatys"], ["benchmark", "c2st"], ["benchmark", "inference"], ["c2st"],
+                                     ["visdom_server"], ["export"]])
 @pytest.mark.slow
 def test_help_works_for_every_entry_point(command):
     import subprocess
@@ -201,10 +202,12 @@ def test_eval_freq_defaults_off_on_the_cpu_and_keeps_an_explicit_value(tmp_path)
 
 def command_options():
     """(name, option class, minimal argv) of every command's option set, except the official train/test."""
-    from options.benchmark_options import BenchmarkOptions, C2STBenchmarkOptions, GatysBenchmarkOptions
+    from options.benchmark_options import (BenchmarkOptions, C2STBenchmarkOptions, GatysBenchmarkOptions,
+                                           InferenceBenchmarkOptions)
     from options.c2st_options import C2STOptions
     from options.compare_options import CompareOptions
     from options.eval_options import EvalOptions
+    from options.export_options import ExportOptions
     from options.fast_nst_options import FastNSTOptions
     from options.gatys_options import GatysOptions
     from options.video_options import VideoOptions
@@ -217,7 +220,9 @@ def command_options():
             ("c2st", C2STOptions, ["{tmp}", "{tmp}"]),
             ("benchmark", BenchmarkOptions, []),
             ("benchmark gatys", GatysBenchmarkOptions, []),
-            ("benchmark c2st", C2STBenchmarkOptions, ["--dataroot", "{tmp}"])]
+            ("benchmark c2st", C2STBenchmarkOptions, ["--dataroot", "{tmp}"]),
+            ("benchmark inference", InferenceBenchmarkOptions, []),
+            ("export", ExportOptions, ["--name", "run", "--checkpoints_dir", "{tmp}", "--output", "{tmp}/g.onnx"])]
 
 
 def fill(argv, tmp_path):
@@ -279,6 +284,7 @@ def test_every_user_error_derives_from_usererror_and_keeps_its_builtin_base():
     from cyclegan.data.scan import BadDatasetError
     from cyclegan.errors import MissingFileError, SettingError, UserError
     from cyclegan.images import ImageFileError
+    from cyclegan.inference.errors import ImageInputError, MissingModelError, ModelFileError, NotTileable
     from cyclegan.io import CheckpointError
     from cyclegan.media.video import VideoError
     from cyclegan.metrics.c2st import C2STError
@@ -291,12 +297,14 @@ def test_every_user_error_derives_from_usererror_and_keeps_its_builtin_base():
                          (VideoError, ValueError), (WeightsError, RuntimeError), (BadDatasetError, ValueError),
                          (CheckpointError, RuntimeError), (NonFiniteLoss, RuntimeError),
                          (NonFiniteLoss, FloatingPointError), (InceptionWeightsMissing, RuntimeError),
-                         (MissingFileError, FileNotFoundError), (SettingError, ValueError), (LaunchError, Exception)):
+                         (MissingFileError, FileNotFoundError), (SettingError, ValueError), (LaunchError, Exception),
+                         (ModelFileError, RuntimeError), (MissingModelError, FileNotFoundError),
+                         (ImageInputError, ValueError), (NotTileable, RuntimeError)):
         assert issubclass(cls, UserError) and issubclass(cls, builtin), cls
 
 
 @pytest.mark.parametrize("module", ["train", "test", "gatys", "fast_nst", "video", "compare", "evaluate", "benchmark",
-                                    "c2st", "visdom_server", "verify_weights", "quickstart"])
+                                    "c2st", "visdom_server", "verify_weights", "quickstart", "export"])
 def test_every_entry_point_catches_user_errors_once(module):
     """Each command's main is wrapped by cyclegan.cli.main_guard, the one place a UserError is caught."""
     import importlib

@@ -54,10 +54,22 @@ def assert_close(a, b, atol, lr=2e-4, steps=1):
         assert abs(la - lb) <= 1e-4 * max(1.0, abs(la)), (name, la, lb)
 
 
-def test_defaults_per_device():
+@pytest.fixture
+def bf16_cpu(monkeypatch):
+    """Set what the CPU probe says: native_bf16(True) or native_bf16(False)."""
+    def set_native(native):
+        monkeypatch.setattr(speed, "native_bf16", lambda cpuinfo=None: native)
+    return set_native
+
+
+def test_defaults_per_device(bf16_cpu):
+    bf16_cpu(False)
     cpu = speed.resolve("cpu")
     assert (cpu.amp, cpu.channels_last, cpu.compile, cpu.cudnn_benchmark, cpu.fast_norm) == \
         ("none", False, False, False, False)
+    bf16_cpu(True)  # AMX / AVX512-BF16: bf16 autocast, nothing else changes
+    assert speed.resolve("cpu") == speed.SpeedConfig(amp="bf16")
+    assert speed.resolve("cpu", amp="none") == speed.SpeedConfig()
     gpu = speed.resolve("cuda")
     assert (gpu.amp, gpu.channels_last, gpu.compile, gpu.cudnn_benchmark) == ("bf16", True, False, True)
     assert speed.resolve("cuda", deterministic=True).cudnn_benchmark is False
@@ -68,15 +80,34 @@ def test_defaults_per_device():
         speed.resolve("cuda", cudnn_benchmark=True, deterministic=True)
 
 
-def test_cpu_amp_warns_about_measured_slowdown():
+def test_cpu_amp_warns_about_measured_slowdown_only_without_native_bf16(bf16_cpu):
+    bf16_cpu(False)
     with pytest.warns(UserWarning, match="35x slower"):
         speed.resolve("cpu", amp="bf16")
+    bf16_cpu(True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert speed.resolve("cpu", amp="bf16").amp == "bf16"
+    with pytest.warns(UserWarning, match="native fp16"):
+        speed.resolve("cpu", amp="fp16")
+
+
+@pytest.mark.parametrize("flags, native", [("fpu vme avx512f avx512_bf16 avx512_vnni", True),
+                                           ("fpu amx_bf16 amx_tile", True), ("fpu avx2 avx512f avx512_vnni", False)])
+def test_native_bf16_probe_reads_the_cpu_flags(tmp_path, flags, native):
+    info = tmp_path / "cpuinfo"
+    info.write_text(f"processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: {flags}\n\nprocessor\t: 1\n")
+    assert speed.native_bf16(str(info)) is native
+    # no cpuinfo (not Linux): torch's CPU capability query answers
+    caps = torch._C._cpu._get_cpu_capability()
+    assert speed.native_bf16(str(tmp_path / "missing")) is bool(caps.get("amx_bf16") or caps.get("avx512_bf16"))
 
 
 def test_flags_parse_and_configure_the_model(tmp_path, monkeypatch):
     opt = make_opt(tmp_path)
     assert (opt.amp, opt.channels_last, opt.compile, opt.cudnn_benchmark) == (None, None, None, None)
-    assert create_model(opt).configure().speed == speed.SpeedConfig()
+    assert create_model(opt).configure().speed == speed.resolve("cpu")
+    assert create_model(make_opt(tmp_path, "--amp", "none")).configure().speed == speed.SpeedConfig()
     monkeypatch.setattr(torch, "compile", lambda net, **kw: net)  # the flag's effect is tested below
     opt = make_opt(tmp_path, "--amp", "fp16", "--channels_last", "--compile", "--no-cudnn_benchmark")
     with warnings.catch_warnings():
@@ -88,11 +119,11 @@ def test_flags_parse_and_configure_the_model(tmp_path, monkeypatch):
         create_model(opt).configure(speed.resolve("cuda"))
 
 
-def test_default_cpu_config_is_bit_identical_to_plain_model(tmp_path):
-    opt = make_opt(tmp_path)
+def test_amp_none_is_bit_identical_to_plain_model(tmp_path):
+    opt = make_opt(tmp_path, "--amp", "none")  # the official float32 math (the default on CPUs without bf16)
     plain = trained(opt, None, steps=2)
     torch.manual_seed(0)
-    applied = create_model(opt).configure()  # from the options: the CPU defaults
+    applied = create_model(opt).configure()  # from the options
     for i in range(2):
         applied.set_input(batch(i))
         applied.optimize_parameters()
@@ -104,7 +135,7 @@ def test_default_cpu_config_is_bit_identical_to_plain_model(tmp_path):
 def test_channels_last_trains_like_eager(tmp_path):
     opt = make_opt(tmp_path)
     eager = trained(opt)
-    cl = trained(opt, speed.resolve("cpu", channels_last=True))
+    cl = trained(opt, speed.resolve("cpu", amp="none", channels_last=True))
     assert cl.real_A.is_contiguous(memory_format=torch.channels_last)
     conv = next(m for m in cl.netG_A.modules() if isinstance(m, torch.nn.Conv2d))
     assert conv.weight.is_contiguous(memory_format=torch.channels_last)
@@ -129,7 +160,7 @@ def test_instance_norm_probe_matches_a_direct_check(tmp_path):
 def test_fast_norm_trains_like_eager(tmp_path):
     opt = make_opt(tmp_path)
     eager = trained(opt)
-    fast = trained(opt, speed.resolve("cpu", fast_norm=True))
+    fast = trained(opt, speed.resolve("cpu", amp="none", fast_norm=True))
     assert any(isinstance(m, speed.FastInstanceNorm2d) for m in fast.netG_A.modules())
     assert_close(eager, fast, atol=2e-5)
 
@@ -146,7 +177,7 @@ def test_compile_path_trains_like_eager(tmp_path, monkeypatch):
     monkeypatch.setattr(torch, "compile", eager_backend_compile)
     opt = make_opt(tmp_path)
     eager = trained(opt)
-    comp = trained(opt, speed.resolve("cpu", compile=True))
+    comp = trained(opt, speed.resolve("cpu", amp="none", compile=True))
     assert len(calls) == 4 and hasattr(comp.netG_A, "_orig_mod")
     assert [n for n, _ in comp.nets()] == ["G_A", "G_B", "D_A", "D_B"]
     assert not any(hasattr(net, "_orig_mod") for _, net in comp.nets())  # nets() unwraps for saving
@@ -220,7 +251,7 @@ def test_deterministic_swaps_the_pads_and_trains_like_eager(tmp_path):
     (no state, so the state dict is the official one) on every device; training is unchanged."""
     opt = make_opt(tmp_path)
     eager = trained(opt)
-    det = trained(opt, speed.resolve("cpu", deterministic=True))
+    det = trained(opt, speed.resolve("cpu", amp="none", deterministic=True))
     pads = [type(m) for m in det.netG_A.modules() if isinstance(m, torch.nn.ReflectionPad2d)]
     assert pads and set(pads) == {speed.SlicedReflectionPad2d}
     assert all(type(m) is torch.nn.ReflectionPad2d for m in eager.netG_A.modules()

@@ -13,7 +13,6 @@ then not per configuration). Its command line is cyclegan/benchmark.py. It asks 
 import copy
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -23,9 +22,10 @@ import torch
 from PIL import Image
 
 from .. import perf
+from ..perf import device_name
 from ..data import create_dataloader, create_dataset
 from ..models import create_model
-from ..models.inference import CompiledNet, compile_for_inference
+from ..inference.compiled import CompiledNet, compile_for_inference
 from ..models.speed import resolve
 
 # configuration name -> explicit speed settings; missing keys take the float32 baseline (all off)
@@ -59,19 +59,6 @@ def config_for(name, device_type):
     if device_type != "cuda":
         base["cudnn_benchmark"] = False
     return resolve(device_type, **base)
-
-
-def device_name(device):
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip() + f" ({os.cpu_count()} logical cores)"
-    except OSError:
-        pass
-    return platform.processor() or "cpu"
 
 
 def make_images(folder, count, size, seed=0):

@@ -48,7 +48,8 @@ def measured(fn, device):
 
 class Comparison:
     """Holds the methods; `run(photos)` fills out_dir and returns the per-photo records.
-    fast_nst: a trained fast-NST network (cyclegan.nst.fast.FastStylizer) or None."""
+    translator: a cyclegan.inference.Translator (loaded with back=True for the cycle L1); fast_nst: one of
+    a fast-NST run, or None."""
 
     def __init__(self, out_dir, translator, stylizer, paintings, modes, image_size, gatys_kwargs, seed=0,
                  device="cpu", overwrite=False, style_size=None, log=print, fast_nst=None):
@@ -122,7 +123,7 @@ class Comparison:
         entry = {}
         if method == "cyclegan":
             self.translator.warm(photo)  # a compiled generator compiles for a new shape outside the timing
-            (out, cycle), seconds, mem = measured(lambda: self.translator(photo), self.device)
+            (out, cycle), seconds, mem = measured(lambda: self.translator.with_cycle(photo), self.device)
             entry["cycle_l1"] = cycle
         elif method == "fast_nst":
             out, seconds, mem = measured(lambda: self.fast_nst(photo), self.device)

@@ -6,14 +6,14 @@ import torch
 
 from ..errors import MissingFileError
 from ..images import list_images, load_image
-from ..models.inference import describe_compile
+from ..inference import load
+from ..inference.compiled import describe_compile
+from ..inference.loading import load_with_flags
 from ..metrics.c2st import C2STError, c2st, needed_per_class
 from ..metrics import NOT_COMPUTED, InceptionFeatures, InceptionWeightsMissing, fid_kid_from_features, painting_classifier
 from ..nst import Stylizer, resolve_device
-from ..nst.fast import FastStylizer
 from .harness import METHODS, Comparison, load_photo
 from .report import aggregate, image_metrics, write_outputs
-from .translator import Translator
 
 
 def collect_paintings(paths):
@@ -32,8 +32,9 @@ STYLE_MODES = ("per_image", "domain", "both")
 class CompareSettings:
     """Everything one comparison needs, as plain values; cyclegan-compare fills it from its options.
 
-    arch: the generator's netG, ngf, norm, no_dropout. gatys: the Stylizer arguments under 'stylizer',
-    the stylize() arguments under 'run', and the paintings' longest side under 'style_size'.
+    arch: generator architecture values the weights must have (netG, ngf, norm; the rest is read from them).
+    gatys: the Stylizer arguments under 'stylizer', the stylize() arguments under 'run', and the paintings'
+    longest side under 'style_size'.
     heldout: paintings for FID/KID and the ceiling (None: the style paintings).
     fast_nst_dir: a fast-NST run folder (cyclegan-fast-nst train) for the third method, or None."""
     name: str
@@ -72,10 +73,10 @@ def compare(settings, log=print):
     photos = [str(p) for p in list_images(photos_dir)]
     photos = photos[:num] if num else photos
     paintings = collect_paintings(styles)
-    translator = Translator(run_dir, s.arch, s.epoch, s.direction, s.model_suffix, device)
+    translator = load_with_flags(run_dir, s.epoch, s.direction, s.model_suffix, device, arch=s.arch, back=True)
     stylizer = Stylizer(device=device, **gatys["stylizer"])
     modes = ["per_image", "domain"] if style_mode == "both" else [style_mode]
-    fast = FastStylizer(s.fast_nst_dir, device=device) if s.fast_nst_dir else None
+    fast = load(s.fast_nst_dir, device=device) if s.fast_nst_dir else None
     comp = Comparison(out_dir, translator, stylizer, paintings, modes, image_size, gatys["run"], seed, device,
                       s.overwrite, style_size=gatys.get("style_size"), log=log, fast_nst=fast)
     records = comp.run(photos)
@@ -135,7 +136,7 @@ def compare(settings, log=print):
     notes.append("Weight-free measures: time, memory, SSIM, edge correlation, colour distance, painting classifier.")
     config = dict(name=name, photos=photos_dir, styles=list(map(str, styles)), num=len(photos), image_size=image_size,
                   style_mode=style_mode, seed=seed, device=str(device), gatys=gatys, dataroot=dataroot,
-                  fast_nst=fast.path if fast else None)
+                  fast_nst=fast.info["files"][0] if fast else None)
     also = f", fast NST ({os.path.basename(os.path.normpath(s.fast_nst_dir))})" if fast else ""
     page = write_outputs(out_dir, f"CycleGAN ({name}){also} vs Gatys on {len(photos)} photos", rows, summary,
                          records, notes, config)

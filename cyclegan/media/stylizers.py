@@ -1,34 +1,23 @@
 """Frame stylisers for video: each returns process((B, 3, H, W) in [0, 1] on the CPU) -> the same shape.
 
-CycleGAN and fast NST run a whole batch at once on the device (bf16 and channels_last on a GPU, the
-training defaults); Gatys optimises frame by frame, optionally starting each from the previous
-stylised frame (--temporal_init), which both saves iterations and steadies the result.
+CycleGAN and fast NST run through cyclegan.inference's Translator (a batch at once, the device's precision,
+tiles for frames too large for the memory budget); Gatys optimises frame by frame, optionally starting each
+from the previous stylised frame (--temporal_init), which both saves iterations and steadies the result.
 """
 import torch
 
-from ..comparison.translator import Translator
-from ..models.speed import resolve
-from ..nst.fast import FastStylizer
-from ..nst.transformer import pad_to_multiple
+from ..inference import load
+from ..inference.loading import load_with_flags
 
 
-def cyclegan_frames(run_dir, arch, epoch="latest", direction="AtoB", model_suffix=None, device="cpu"):
-    """The photo->painting generator of a CycleGAN run (see comparison.translator for which file that is)."""
-    net = Translator(run_dir, arch, epoch, direction, model_suffix, device).G
-    device = torch.device(device)
-    cfg = resolve(device.type)  # bf16 on a GPU, float32 on the CPU
-
-    @torch.no_grad()
-    def process(x):
-        h, w = x.shape[-2:]
-        with cfg.autocast():
-            y = net(pad_to_multiple(x.to(device), 4) * 2 - 1)  # the ResNet generators halve the size twice
-        return ((y[..., :h, :w].float() + 1) / 2).clamp(0, 1).cpu()
-    return process
+def cyclegan_frames(run_dir, epoch="latest", direction="AtoB", model_suffix=None, device="cpu"):
+    """A CycleGAN run's generator as the flags name it (AtoB: photo -> painting; see
+    cyclegan.inference.loading.load_with_flags): a Translator, which takes and returns such batches."""
+    return load_with_flags(run_dir, epoch, direction, model_suffix, device)
 
 
 def fast_nst_frames(run_dir, epoch="latest", device="cpu"):
-    return FastStylizer(run_dir, epoch, device)  # bf16 and channels_last on a GPU
+    return load(run_dir, epoch=epoch, device=device)
 
 
 def gatys_frames(stylizer, targets, temporal_init=True, **stylize_kwargs):

@@ -19,6 +19,7 @@ import torch
 
 from ..errors import MissingFileError
 from ..images import load_image
+from ..inference.translator import Translator
 from .c2st import DEFAULT_FOLDS, C2STError, c2st, needed_per_class
 from .color import color_distance, pool_lab_pixels
 from .images import list_images
@@ -67,19 +68,21 @@ def load_heldout(dir_A, dir_B, size=256, max_images=None):
 def translate(G_A, G_B, heldout, device="cpu"):
     """Run G_A on real A and G_B on real B and each output back through the other generator.
 
-    Generators map [-1, 1] -> [-1, 1] (as trained); they are put in eval mode and restored after.
+    Generators map [-1, 1] -> [-1, 1] (as trained) and run through the Translator's one forward (float32);
+    they are put in eval mode and restored after.
     Returns {"fake_B": [...], "fake_A": [...], "cycle_l1_A": float, "cycle_l1_B": float} on the CPU."""
     modes = [G_A.training, G_B.training]
     G_A.eval(), G_B.eval()
+    t_A, t_B = Translator.wrap(G_A, device), Translator.wrap(G_B, device)
     out = {}
     try:
-        for src, fwd, back, fake_key, cyc_key in ((heldout.A, G_A, G_B, "fake_B", "cycle_l1_A"),
-                                                  (heldout.B, G_B, G_A, "fake_A", "cycle_l1_B")):
+        for src, fwd, back, fake_key, cyc_key in ((heldout.A, t_A, G_B, "fake_B", "cycle_l1_A"),
+                                                  (heldout.B, t_B, G_A, "fake_A", "cycle_l1_B")):
             fakes, l1 = [], []
             for img in src:
                 x = img.unsqueeze(0).to(device) * 2 - 1
-                y = fwd(x)
-                l1.append(float((back(y) - x).abs().mean()) / 2)
+                y = fwd.forward(x)
+                l1.append(float((fwd.forward(y, back) - x).abs().mean()) / 2)
                 fakes.append(((y[0].float() + 1) / 2).clamp(0, 1).cpu())
             out[fake_key], out[cyc_key] = fakes, (statistics.fmean(l1) if l1 else None)
     finally:

@@ -1,5 +1,6 @@
-"""Fast neural style: the perceptual loss that trains a TransformerNet, the photo sampler, and loading
-a trained network. The training loop and stylize_paths are in fast_train.py.
+"""Fast neural style: the perceptual loss that trains a TransformerNet, the photo sampler and the trained
+network's file name (NET_FILE). The training loop and stylize_paths are in fast_train.py; cyclegan.load
+(cyclegan/inference) loads and runs a trained network.
 
     st = Stylizer("vgg19", weights="vgg19.pth")                 # the Gatys feature extractor and style loss
     loss = PerceptualLoss(st, st.style_targets(paintings))      # one painting, or a folder pooled (domain)
@@ -8,18 +9,12 @@ a trained network. The training loop and stylize_paths are in fast_train.py.
 The style losses in losses.py score one image's activations, so a batch is scored image by image
 and averaged; the content loss compares the output's content-layer activations with the photo's.
 """
-import os
-
 import torch
 from PIL import Image
 
-from cyclegan.errors import MissingFileError
 from cyclegan.images import load_rgb, to_tensor
-from cyclegan.io import CheckpointError, load_state_dict_file
-from cyclegan.models.speed import resolve
 from cyclegan.nst.losses import content_loss, tv_loss
 from cyclegan.nst.optimize import DEFAULT_STYLE_WEIGHT
-from cyclegan.nst.transformer import from_state_dict, stylize
 
 # Johnson et al. weigh content 1 and style 5; our size-normalised Gram loss needs the Gatys-scale
 # weights of optimize.DEFAULT_STYLE_WEIGHT, and the output is smoothed a little more than Gatys's.
@@ -75,28 +70,3 @@ class PhotoSampler:
         rng = torch.Generator().manual_seed(self.seed * 1_000_003 + iteration)
         idx = torch.randint(0, len(self.paths), (self.batch_size,), generator=rng).tolist()
         return torch.stack([square_crop(load_rgb(self.paths[i]), self.size, rng) for i in idx])
-
-
-class FastStylizer:
-    """A trained transformer loaded from a run folder; call it on (N, 3, H, W) images in [0, 1].
-    Amp and memory format are the per-device defaults (models.speed.resolve), as in training: bf16 and
-    channels_last on a GPU, off on the CPU."""
-
-    def __init__(self, run_dir, epoch="latest", device="cpu"):
-        path = os.path.join(run_dir, NET_FILE.format(label=epoch))
-        if not os.path.isfile(path):
-            have = sorted(os.listdir(run_dir)) if os.path.isdir(run_dir) else []
-            raise MissingFileError(f"{path}: no trained fast-NST network; train one with `cyclegan-fast-nst train "
-                                    f"--name {os.path.basename(os.path.normpath(run_dir))} ...` or check --name and "
-                                    f"--checkpoints_dir (files there: {', '.join(have) or 'none'})")
-        try:
-            self.net = from_state_dict(load_state_dict_file(path), path).to(device)
-        except ValueError as e:
-            raise CheckpointError(str(e)) from None
-        self.device, self.path = torch.device(device), path
-        cfg = resolve(self.device.type)
-        self.amp_dtype, self.memory_format = cfg.amp_dtype, cfg.memory_format
-        self.net.to(memory_format=self.memory_format)
-
-    def __call__(self, images):
-        return stylize(self.net, images, self.amp_dtype, self.memory_format)

@@ -56,8 +56,12 @@ class TransformerNet(nn.Module):
     def forward(self, x):
         """(N, 3, H, W) in [0, 1] -> (N, 3, H, W), unclamped (the loss sees the raw output; see stylize)."""
         h, w = x.shape[-2:]
-        y = self.out(self.up(self.res(self.down(pad_to_multiple(x, 4) * 2 - 1))))
+        y = self.signed(pad_to_multiple(x, 4) * 2 - 1)
         return (y[..., :h, :w] + 1) / 2
+
+    def signed(self, x):
+        """The network itself: (N, 3, H, W) in [-1, 1], H and W multiples of 4 -> [-1, 1] (unclamped)."""
+        return self.out(self.up(self.res(self.down(x))))
 
 
 def pad_to_multiple(x, m):
