@@ -13,8 +13,11 @@ setup(
         "tornado<6.6",  # tornado 6.6 makes every visdom page answer 403
         "av",  # PyAV: video decoding/encoding for cyclegan-video; its wheels ship FFmpeg
         "onnx", "onnxscript", "onnxruntime",  # cyclegan-export (torch.onnx's exporter) and running .onnx files
+        "starlette", "uvicorn", "python-multipart",  # cyclegan-demo: the web app, its server, its form parser
     ],
-    extras_require={"test": ["pytest"]},
+    package_data={"cyclegan.webdemo": ["static/*"]},  # the demo's page, script and style
+    # playwright: the demo's browser test drives the system Chromium (never `playwright install`)
+    extras_require={"test": ["pytest", "playwright"]},
     entry_points={"console_scripts": [
         "cyclegan-train=cyclegan.train:main",
         "cyclegan-test=cyclegan.test:main",
@@ -26,5 +29,6 @@ setup(
         "cyclegan-visdom=cyclegan.visdom_server:main",
         "cyclegan-eval=cyclegan.evaluate:main",
         "cyclegan-export=cyclegan.export:main",
+        "cyclegan-demo=cyclegan.demo:main",
     ]},
 )
