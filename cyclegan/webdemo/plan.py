@@ -111,17 +111,18 @@ def choose(fields, models, single):
             raise InputError(f"unknown method {method!r}: choose {', '.join(METHODS)}")
         if method == "gatys":
             choices.append(Choice("gatys"))
-        elif not any(c.method == method for c in choices):
+        elif not any(c.method == method for c in choices) and not (single and choices):
             offered = [e for e in models.values() if e.method == method]
             if len(offered) != 1:
                 raise InputError(f"method={method}: name the model too (model=KEY); the {METHOD_LABELS[method]} "
                                  f"models found are {', '.join(e.key for e in offered) or 'none'}")
             choices.append(Choice(method, offered[0]))
     if single:
-        wrong = [c for c in choices if c.entry and named_methods and c.method not in named_methods]
+        model_methods = [m for m in named_methods if m != "gatys"]
+        wrong = [c for c in choices if c.entry and model_methods and c.method not in model_methods]
         if wrong:
             raise InputError(f"model {wrong[0].entry.key!r} is a {METHOD_LABELS[wrong[0].method]} model, not "
-                             f"method={named_methods[0]}")
+                             f"method={model_methods[0]}")
         if len(choices) != 1:
             raise InputError("name one model (model=KEY) or method=gatys: this endpoint answers with one image")
     if not choices:
