@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from _demo import bomb_png, make_checkpoints
+from _demo import bomb_png, make_checkpoints, multipart
 from conftest import make_images
 from cyclegan.webdemo import Job, JobQueue, Limits, discover_models, discover_styles, lookup_model
 from cyclegan.webdemo.catalog import lookup_style, vgg_status
@@ -116,16 +116,6 @@ class FakeRequest:
     async def stream(self):
         for i in range(0, len(self.body), self.chunk):
             yield self.body[i:i + self.chunk]
-
-
-def multipart(parts):
-    """(body, content type) of [(field, filename or None, bytes)]."""
-    boundary = "----demo-test-boundary"
-    out = b""
-    for field, filename, data in parts:
-        disposition = f'form-data; name="{field}"' + (f'; filename="{filename}"' if filename else "")
-        out += f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode() + data + b"\r\n"
-    return out + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
 def test_uploads_are_written_under_our_names_in_the_job_folder_only(tmp_path):
