@@ -118,8 +118,8 @@ def test_page_runs_three_methods_side_by_side_with_their_times(page, server, fil
     shown = page.eval_on_selector_all("img.result", "els => els.map(e => [e.complete, e.naturalWidth, e.alt])")
     assert [s[:2] for s in shown] == [[True, 80], [True, 80], [True, 32]], shown
     assert [s[2].split(":")[0] for s in shown] == ["CycleGAN", "Fast NST", "Gatys"]
-    times = page.eval_on_selector_all(".card .time", "els => els.map(e => e.textContent)")
-    assert len(times) == 3 and all(re.match(r"\d+\.\d\d s on cpu: ", t) for t in times), times
+    times = page.eval_on_selector_all(".card .time", "els => els.map(e => [e.textContent, e.title])")
+    assert len(times) == 3 and all(re.match(r"\d+\.\d\d s on cpu\b", t) and d.startswith("cpu: ") for t, d in times), times
     links = page.eval_on_selector_all("a[download]", "els => els.map(e => [e.href, e.getAttribute('download')])")
     assert [name for _, name in links] == ["photo0__tiny_photo2painting.png", "photo0__fast.png", "photo0__gatys.png"]
     with urllib.request.urlopen(links[0][0]) as r:
@@ -128,6 +128,9 @@ def test_page_runs_three_methods_side_by_side_with_their_times(page, server, fil
         assert sorted(zipfile.ZipFile(io.BytesIO(r.read())).namelist()) == \
             ["photo0__fast.png", "photo0__gatys.png", "photo0__tiny_photo2painting.png"]
     assert page.is_hidden("#progress") and page.is_hidden("#message")
+    for width in (1200, 480):  # nothing wider than the window, on a desktop or a phone
+        page.set_viewport_size({"width": width, "height": 900})
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
     if os.environ.get("DEMO_SCREENSHOT"):  # docs/demo.png is taken this way
         page.screenshot(path=os.environ["DEMO_SCREENSHOT"], full_page=True)
 

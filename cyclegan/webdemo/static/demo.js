@@ -169,12 +169,13 @@ function card(r, inputName) {
   const name = `${stem(inputName)}__${r.key.replace(/[^A-Za-z0-9._-]+/g, "_")}.${r.kind === "video" ? "webm" : "png"}`;
   fig.append(r.kind === "video" ? el("video", { src: r.url, controls: true, loop: true, muted: true, class: "result" })
     : el("img", { src: r.url, alt: `${r.label}: ${inputName}`, class: "result" }));
-  const details = [`${r.seconds.toFixed(2)} s on ${r.device}`];
+  const details = [`${r.seconds.toFixed(2)} s on ${r.device.split(":")[0]}`];
   if (r.load_seconds > 0) details.push(`+ ${r.load_seconds.toFixed(2)} s loading`);
   if (r.precision) details.push(r.precision);
   if (r.iterations) details.push(`${r.iterations} iterations, ${r.style}`);
   if (r.frames) details.push(`${r.frames} frames at ${r.fps} fps`);
-  fig.append(el("figcaption", {}, el("strong", { text: r.label }), el("span", { class: "time", text: details.join(" · ") }),
+  if (r.notes && r.notes.length) details.push(...r.notes);
+  fig.append(el("figcaption", {}, el("strong", { text: r.label }), el("span", { class: "time", title: r.device, text: details.join(" · ") }),
     el("a", { href: r.url, download: name, text: "download" })));
   return fig;
 }
