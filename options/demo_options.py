@@ -1,5 +1,7 @@
 """Options of cyclegan-demo: the local web demo (cyclegan/webdemo). Its limits' defaults are the library's
 (cyclegan.webdemo.Limits), so the page, the API and the flags agree."""
+import re
+
 from cyclegan.perf import resolve_device
 from cyclegan.webdemo import Limits
 
@@ -7,6 +9,14 @@ from .base_options import Options
 
 DEFAULT_PORT = 7860
 LOG_LEVELS = ("warning", "info", "debug")
+LIMIT_FLAGS = (("max_upload_mb", float, "size of one request, every file together"),
+               ("max_pixels", int, "pixels of one image, read from its header before decoding"),
+               ("max_side", int, "longest side of any result; larger photos are scaled down"),
+               ("max_files", int, "photos or videos in one request"),
+               ("max_gatys_iters", int, "Gatys iterations one request may ask for"),
+               ("max_video_frames", int, "frames of one video; 0 turns videos off"))
+LOWEST = {"workers": 1, "max_queue": 0, "max_upload_mb": 1, "max_pixels": 1, "max_side": 16, "max_files": 1,
+          "max_gatys_iters": 1, "max_video_frames": 0}
 
 
 class DemoOptions(Options):
@@ -34,37 +44,25 @@ class DemoOptions(Options):
         p.add_argument("--max_queue", type=int, default=8,
                        help="jobs that may wait; more are refused with 429 (default: 8)")
         g = p.add_argument_group("limits")
-        d = Limits()
-        g.add_argument("--max_upload_mb", type=float, default=d.max_upload_mb,
-                       help=f"size of one request, every file together (default: {d.max_upload_mb:g})")
-        g.add_argument("--max_pixels", type=int, default=d.max_pixels,
-                       help=f"pixels of one image, read from its header before decoding (default: {d.max_pixels})")
-        g.add_argument("--max_side", type=int, default=d.max_side,
-                       help=f"longest side of any result; larger photos are scaled down (default: {d.max_side})")
-        g.add_argument("--max_files", type=int, default=d.max_files,
-                       help=f"photos or videos in one request (default: {d.max_files})")
-        g.add_argument("--max_gatys_iters", type=int, default=d.max_gatys_iters,
-                       help=f"Gatys iterations one request may ask for (default: {d.max_gatys_iters})")
-        g.add_argument("--max_video_frames", type=int, default=d.max_video_frames,
-                       help=f"frames of one video; 0 turns videos off (default: {d.max_video_frames})")
+        defaults = Limits()
+        for name, kind, what in LIMIT_FLAGS:
+            value = getattr(defaults, name)
+            g.add_argument(f"--{name}", type=kind, default=value, help=f"{what} (default: {value:g})")
         p.add_argument("--log_level", default="info", choices=LOG_LEVELS, help="the server's log (default: info)")
         return p
 
     def finish(self, opt):
         p = self.parser
+        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", opt.device):
+            p.error(f"--device {opt.device}: give auto, cpu, cuda or cuda:N")
         try:
             opt.device = resolve_device(opt.device)
         except (ValueError, RuntimeError) as e:
-            p.error(f"--device {opt.device}: {e}")
+            p.error(str(e))
         if not 1 <= opt.port <= 65535:
             p.error(f"--port {opt.port}: give a port number from 1 to 65535")
-        for flag in ("workers", "max_queue", "max_upload_mb", "max_pixels", "max_side", "max_files",
-                     "max_gatys_iters"):
-            low = 16 if flag == "max_side" else (0 if flag == "max_queue" else 1)
+        for flag, low in LOWEST.items():
             if getattr(opt, flag) < low:
                 p.error(f"--{flag} must be at least {low}, got {getattr(opt, flag)}")
-        if opt.max_video_frames < 0:
-            p.error(f"--max_video_frames must be 0 (no videos) or more, got {opt.max_video_frames}")
-        opt.limits = Limits(opt.max_upload_mb, opt.max_pixels, opt.max_side, opt.max_files, opt.max_gatys_iters,
-                            opt.max_video_frames)
+        opt.limits = Limits(**{name: getattr(opt, name) for name, _, _ in LIMIT_FLAGS})
         return opt

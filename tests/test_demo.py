@@ -132,9 +132,24 @@ def test_uploads_are_written_under_our_names_in_the_job_folder_only(tmp_path):
 def test_an_upload_over_the_limit_is_refused_while_it_streams(tmp_path, length):
     body, ctype = multipart([("image", "big.png", b"x" * 3 * 2 ** 20)])
     with pytest.raises(TooLarge, match="--max_upload_mb"):
-        asyncio.run(read_form(FakeRequest(body, ctype, length, chunk=2 ** 16), str(tmp_path / "j"), Limits(max_upload_mb=1)))
+        asyncio.run(read_form(FakeRequest(body, ctype, length, chunk=2 ** 16), str(tmp_path / "j"),
+                              Limits(max_upload_mb=1)))
     with pytest.raises(InputError, match="multipart/form-data"):
         asyncio.run(read_form(FakeRequest(b"{}", "application/json"), str(tmp_path / "j"), Limits()))
+
+
+def test_options_take_the_library_limits_and_refuse_bad_values(capsys):
+    from options.demo_options import DemoOptions
+    opt = DemoOptions().parse([])
+    assert (opt.host, opt.port, opt.checkpoints_dir, opt.device.type) == ("127.0.0.1", 7860, "./checkpoints", "cpu")
+    assert opt.limits == Limits()
+    opt = DemoOptions().parse(["--max_gatys_iters", "20", "--max_upload_mb", "2.5", "--max_video_frames", "0"])
+    assert (opt.limits.max_gatys_iters, opt.limits.max_upload_bytes, opt.limits.max_video_frames) == (20, 2621440, 0)
+    for argv, message in ((["--device", "gpu"], "give auto, cpu, cuda or cuda:N"),
+                          (["--max_side", "8"], "--max_side must be at least 16"), (["--port", "0"], "--port 0")):
+        with pytest.raises(SystemExit) as e:
+            DemoOptions().parse(argv)
+        assert e.value.code == 2 and message in capsys.readouterr().err
 
 
 # ---- the queue
@@ -167,6 +182,19 @@ def test_queue_positions_limit_and_cancel():
         release.set()
         wait_for(lambda: third.status == "done")
         assert third.snapshot()["progress"]["fraction"] == 1.0
+    finally:
+        release.set()
+        queue.close()
+
+
+def test_a_queue_of_zero_runs_one_job_and_refuses_the_next():
+    release = threading.Event()
+    queue = JobQueue(workers=1, max_queue=0).start()
+    try:
+        running = queue.submit(Job(blocking_work(release)))
+        wait_for(lambda: running.status == "running")
+        with pytest.raises(Busy):
+            queue.submit(Job(blocking_work(release)))
     finally:
         release.set()
         queue.close()

@@ -119,7 +119,8 @@ def test_page_runs_three_methods_side_by_side_with_their_times(page, server, fil
     assert [s[:2] for s in shown] == [[True, 80], [True, 80], [True, 32]], shown
     assert [s[2].split(":")[0] for s in shown] == ["CycleGAN", "Fast NST", "Gatys"]
     times = page.eval_on_selector_all(".card .time", "els => els.map(e => [e.textContent, e.title])")
-    assert len(times) == 3 and all(re.match(r"\d+\.\d\d s on cpu\b", t) and d.startswith("cpu: ") for t, d in times), times
+    assert len(times) == 3, times
+    assert all(re.match(r"\d+\.\d\d s on cpu\b", t) and d.startswith("cpu: ") for t, d in times), times
     links = page.eval_on_selector_all("a[download]", "els => els.map(e => [e.href, e.getAttribute('download')])")
     assert [name for _, name in links] == ["photo0__tiny_photo2painting.png", "photo0__fast.png", "photo0__gatys.png"]
     with urllib.request.urlopen(links[0][0]) as r:
@@ -162,7 +163,14 @@ def test_page_shows_the_queue_position_and_cancels_gatys_mid_run(page, server, f
 
 
 def test_page_explains_bad_files_and_models_that_fail_to_load(page, server, files):
-    page.set_input_files("#files", [str(files["photo"]), str(files["notes"])])
+    page.set_input_files("#files", [str(files["photo"])])
+    dropped = page.evaluate_handle("""() => {
+        const dt = new DataTransfer();
+        dt.items.add(new File(["not an image"], "notes.txt", { type: "text/plain" }));
+        return dt; }""")
+    page.dispatch_event("#drop", "drop", {"dataTransfer": dropped})  # the second file arrives by drag and drop
+    picked = page.eval_on_selector_all("#picked li span:not(.noimg)", "els => els.map(e => e.textContent)")
+    assert [re.sub(r" \(\d+ KB\)$", "", p) for p in picked] == ["photo0.jpg", "notes.txt"], picked
     choose(page, ["broken"])
     page.click("#run")
     status_is(page, r"^Done in")

@@ -167,13 +167,16 @@ def create_app(config=None, log=print):
         names = {r["file"]: r for r in list(job.results) if r.get("file") in job.files}
         if not names:
             raise NotFound("this job has no results yet")
-        buf = io.BytesIO()
-        with zipfile.ZipFile(buf, "w") as z:
-            for name, r in names.items():
-                inp = job.meta["inputs"][r["input"]]["name"]
-                z.write(job.files[name], f"{os.path.splitext(inp)[0]}__{r['key']}{os.path.splitext(name)[1]}"
-                        .replace("/", "_").replace(":", "_"))
-        return Response(buf.getvalue(), media_type="application/zip",
+
+        def pack():
+            buf = io.BytesIO()
+            with zipfile.ZipFile(buf, "w") as z:
+                for name, r in names.items():
+                    inp = job.meta["inputs"][r["input"]]["name"]
+                    z.write(job.files[name], f"{os.path.splitext(inp)[0]}__{r['key']}{os.path.splitext(name)[1]}"
+                            .replace("/", "_").replace(":", "_"))
+            return buf.getvalue()
+        return Response(await run_in_threadpool(pack), media_type="application/zip",
                         headers={"Content-Disposition": f'attachment; filename="cyclegan-demo-{job.id[:8]}.zip"'})
 
     async def stylize(request):

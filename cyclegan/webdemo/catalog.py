@@ -102,7 +102,8 @@ def discover_styles(styles_dir):
         if d.is_file() and is_image_file(d.name):
             found[d.name] = [os.path.abspath(d.path)]
         elif d.is_dir():
-            images = sorted(os.path.abspath(f.path) for f in os.scandir(d.path) if f.is_file() and is_image_file(f.name))
+            images = sorted(os.path.abspath(f.path) for f in os.scandir(d.path)
+                            if f.is_file() and is_image_file(f.name))
             if images:
                 found[f"{d.name}/"] = images
     return found

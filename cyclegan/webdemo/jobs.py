@@ -101,7 +101,7 @@ class JobQueue:
         with self._cond:
             if self._closing:
                 raise Busy("the demo is shutting down")
-            if len(self._waiting) >= self.max_queue:
+            if len(self._waiting) >= self.max_queue + max(0, self.workers - len(self._running)):  # idle workers
                 raise Busy(f"the queue is full ({len(self._running)} running, {len(self._waiting)} waiting; the limit "
                            f"is --max_queue {self.max_queue}); try again when a job has finished")
             self._waiting.append(job)

@@ -33,7 +33,8 @@ class Limits:
         return int(self.max_upload_mb * 2 ** 20)
 
     def public(self):
-        return {**asdict(self), "max_upload_bytes": self.max_upload_bytes, "default_size": min(DEFAULT_SIZE, self.max_side),
+        return {**asdict(self), "max_upload_bytes": self.max_upload_bytes,
+                "default_size": min(DEFAULT_SIZE, self.max_side),
                 "default_gatys_size": min(DEFAULT_GATYS_SIZE, self.max_side),
                 "default_gatys_iters": min(DEFAULT_GATYS_ITERS, self.max_gatys_iters),
                 "video_suffixes": sorted(VIDEO_SUFFIXES)}

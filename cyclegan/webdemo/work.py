@@ -105,7 +105,8 @@ class Engine:
                 except ModelFileError as e:
                     result, path = {"error": f"{choice.label} failed to load: {e}", "status": 500}, None
                 except (UserError, VideoError) as e:
-                    result, path = {"error": str(e).replace(inp.path, inp.shown), "status": getattr(e, "status", 400)}, None
+                    message = str(e).replace(inp.path, inp.shown)
+                    result, path = {"error": message, "status": getattr(e, "status", 400)}, None
                 except Exception as e:  # a bug: one line for the page, the traceback for the log
                     import traceback
                     self.log(f"job {job.id}: {choice.label} on {inp.shown} failed:\n{traceback.format_exc()}")
@@ -170,7 +171,7 @@ class Engine:
             y = process(x)
             job.step(len(x))
             return y
-        info = stylize_video(inp.path, path, counted, batch_size=VIDEO_BATCH,
+        info = stylize_video(inp.path, path, counted, batch_size=1 if gatys else VIDEO_BATCH,  # Gatys: cancel per frame
                              max_size=plan.gatys_size if gatys else plan.size, log=notes.append, progress=False)
         info["notes"] = notes
         return info

@@ -32,7 +32,7 @@ function say(text, kind) {
   m.className = kind || "error";
 }
 
-const mb = (bytes) => `${(bytes / 2 ** 20).toFixed(bytes < 2 ** 20 ? 2 : 1)} MB`;
+const mb = (bytes) => bytes < 2 ** 20 ? `${Math.ceil(bytes / 1024)} KB` : `${(bytes / 2 ** 20).toFixed(1)} MB`;
 const stem = (name) => name.replace(/\.[^.]*$/, "");
 const isVideo = (file) => file.type.startsWith("video/") ||
   state.info.limits.video_suffixes.some((s) => file.name.toLowerCase().endsWith(s));
@@ -79,7 +79,10 @@ function addFiles(list) {
   const lim = state.info.limits;
   for (const f of list) {
     if (state.files.length >= lim.max_files) { say(`At most ${lim.max_files} files per run.`); break; }
-    if (f.size > lim.max_upload_bytes) { say(`${f.name} is ${mb(f.size)}, over the limit of ${mb(lim.max_upload_bytes)}.`); continue; }
+    if (f.size > lim.max_upload_bytes) {
+      say(`${f.name} is ${mb(f.size)}, over the limit of ${mb(lim.max_upload_bytes)}.`);
+      continue;
+    }
     state.files.push(f);
   }
   renderPicked();
@@ -155,7 +158,8 @@ function layout(job) {
       el("figure", { class: "card" }, media, el("figcaption", {}, el("strong", { text: inp.name }),
         el("span", { class: "hint", text: inp.width ? ` ${inp.width} × ${inp.height}` : " original" }))));
     job.columns.forEach((col, c) => row.append(el("figure", { class: "card pending", id: `cell-${i}-${c}` },
-      el("div", { class: "placeholder", text: "waiting…" }), el("figcaption", {}, el("strong", { text: col.label })))));
+      el("div", { class: "placeholder", text: "waiting…" }),
+      el("figcaption", {}, el("strong", { text: col.label })))));
     box.append(row);
   });
 }
@@ -175,7 +179,8 @@ function card(r, inputName) {
   if (r.iterations) details.push(`${r.iterations} iterations, ${r.style}`);
   if (r.frames) details.push(`${r.frames} frames at ${r.fps} fps`);
   if (r.notes && r.notes.length) details.push(...r.notes);
-  fig.append(el("figcaption", {}, el("strong", { text: r.label }), el("span", { class: "time", title: r.device, text: details.join(" · ") }),
+  const time = el("span", { class: "time", title: r.device, text: details.join(" · ") });
+  fig.append(el("figcaption", {}, el("strong", { text: r.label }), time,
     el("a", { href: r.url, download: name, text: "download" })));
   return fig;
 }
@@ -237,11 +242,17 @@ function wire() {
   const drop = $("drop");
   const input = $("files");
   drop.addEventListener("click", (e) => { if (e.target !== input) input.click(); });
-  drop.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); input.click(); } });
+  drop.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" || e.key === " ") { e.preventDefault(); input.click(); }
+  });
   input.addEventListener("change", () => { addFiles(input.files); input.value = ""; });
   drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
   drop.addEventListener("dragleave", () => drop.classList.remove("over"));
-  drop.addEventListener("drop", (e) => { e.preventDefault(); drop.classList.remove("over"); addFiles(e.dataTransfer.files); });
+  drop.addEventListener("drop", (e) => {
+    e.preventDefault();
+    drop.classList.remove("over");
+    addFiles(e.dataTransfer.files);
+  });
   $("run").addEventListener("click", run);
   $("cancel").addEventListener("click", cancel);
 }
