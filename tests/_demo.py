@@ -90,13 +90,13 @@ class Server:
     """`python -m cyclegan.demo` on a free port with TMPDIR set to `tmpdir` (so every temporary file it makes is
     there); its output goes to a log file."""
 
-    def __init__(self, tmp, checkpoints, *args, startup_s=240):
+    def __init__(self, tmp, checkpoints, *args, startup_s=240, env=None):
         self.tmpdir = tmp / "tmpdir"
         self.tmpdir.mkdir(exist_ok=True)
         self.log_path = tmp / "server.log"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**run_env(), "TMPDIR": str(self.tmpdir)}
+        env = {**run_env(), "TMPDIR": str(self.tmpdir), **(env or {})}
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen([sys.executable, "-m", "cyclegan.demo", "--port", str(self.port),
                                       "--checkpoints_dir", str(checkpoints), *map(str, args)],

@@ -2,8 +2,9 @@
 (a CycleGAN run, a fast-NST run, an official-layout generator, a broken one) and random VGG weights from a file;
 the page driven in headless Chromium (photos in, three methods side by side, the queue position, cancelling
 Gatys, clear messages) with every request checked to stay on 127.0.0.1; POST /api/stylize with a good image
-and bad ones through the documented curl command; a video job; loopback only; and a stop by signal that
-removes the temporary folder, also while a job runs."""
+and bad ones through the documented curl command; a video job; loopback only; without VGG weights, the page and
+the API say where the file goes; and stops by SIGINT and by SIGTERM (while a job runs) that remove the
+temporary folder."""
 import io
 import json
 import os
@@ -252,20 +253,41 @@ def test_it_listens_on_127_0_0_1_only_and_checks_the_host_header(server):
             socket.create_connection((outward, server.port), timeout=5).close()
 
 
-def test_sigterm_while_gatys_runs_stops_it_and_removes_the_temporary_folder(tmp_path, vgg_weights_file, files):
-    srv = Server(tmp_path, make_checkpoints(tmp_path / "ck"), "--weights", vgg_weights_file, "--device", "cpu")
+def test_without_vgg_weights_it_says_where_they_go_and_sigterm_mid_job_cleans_up(tmp_path, files, request):
+    from test_video import make_clip
+    home = tmp_path / "torch_home"  # an empty torch cache: no VGG weights
+    target = home / "hub" / "checkpoints" / "vgg19-dcbb9e9d.pth"
+    srv = Server(tmp_path, make_checkpoints(tmp_path / "ck"), "--device", "cpu", env={"TORCH_HOME": str(home)})
     try:
-        status, _, body = post(srv.url + "/api/jobs", [("image", "p.jpg", files["photo"].read_bytes()),
-                                                       ("method", None, b"gatys"), ("num_iters", None, b"300"),
-                                                       ("style_image", "s.jpg", files["photo"].read_bytes())])
+        info = get_json(srv.url + "/api/info")[1]["gatys"]
+        assert not info["ready"] and f"copy the file to {target}" in info["message"]
+        if CHROMIUM:  # the page says it before anything runs
+            context = request.getfixturevalue("browser").new_context()
+            page = context.new_page()
+            urls = []
+            page.on("request", lambda r: urls.append(r.url))
+            page.goto(srv.url + "/")
+            page.wait_for_selector("#vgg-message:not([hidden])")
+            assert f"copy the file to {target}" in page.inner_text("#vgg-message") and not off_host(urls, srv.port)
+            context.close()
+        status, ctype, body = post(srv.url + "/api/stylize", [("image", "p.jpg", files["photo"].read_bytes()),
+                                                              ("method", None, b"gatys"),
+                                                              ("style_image", "s.jpg", files["photo"].read_bytes())])
+        error = json.loads(body)["error"]
+        assert (status, ctype) == (503, "application/json"), error
+        assert error.startswith("Gatys cannot run: No ImageNet weights for vgg19") and str(target) in error
+        clip = make_clip(tmp_path / "long.mp4", frames=240, audio=False)
+        status, _, body = post(srv.url + "/api/jobs", [("image", "long.mp4", clip.read_bytes()),
+                                                       ("model", None, b"tiny")])
         assert status == 202, body
         job_id = json.loads(body)["id"]
         deadline = time.monotonic() + 120
-        while get_json(f"{srv.url}/api/jobs/{job_id}")[1]["progress"]["step"] < 1:
-            assert time.monotonic() < deadline, srv.output()
-            time.sleep(0.2)
+        while (job := get_json(f"{srv.url}/api/jobs/{job_id}")[1])["progress"]["step"] < 1:
+            assert time.monotonic() < deadline and job["status"] in ("queued", "running"), (job, srv.output())
+            time.sleep(0.1)
+        assert job["status"] == "running", job
         temp = srv.temp_folder()
-        assert os.listdir(temp) == [job_id]  # its uploads are there, and only there
+        assert job_id in os.listdir(temp)  # its upload is there, and only there
         started = time.monotonic()
     finally:
         code = srv.stop(signal.SIGTERM)
