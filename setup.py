@@ -14,8 +14,11 @@ setup(
         "av",  # PyAV: video decoding/encoding for cyclegan-video; its wheels ship FFmpeg
         "opencv-python-headless",  # optical flow (DIS) for the warping error, semi-global matching for stereo
         "onnx", "onnxscript", "onnxruntime",  # cyclegan-export (torch.onnx's exporter) and running .onnx files
+        "starlette", "uvicorn", "python-multipart",  # cyclegan-demo: the web app, its server, its form parser
     ],
-    extras_require={"test": ["pytest"]},
+    package_data={"cyclegan.webdemo": ["static/*"]},  # the demo's page, script and style
+    # playwright: the demo's browser test drives the system Chromium (never `playwright install`)
+    extras_require={"test": ["pytest", "playwright"]},
     entry_points={"console_scripts": [
         "cyclegan-train=cyclegan.train:main",
         "cyclegan-test=cyclegan.test:main",
@@ -29,5 +32,6 @@ setup(
         "cyclegan-eval=cyclegan.evaluate:main",
         "cyclegan-c2st=cyclegan.c2st:main",
         "cyclegan-export=cyclegan.export:main",
+        "cyclegan-demo=cyclegan.demo:main",
     ]},
 )

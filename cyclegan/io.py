@@ -44,7 +44,8 @@ def safe_load(path, map_location="cpu"):
         raise CheckpointError(
             f"{path}: refused, loading it would need arbitrary code execution "
             f"(only plain tensors and containers are accepted): {str(e).splitlines()[0]}") from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, KeyError, OSError) as e:
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, KeyError, OSError, IndexError, TypeError) as e:
+        # arbitrary bytes can break the unpickler in many ways (a text file renamed .pth: IndexError)
         raise CheckpointError(
             f"{path}: not a readable PyTorch file ({_describe(path)}). "
             f"Delete it and save or download it again. ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None

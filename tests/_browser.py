@@ -13,9 +13,10 @@ CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/ch
 SKIP_REASON = "Chromium not installed (Debian: apt-get install chromium); CI installs it"
 
 
-# headless, and no background connections: this machine's closed network refuses them
-_FLAGS = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+# no background connections: this machine's closed network refuses them (Playwright adds --headless itself)
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+_FLAGS = [CHROMIUM, "--headless", *CHROMIUM_ARGS]
 
 
 def screenshot(url, out, budget_ms=8000):

@@ -179,7 +179,7 @@ def test_choices_come_from_the_library_constants():
 
 @pytest.mark.parametrize("command", [["train"], ["test"], ["gatys"], ["compare"], ["benchmark"],
                                      ["benchmark", "gatys"], ["benchmark", "c2st"], ["benchmark", "inference"], ["c2st"],
-                                     ["visdom_server"], ["export"]])
+                                     ["visdom_server"], ["export"], ["demo"]])
 @pytest.mark.slow
 def test_help_works_for_every_entry_point(command):
     import subprocess
@@ -206,6 +206,7 @@ def command_options():
                                            InferenceBenchmarkOptions)
     from options.c2st_options import C2STOptions
     from options.compare_options import CompareOptions
+    from options.demo_options import DemoOptions
     from options.eval_options import EvalOptions
     from options.export_options import ExportOptions
     from options.fast_nst_options import FastNSTOptions
@@ -222,7 +223,8 @@ def command_options():
             ("benchmark gatys", GatysBenchmarkOptions, []),
             ("benchmark c2st", C2STBenchmarkOptions, ["--dataroot", "{tmp}"]),
             ("benchmark inference", InferenceBenchmarkOptions, []),
-            ("export", ExportOptions, ["--name", "run", "--checkpoints_dir", "{tmp}", "--output", "{tmp}/g.onnx"])]
+            ("export", ExportOptions, ["--name", "run", "--checkpoints_dir", "{tmp}", "--output", "{tmp}/g.onnx"]),
+            ("demo", DemoOptions, [])]
 
 
 def fill(argv, tmp_path):
@@ -304,7 +306,8 @@ def test_every_user_error_derives_from_usererror_and_keeps_its_builtin_base():
 
 
 @pytest.mark.parametrize("module", ["train", "test", "gatys", "fast_nst", "video", "compare", "evaluate", "benchmark",
-                                    "c2st", "visdom_server", "verify_weights", "quickstart", "export"])
+                                    "c2st", "visdom_server", "verify_weights", "quickstart", "export",
+                                    "demo"])
 def test_every_entry_point_catches_user_errors_once(module):
     """Each command's main is wrapped by cyclegan.cli.main_guard, the one place a UserError is caught."""
     import importlib
