@@ -14,6 +14,7 @@ import torch
 import torch.nn as nn
 
 from ..io import atomic_save, load_state_dict_file
+from .files import net_file
 from .schedulers import get_scheduler
 from .speed import (SpeedConfig, fuse, instance_norm_channels_last_ok, make_scalers, resolve_options,
                     use_deterministic_pads, use_fast_norm)
@@ -35,6 +36,7 @@ class BaseModel:
         self.memory_format = torch.contiguous_format
         self.scalers = None  # one fp16 GradScaler per optimizer, else None
         self.graph_step, self.cuda_graph_off = None, None  # a captured step (use_captured_step); why it is off
+        self.recipe = None  # training techniques that save weights or state (models/recipe.py), if any
 
     @property
     def optimizers(self):
@@ -58,6 +60,10 @@ class BaseModel:
     def nets(self):
         """(name, module) for every network, unwrapped from DDP/compile wrappers."""
         return [(name, unwrap(getattr(self, "net" + name))) for name in self.model_names]
+
+    def saved_nets(self):
+        """(file name, module) of every weight file: the nets, then averaged copies (G_A_ema, ...)."""
+        return self.nets() + (self.recipe.averaged_nets() if self.recipe is not None else [])
 
     def setup(self, opt, load=None):
         """Create schedulers when training; load the {epoch}_net_X.pth weights if `load`, which by default is
@@ -182,18 +188,25 @@ class BaseModel:
 
     def save_networks(self, epoch):
         """Write {epoch}_net_{name}.pth: plain CPU state dicts, readable by the official code."""
-        for name, net in self.nets():
+        for name, net in self.saved_nets():
             sd = {k: v.detach().cpu() for k, v in net.state_dict().items()}
             atomic_save(sd, os.path.join(self.save_dir, f"{epoch}_net_{name}.pth"))
 
     def load_networks(self, epoch):
+        """Load {epoch}_net_{name}.pth; testing takes the averaged {epoch}_net_{name}_ema.pth where the run
+        saved one (unless --raw_weights); training always the raw weights, and restarts the averages."""
+        raw = self.isTrain or getattr(self.opt, "raw_weights", False)
         for name, net in self.nets():
-            path = os.path.join(self.save_dir, f"{epoch}_net_{name}.pth")
+            path = net_file(self.save_dir, epoch, name, raw)
+            if path.endswith("_ema.pth"):
+                print(f"loading the averaged (EMA) weights {path} (--raw_weights for the raw ones)")
             if not os.path.isfile(path):
                 raise FileNotFoundError(
                     f"{path} not found: is --name/--checkpoints_dir/--epoch right? "
                     f"Files there: {', '.join(sorted(os.listdir(self.save_dir))) if os.path.isdir(self.save_dir) else 'none (no such folder)'}")
             load_official_state_dict(net, load_state_dict_file(path), path)
+        if self.recipe is not None:
+            self.recipe.load_state_dict(None)
 
     def state_dict(self):
         """Everything a resume needs from the model: nets (plain CPU tensors), optimizers, schedulers,
@@ -206,6 +219,9 @@ class BaseModel:
         }
         if self.scalers:
             state["scalers"] = {name: s.state_dict() for name, s in zip(self.optimizer_names, self.scalers)}
+        extra = self.recipe.state_dict() if self.recipe is not None else None
+        if extra:
+            state["recipe"] = extra
         return state
 
     def load_state_dict(self, state):
@@ -222,6 +238,8 @@ class BaseModel:
                     obj.load_state_dict(saved[name])
         for name, sd in state.get("pools", {}).items():
             getattr(self, name).load_state_dict(sd, self.device)
+        if self.recipe is not None:
+            self.recipe.load_state_dict(state.get("recipe"))
         self._fuse_optimizers()  # the loaded param groups may predate --amp
 
     def print_networks(self):
