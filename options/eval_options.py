@@ -24,6 +24,8 @@ class EvalOptions(Options):
         p.add_argument("--c2st_steps", type=int, default=150, help="C2ST training steps per fold")
         p.add_argument("--seed", type=int, default=0, help="C2ST seed (same seed, same numbers)")
         p.add_argument("--device", default="auto", help="auto (CUDA when there is one), cpu, cuda")
+        p.add_argument("--raw_weights", action="store_true",
+                       help="evaluate the raw generators even where the run saved averaged (--ema_decay) ones")
         p.add_argument("--json_out", default=None,
                        help="write the results here (default: CHECKPOINTS/NAME/eval_results.json)")
         return p

@@ -36,6 +36,8 @@ class VideoOptions(Options):
                        help="cyclegan: AtoB (default) when paintings are A and photos B, as in vangogh2photo")
         p.add_argument("--model_suffix", default=None,
                        help="cyclegan: load {epoch}_net_G{suffix}.pth instead (e.g. '' for latest_net_G.pth)")
+        p.add_argument("--raw_weights", action="store_true",
+                       help="cyclegan: the raw generator even where the run saved an averaged (--ema_decay) one")
         p.add_argument("--overwrite", action="store_true", help="replace an existing --output")
         g = p.add_argument_group("gatys (same names as cyclegan-gatys)")
         g.add_argument("--style", default=None, help="a painting, or a folder of paintings pooled (domain mode)")
