@@ -24,5 +24,6 @@ setup(
         "cyclegan-benchmark=cyclegan.benchmark:main",
         "cyclegan-visdom=cyclegan.visdom_server:main",
         "cyclegan-eval=cyclegan.evaluate:main",
+        "cyclegan-ablate=cyclegan.ablate:main",
     ]},
 )

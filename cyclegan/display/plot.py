@@ -23,6 +23,31 @@ def _nice_ticks(lo, hi, n=5):
     return ticks
 
 
+def frame(out, bounds, box, height, xlabel):
+    """Append the plot frame, grid, tick labels and x label to `out`; returns the (px, py) data->pixel maps.
+    bounds = (x0, x1, y0, y1) with x1 > x0 and y1 > y0; box = (left, top, plot width, plot height)."""
+    x0, x1, y0, y1 = bounds
+    left, top, pw, ph = box
+
+    def px(x):
+        return left + (x - x0) / (x1 - x0) * pw
+
+    def py(y):
+        return top + ph - (y - y0) / (y1 - y0) * ph
+
+    out.append(f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="#888"/>')
+    for t in _nice_ticks(y0, y1):
+        out.append(f'<line x1="{left}" x2="{left + pw}" y1="{py(t):.1f}" y2="{py(t):.1f}" stroke="#eee"/>')
+        out.append(f'<text x="{left - 6}" y="{py(t) + 4:.1f}" font-size="11" text-anchor="end" '
+                   f'font-family="sans-serif">{t:g}</text>')
+    for t in _nice_ticks(x0, x1):
+        out.append(f'<text x="{px(t):.1f}" y="{top + ph + 16}" font-size="11" text-anchor="middle" '
+                   f'font-family="sans-serif">{t:g}</text>')
+    out.append(f'<text x="{left + pw / 2}" y="{height - 6}" font-size="12" text-anchor="middle" '
+               f'font-family="sans-serif">{escape(xlabel)}</text>')
+    return px, py
+
+
 def loss_svg(xs, series, width=720, height=360, title="Training losses", xlabel="epoch"):
     """SVG markup for `series` (name -> list of y, same length as xs); all text escaped."""
     left, right, top, bottom = 56, 150, 30, 40
@@ -43,22 +68,7 @@ def loss_svg(xs, series, width=720, height=360, title="Training losses", xlabel=
     if y1 <= y0:
         y0, y1 = y0 - 0.5, y1 + 0.5
 
-    def px(x):
-        return left + (x - x0) / (x1 - x0) * pw
-
-    def py(y):
-        return top + ph - (y - y0) / (y1 - y0) * ph
-
-    out.append(f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="#888"/>')
-    for t in _nice_ticks(y0, y1):
-        out.append(f'<line x1="{left}" x2="{left + pw}" y1="{py(t):.1f}" y2="{py(t):.1f}" stroke="#eee"/>')
-        out.append(f'<text x="{left - 6}" y="{py(t) + 4:.1f}" font-size="11" text-anchor="end" '
-                   f'font-family="sans-serif">{t:g}</text>')
-    for t in _nice_ticks(x0, x1):
-        out.append(f'<text x="{px(t):.1f}" y="{top + ph + 16}" font-size="11" text-anchor="middle" '
-                   f'font-family="sans-serif">{t:g}</text>')
-    out.append(f'<text x="{left + pw / 2}" y="{height - 6}" font-size="12" text-anchor="middle" '
-               f'font-family="sans-serif">{escape(xlabel)}</text>')
+    px, py = frame(out, (x0, x1, y0, y1), (left, top, pw, ph), height, xlabel)
     for i, (name, vals) in enumerate(series.items()):
         color = COLORS[i % len(COLORS)]
         pts = [f"{px(x):.1f},{py(y):.1f}" for x, y in zip(xs, vals)

@@ -1,0 +1,175 @@
+"""What an ablation sweep trains: named variants (training flags), the runs that train them (one per variant
+group and seed), and the fixed protocol they share (steps, schedule, evaluation points).
+
+Every variant trains for the same number of steps from the same seeds. Variants whose flags differ only by
+--ema_decay share one run: the EMA never changes training (no random draws, no weight change), so that run
+is scored with its raw generators for one variant and with the averages for the other. The schedule is the
+official linear one over the variant's epochs, the last `decay` fraction of them decaying (official: half).
+"""
+import math
+import re
+import zlib
+from dataclasses import dataclass, field
+
+from ..errors import UserError
+
+# name -> (training flags, decay fraction or None for the sweep's); {netG} is the sweep's generator
+CATALOGUE = {
+    "official": ([], None),
+    "ema": (["--ema_decay", "0.999"], None),
+    "diffaug_translation": (["--diffaug", "translation"], None),
+    "diffaug_strong": (["--diffaug", "color,translation,cutout"], None),
+    "nearest": (["--netG", "{netG}_nearest"], None),
+    "d_layers2": (["--netD", "n_layers", "--n_layers_D", "2"], None),
+    "spectral_norm": (["--spectral_norm"], None),
+    "r1": (["--lambda_r1", "0.01"], None),
+    "hinge": (["--gan_mode", "hinge"], None),
+    "ttur": (["--lr_D", "0.0004"], None),
+    "lr_x2": (["--lr", "0.0004"], None),
+    "decay_75": ([], 0.75),
+    "batch4": (["--batch_size", "4", "--lr_batch_rule", "sqrt"], None),
+    "fast": (["--recipe", "fast"], None),
+}
+# set by the sweep for every run; a variant or the common flags may not set them
+RESERVED = ("--name", "--checkpoints_dir", "--seed", "--n_epochs", "--n_epochs_decay", "--save_epoch_freq",
+            "--continue_train", "--dataroot", "--eval_freq", "--epoch_count", "--overwrite", "--resume_from")
+
+
+class AblationError(UserError):
+    """A sweep that cannot run as asked (bad variant, steps that are not whole epochs, changed protocol)."""
+
+
+@dataclass
+class Variant:
+    name: str
+    flags: list
+    decay: float | None = None  # None: the sweep's --decay
+
+
+@dataclass
+class Run:
+    """One training run: a variant group at one seed. `variants`: [(variant name, 'raw' | 'ema')] it scores."""
+    key: str
+    seed: int
+    flags: list
+    decay: float
+    epochs: int
+    steps_per_epoch: int
+    save_freq: int
+    variants: list = field(default_factory=list)
+
+    @property
+    def folder(self):
+        return f"{self.key}_s{self.seed}"
+
+    @property
+    def n_epochs_decay(self):
+        return round(self.epochs * self.decay)
+
+    @property
+    def eval_epochs(self):
+        return list(range(self.save_freq, self.epochs + 1, self.save_freq))
+
+
+def parse_variant(text):
+    """'NAME' (from the catalogue) or 'NAME=FLAGS' (a custom variant; '--decay F' in FLAGS sets its decay)."""
+    name, sep, rest = text.partition("=")
+    name = name.strip()
+    if not re.fullmatch(r"[A-Za-z0-9_.+-]+", name or "-/"):
+        raise AblationError(f"--variant {text!r}: a name of letters, digits and _.+- comes first (NAME=FLAGS)")
+    if not sep:
+        if name not in CATALOGUE:
+            raise AblationError(f"variant {name!r} is not one of: {', '.join(CATALOGUE)}; define it with "
+                                f"--variant '{name}=--flag value ...'")
+        flags, decay = CATALOGUE[name]
+        return Variant(name, list(flags), decay)
+    flags, decay = rest.split(), None
+    if "--decay" in flags:
+        i = flags.index("--decay")
+        try:
+            decay = float(flags[i + 1])
+        except (IndexError, ValueError):
+            raise AblationError(f"--variant {text!r}: --decay needs a fraction, e.g. --decay 0.75") from None
+        del flags[i:i + 2]
+    return Variant(name, flags, decay)
+
+
+def check_flags(flags, where):
+    bad = sorted({f.split("=")[0] for f in flags if f.split("=")[0] in RESERVED})
+    if bad:
+        raise AblationError(f"{where}: {', '.join(bad)} {'is' if len(bad) == 1 else 'are'} set by the sweep for every "
+                            f"run (steps, seeds, names); drop {'it' if len(bad) == 1 else 'them'}")
+
+
+def split_ema(flags):
+    """(flags without --ema_decay, its value or None)."""
+    out, value, i = [], None, 0
+    while i < len(flags):
+        if flags[i] == "--ema_decay" and i + 1 < len(flags):
+            value, i = flags[i + 1], i + 2
+        elif flags[i].startswith("--ema_decay="):
+            value, i = flags[i].split("=", 1)[1], i + 1
+        else:
+            out.append(flags[i])
+            i += 1
+    return out, value
+
+
+def slug(flags, decay, default_decay):
+    """A folder name from the flags: readable, and the same for the same flags on every resume."""
+    text = " ".join(flags) + ("" if decay == default_decay else f" decay {decay:g}")
+    text = re.sub(r"[^A-Za-z0-9.]+", "_", text.replace("--", " ")).strip("_") or "official"
+    return text if len(text) <= 60 else f"{text[:48]}_{zlib.crc32(text.encode()):08x}"
+
+
+def steps_layout(name, steps, eval_every, steps_per_epoch, batch_size):
+    """(epochs, save_freq) for `steps` steps of `steps_per_epoch`, evaluated every `eval_every` steps."""
+    for what, value in (("--steps", steps), ("--eval_every", eval_every)):
+        if value % steps_per_epoch:
+            raise AblationError(
+                f"{what} {value} is not a whole number of epochs for variant {name} ({steps_per_epoch} steps per "
+                f"epoch at batch {batch_size}); use a multiple of {steps_per_epoch}")
+    if steps % eval_every:
+        raise AblationError(f"--steps {steps} is not a multiple of --eval_every {eval_every}")
+    return steps // steps_per_epoch, eval_every // steps_per_epoch
+
+
+def plan(variants, seeds, steps, eval_every, decay, common, describe):
+    """Runs for `variants` x `seeds`. describe(flags) -> (batch_size, steps_per_epoch, ema_decay, netG) of
+    the training options that the common flags plus `flags` give (the caller parses them).
+    Returns (runs, {variant: 'raw' | 'ema'})."""
+    check_flags(common, "the common training flags (after --)")
+    netG = describe([])[3]
+    groups, weights = {}, {}
+    for v in variants:
+        flags = [f.replace("{netG}", netG) for f in v.flags]
+        check_flags(flags, f"variant {v.name}")
+        batch, spe, ema, _ = describe(flags)
+        weights[v.name] = "ema" if ema > 0 else "raw"
+        base, ema_flag = split_ema(flags)
+        vdecay = decay if v.decay is None else v.decay
+        if not 0 <= vdecay <= 1:
+            raise AblationError(f"variant {v.name}: the decay fraction must lie in [0, 1], got {vdecay}")
+        epochs, save_freq = steps_layout(v.name, steps, eval_every, spe, batch)
+        group = groups.setdefault((tuple(base), vdecay), {"emas": {}, "raw": [], "layout": (epochs, spe, save_freq)})
+        if ema_flag is not None:
+            group["emas"].setdefault(ema_flag, []).append(v.name)
+        else:
+            group["raw"].append(v.name)
+    runs = []
+    for (base, vdecay), g in groups.items():
+        epochs, spe, save_freq = g["layout"]
+        parts = [(["--ema_decay", value], names) for value, names in g["emas"].items()] or [([], [])]
+        for i, (ema_flags, ema_names) in enumerate(parts):
+            flags = list(base) + ema_flags
+            scored = [(n, weights[n]) for n in (g["raw"] if i == 0 else [])] + [(n, "ema") for n in ema_names]
+            for seed in seeds:
+                runs.append(Run(slug(flags, vdecay, decay), seed, flags, vdecay, epochs, spe, save_freq,
+                                list(scored)))
+    order = {v.name: i for i, v in enumerate(variants)}
+    runs.sort(key=lambda r: (seeds.index(r.seed), min(order[n] for n, _ in r.variants)))
+    return runs, weights
+
+
+def steps_per_epoch(dataset_size, batch_size):
+    return math.ceil(dataset_size / batch_size)
