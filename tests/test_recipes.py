@@ -6,6 +6,7 @@ import copy
 import json
 import math
 import random
+import signal
 
 import pytest
 import torch
@@ -198,6 +199,18 @@ def test_ema_equals_its_formula_after_a_few_steps(tmp_path):
     assert not torch.allclose(got["model.1.weight"], model.netG_A.state_dict()["model.1.weight"])
 
 
+def test_ema_never_changes_training(tmp_path):
+    """The ablation scores one run with raw and with averaged generators: the average must not touch training."""
+    runs = []
+    for extra in ([], ["--ema_decay", "0.9"]):
+        m = build(train_opt(tmp_path, *extra))
+        for i in range(3):
+            step(m, i)
+        runs.append((raw_weights(m), torch.get_rng_state()))
+    assert torch.equal(runs[0][1], runs[1][1])
+    assert all(torch.equal(v, runs[1][0][k]) for k, v in runs[0][0].items())
+
+
 def test_ema_files_beside_the_raw_ones_and_the_state_resumes_exactly(tmp_path):
     opt = train_opt(tmp_path, "--ema_decay", "0.95", "--lambda_r1", "0.1", "--r1_every", "2")
     a = build(opt)
@@ -369,3 +382,35 @@ def test_recipe_object_is_inert_at_test_time():
     r = Recipe(make_opt(diffaug="color", ema_decay=0.9, lambda_r1=1.0), {"G_A": torch.nn.Linear(1, 1)}, train=False)
     x = torch.rand(2, 3)
     assert r.augment(x) is x and r.ema is None and r.r1 is None and r.state_dict() is None
+
+
+# ---- end to end: train, SIGKILL, resume exactly, test ----
+
+@pytest.mark.slow
+def test_new_generator_and_techniques_train_resume_exactly_and_test(tiny_dataset, tmp_path):
+    """resnet_6blocks_nearest with EMA, DiffAugment, lazy R1 and spectral norm: a run SIGKILLed after its
+    3rd save and resumed ends with the raw and the averaged weights of an uninterrupted run; cyclegan-test
+    then translates with the averaged generators."""
+    import subprocess
+    import sys
+    from conftest import REPO, run_env
+    from test_resume import cmd, run_to_end, start_and_signal
+    extra = ["--netG", "resnet_6blocks_nearest", "--ema_decay", "0.9", "--diffaug", "color,translation,cutout:0.25",
+             "--lambda_r1", "0.1", "--r1_every", "2", "--spectral_norm"]
+    ck = tmp_path / "ck"
+    run_to_end(cmd(tiny_dataset, ck, "full", *extra))
+    rc, _, _ = start_and_signal(cmd(tiny_dataset, ck, "killed", *extra), "saved the latest model", 3, signal.SIGKILL)
+    assert rc != 0
+    resumed = run_to_end(cmd(tiny_dataset, ck, "killed", "--continue_train", *extra))
+    assert "resumed from" in resumed.stdout
+    for name in ("G_A", "G_B", "G_A_ema", "G_B_ema", "D_A"):
+        a = torch.load(ck / "full" / f"latest_net_{name}.pth")
+        b = torch.load(ck / "killed" / f"latest_net_{name}.pth")
+        assert max((a[k] - b[k]).abs().max().item() for k in a) <= 1e-6, name
+    saved = json.loads((ck / "full" / "train_opt.json").read_text())
+    assert saved["netG"] == "resnet_6blocks_nearest" and saved["ema_decay"] == 0.9
+    p = subprocess.run([sys.executable, "-m", "cyclegan.test", "--dataroot", str(tiny_dataset), "--name", "full",
+                        "--checkpoints_dir", str(ck), "--results_dir", str(tmp_path / "res"), "--gpu_ids", "-1"],
+                       cwd=REPO, env=run_env(), capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+    assert "latest_net_G_A_ema.pth" in p.stdout and (tmp_path / "res" / "full" / "test_latest" / "index.html").is_file()
