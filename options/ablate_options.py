@@ -3,9 +3,23 @@ training flags shared by every run follow a `--` (e.g. -- --load_size 72 --crop_
 import argparse
 import os
 
-from cyclegan.ablation import CATALOGUE, AblationError, parse_variant
+from cyclegan.ablation import CATALOGUE, AblationError, Variant, parse_variant
 
 from .base_options import Options
+
+
+def with_ema_pairs(variants, decay):
+    """Each variant without --ema_decay followed by NAME+ema, the same flags plus --ema_decay `decay`
+    (official's pair is the catalogue's ema variant when that is listed)."""
+    names = {v.name for v in variants}
+    out = []
+    for v in variants:
+        out.append(v)
+        paired = any(f.startswith("--ema_decay") for f in v.flags) or v.name == "ema" or \
+            (v.name == "official" and "ema" in names) or f"{v.name}+ema" in names
+        if not paired:
+            out.append(Variant(f"{v.name}+ema", v.flags + ["--ema_decay", f"{decay:g}"], v.decay, pair_of=v.name))
+    return out
 
 
 class AblateOptions(Options):
@@ -31,6 +45,9 @@ class AblateOptions(Options):
                        help="comma list of catalogued variants (see below); official is always included")
         p.add_argument("--variant", action="append", default=[], metavar="NAME=FLAGS",
                        help="a custom variant: training flags (and --decay F), repeatable")
+        p.add_argument("--ema_pairs", type=float, default=0.0, metavar="D",
+                       help="also score every variant without EMA with --ema_decay D as NAME+ema (free: the average "
+                            "never changes training, so the pair shares one run); 0 = off")
         p.add_argument("--seeds", default="1,2", help="comma list of training seeds (default: 1,2)")
         p.add_argument("--steps", type=int, default=2080, help="training steps per run (whole epochs)")
         p.add_argument("--eval_every", type=int, default=None, help="evaluate every N steps (default: every epoch)")
@@ -67,6 +84,8 @@ class AblateOptions(Options):
             variants += [parse_variant(text) for text in opt.variant]
         except AblationError as e:
             self.parser.error(str(e))
+        if opt.ema_pairs:
+            variants = with_ema_pairs(variants, opt.ema_pairs)
         seen = set()
         for v in variants:
             if v.name in seen:

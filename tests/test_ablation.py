@@ -37,6 +37,22 @@ def test_variants_differing_only_by_ema_share_a_run_scored_both_ways():
     assert len({r.folder for r in runs}) == 6
 
 
+def test_ema_pairs_share_runs_and_skip_variants_that_average_already():
+    from options.ablate_options import with_ema_pairs
+    base = [parse_variant("official"), parse_variant("ema"), parse_variant("d_layers2"), Variant("own", ["--recipe", "x"])]
+    variants = with_ema_pairs(base, 0.99)
+    assert [v.name for v in variants] == ["official", "ema", "d_layers2", "d_layers2+ema", "own", "own+ema"]
+
+    def averaging(flags):  # '--recipe x' averages by itself
+        b = describe(flags)
+        return (*b[:2], 0.5 if "--recipe" in flags and "--ema_decay" not in flags else b[2], b[3])
+    runs, weights = plan(variants, [1], 24, 12, 0.5, [], averaging)
+    assert "own+ema" not in weights and weights["own"] == "ema"
+    by_folder = {r.folder: r.variants for r in runs}
+    assert by_folder["netD_n_layers_n_layers_D_2_ema_decay_0.99_s1"] == [("d_layers2", "raw"), ("d_layers2+ema", "ema")]
+    assert by_folder["recipe_x_s1"] == [("own", "ema")] and len(runs) == 3
+
+
 def test_steps_must_be_whole_epochs_and_reserved_flags_are_refused():
     plan([Variant("b", ["--batch_size", "4"])], [1], 12, 12, 0.5, [], describe)  # 3 steps per epoch: fine
     with pytest.raises(AblationError, match="batch 4"):

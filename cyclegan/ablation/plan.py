@@ -27,7 +27,7 @@ CATALOGUE = {
     "ttur": (["--lr_D", "0.0004"], None),
     "lr_x2": (["--lr", "0.0004"], None),
     "decay_75": ([], 0.75),
-    "batch4": (["--batch_size", "4", "--lr_batch_rule", "sqrt"], None),
+    "batch2": (["--batch_size", "2", "--lr_batch_rule", "sqrt"], None),
     "fast": (["--recipe", "fast"], None),
 }
 # set by the sweep for every run; a variant or the common flags may not set them
@@ -44,6 +44,7 @@ class Variant:
     name: str
     flags: list
     decay: float | None = None  # None: the sweep's --decay
+    pair_of: str | None = None  # the variant this one adds --ema_decay to (dropped if that one averages already)
 
 
 @dataclass
@@ -137,16 +138,20 @@ def steps_layout(name, steps, eval_every, steps_per_epoch, batch_size):
 def plan(variants, seeds, steps, eval_every, decay, common, describe):
     """Runs for `variants` x `seeds`. describe(flags) -> (batch_size, steps_per_epoch, ema_decay, netG) of
     the training options that the common flags plus `flags` give (the caller parses them).
-    Returns (runs, {variant: 'raw' | 'ema'})."""
+    Returns (runs, {variant: 'raw' | 'ema'}); an EMA pair of a variant that averages already is left out."""
     check_flags(common, "the common training flags (after --)")
     netG = describe([])[3]
     groups, weights = {}, {}
     for v in variants:
+        if v.pair_of is not None and weights.get(v.pair_of) == "ema":
+            continue
         flags = [f.replace("{netG}", netG) for f in v.flags]
         check_flags(flags, f"variant {v.name}")
         batch, spe, ema, _ = describe(flags)
         weights[v.name] = "ema" if ema > 0 else "raw"
         base, ema_flag = split_ema(flags)
+        if ema_flag is None and ema > 0:  # averages with a decay of its own (e.g. a recipe): its own run
+            base = base + ["(own ema)"]
         vdecay = decay if v.decay is None else v.decay
         if not 0 <= vdecay <= 1:
             raise AblationError(f"variant {v.name}: the decay fraction must lie in [0, 1], got {vdecay}")
@@ -158,6 +163,7 @@ def plan(variants, seeds, steps, eval_every, decay, common, describe):
             group["raw"].append(v.name)
     runs = []
     for (base, vdecay), g in groups.items():
+        base = [f for f in base if f != "(own ema)"]
         epochs, spe, save_freq = g["layout"]
         parts = [(["--ema_decay", value], names) for value, names in g["emas"].items()] or [([], [])]
         for i, (ema_flags, ema_names) in enumerate(parts):
@@ -166,7 +172,7 @@ def plan(variants, seeds, steps, eval_every, decay, common, describe):
             for seed in seeds:
                 runs.append(Run(slug(flags, vdecay, decay), seed, flags, vdecay, epochs, spe, save_freq,
                                 list(scored)))
-    order = {v.name: i for i, v in enumerate(variants)}
+    order = {v.name: i for i, v in enumerate(variants) if v.name in weights}
     runs.sort(key=lambda r: (seeds.index(r.seed), min(order[n] for n, _ in r.variants)))
     return runs, weights
 

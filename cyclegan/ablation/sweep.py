@@ -68,6 +68,7 @@ class Sweep:
         if s.eval_every is None:  # one epoch of the common flags
             s.eval_every = self.describe([])[1]
         self.runs, self.weights = plan(s.variants, s.seeds, s.steps, s.eval_every, s.decay, s.common, self.describe)
+        s.variants = [v for v in s.variants if v.name in self.weights]
         self.flags = {v.name: [f for f in v.flags] for v in s.variants}
         self.records = {}
 
