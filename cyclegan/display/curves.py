@@ -4,7 +4,7 @@ at the chance level. Used by the ablation page (cyclegan/ablation/report.py)."""
 import math
 
 from .html import escape
-from .plot import COLORS, frame
+from .plot import COLORS, frame, svg_head
 
 
 def _finite(v):
@@ -19,10 +19,7 @@ def curves_svg(groups, title, xlabel="training steps", ylabel="", reference=None
     xs = [p[0] for g in groups for pts in [g["mean"], *g["seeds"].values()] for p in pts]
     ys = [v for g in groups for pts in g["seeds"].values() for p in pts for v in p[1:] if _finite(v)]
     ys += [p[1] for g in groups for p in g["mean"] if _finite(p[1])] + ([reference] if reference is not None else [])
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-           f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">',
-           f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
-           f'<text x="{left}" y="18" font-size="14" font-family="sans-serif">{escape(title)}</text>']
+    out = svg_head(width, height, title, left)
     if not xs or not ys:
         out.append(f'<text x="{left + 10}" y="{top + ph / 2}" font-size="13" font-family="sans-serif">'
                    f'no evaluations yet</text></svg>')

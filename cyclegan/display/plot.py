@@ -23,6 +23,14 @@ def _nice_ticks(lo, hi, n=5):
     return ticks
 
 
+def svg_head(width, height, title, left):
+    """The opening lines of a chart: the svg element, a white background and the title (escaped)."""
+    return [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">',
+            f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
+            f'<text x="{left}" y="18" font-size="14" font-family="sans-serif">{escape(title)}</text>']
+
+
 def frame(out, bounds, box, height, xlabel):
     """Append the plot frame, grid, tick labels and x label to `out`; returns the (px, py) data->pixel maps.
     bounds = (x0, x1, y0, y1) with x1 > x0 and y1 > y0; box = (left, top, plot width, plot height)."""
@@ -53,10 +61,7 @@ def loss_svg(xs, series, width=720, height=360, title="Training losses", xlabel=
     left, right, top, bottom = 56, 150, 30, 40
     pw, ph = width - left - right, height - top - bottom
     ys = [y for vals in series.values() for y in vals if y is not None and math.isfinite(y)]
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-           f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">',
-           f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
-           f'<text x="{left}" y="18" font-size="14" font-family="sans-serif">{escape(title)}</text>']
+    out = svg_head(width, height, title, left)
     if not xs or not ys:
         out.append(f'<text x="{left + 10}" y="{top + ph / 2}" font-size="13" '
                    'font-family="sans-serif">no losses recorded yet</text></svg>')
