@@ -22,7 +22,7 @@ CATALOGUE = {
     "nearest": (["--netG", "{netG}_nearest"], None),
     "d_layers2": (["--netD", "n_layers", "--n_layers_D", "2"], None),
     "spectral_norm": (["--spectral_norm"], None),
-    "r1": (["--lambda_r1", "0.01"], None),
+    "r1": (["--lambda_r1", "10"], None),
     "hinge": (["--gan_mode", "hinge"], None),
     "ttur": (["--lr_D", "0.0004"], None),
     "lr_x2": (["--lr", "0.0004"], None),
