@@ -69,7 +69,8 @@ class Sweep:
             s.eval_every = self.describe([])[1]
         self.runs, self.weights = plan(s.variants, s.seeds, s.steps, s.eval_every, s.decay, s.common, self.describe)
         s.variants = [v for v in s.variants if v.name in self.weights]
-        self.flags = {v.name: [f for f in v.flags] for v in s.variants}
+        netG = self.describe([])[3]
+        self.flags = {v.name: [f.replace("{netG}", netG) for f in v.flags] for v in s.variants}
         self.records = {}
 
     def describe(self, flags):
@@ -84,7 +85,11 @@ class Sweep:
 
     def options(self, flags, name, seed, *extra):
         argv = self.base + ["--name", name, "--seed", str(seed), *map(str, extra)] + self.s.common + flags
-        return self.parse(argv)
+        try:
+            return self.parse(argv)
+        except SystemExit:  # argparse has printed why
+            raise AblationError(f"training flags {' '.join(self.s.common + flags)!r}: not valid for cyclegan-train "
+                                f"(see the message above)") from None
 
     def train_argv(self, run):
         folder = os.path.join(self.runs_dir, run.folder)
