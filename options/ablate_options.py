@@ -63,7 +63,8 @@ class AblateOptions(Options):
         p.add_argument("--parallel", type=int, default=1,
                        help="jobs at once: training runs, plus the sweep's own evaluation (default: 1)")
         p.add_argument("--threads", type=int, default=1, help="torch threads per run and for the evaluation")
-        p.add_argument("--cost_steps", type=int, default=10, help="timed steps per variant for the cost column")
+        p.add_argument("--cost_steps", type=int, default=16,
+                       help="timed steps per variant for the cost column (a multiple of --r1_every)")
         p.add_argument("--device", default="auto", help="evaluation device: auto, cpu, cuda (training: --gpu_ids "
                                                         "after --)")
         p.add_argument("--report_only", action="store_true", help="rewrite the report from what is on disk")

@@ -100,7 +100,7 @@ def write_report(out_dir, protocol, variants, flags, weights, runs, records, cos
              "only by --ema_decay shares its run (the average never changes training).",
              "* = not every seed has reached the last step yet."]
     if cost:
-        notes.append(f"Cost per step: median of {cost['timed_steps']} steps per variant after {cost['warmup']} "
+        notes.append(f"Cost per step: mean of {cost['timed_steps']} steps per variant after {cost['warmup']} "
                      f"warm-up steps, in turns in one process, on {cost['device']} with {cost['threads']} "
                      f"thread(s).")
     atomic_write_json(os.path.join(out_dir, "ablation.json"),
