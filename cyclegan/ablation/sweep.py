@@ -51,7 +51,7 @@ class SweepSettings:
     samples: int = 4
     parallel: int = 1
     threads: int = 1
-    cost_steps: int = 10
+    cost_steps: int = 16
     cost_warmup: int = 2
     device: str = "cpu"  # evaluation device
     report_only: bool = False
