@@ -414,3 +414,20 @@ def test_new_generator_and_techniques_train_resume_exactly_and_test(tiny_dataset
                        cwd=REPO, env=run_env(), capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
     assert "latest_net_G_A_ema.pth" in p.stdout and (tmp_path / "res" / "full" / "test_latest" / "index.html").is_file()
+
+
+@pytest.mark.parametrize("netG", ["resnet_6blocks", "unet_128"])
+def test_bilinear_upsample_init_starts_without_a_checkerboard_in_the_official_layout(netG, tmp_path):
+    from cyclegan.models.upsample import bilinear_init_
+    G = bilinear_init_(define_G(3, 3, 8, netG, "instance"))
+    assert G.state_dict().keys() == define_G(3, 3, 8, netG, "instance").state_dict().keys()
+    for m in G.modules():
+        if isinstance(m, torch.nn.ConvTranspose2d):  # a flat input gives a flat output (away from the border)
+            y = torch.nn.functional.conv_transpose2d(torch.ones(1, m.in_channels, 8, 8), m.weight, None, 2,
+                                                     m.padding, m.output_padding)[..., 2:-2, 2:-2]
+            assert (y.amax((2, 3)) - y.amin((2, 3))).abs().max() < 1e-5 and y.abs().max() > 0
+    m = build(train_opt(tmp_path, "--upsample_init", "bilinear", "--ema_decay", "0.9"))
+    w = [x.weight for x in m.netG_A.modules() if isinstance(x, torch.nn.ConvTranspose2d)][0]
+    assert torch.allclose(w[0, 0] / w[0, 0, 1, 1], torch.tensor([[0.25, 0.5, 0.25], [0.5, 1, 0.5], [0.25, 0.5, 0.25]]))
+    assert torch.equal(w, [x.weight for x in m.recipe.ema.nets["G_A"].modules()
+                           if isinstance(x, torch.nn.ConvTranspose2d)][0])  # the average starts from it

@@ -20,6 +20,7 @@ CATALOGUE = {
     "diffaug_translation": (["--diffaug", "translation"], None),
     "diffaug_strong": (["--diffaug", "color,translation,cutout"], None),
     "nearest": (["--netG", "{netG}_nearest"], None),
+    "bilinear_init": (["--upsample_init", "bilinear"], None),
     "d_layers2": (["--netD", "n_layers", "--n_layers_D", "2"], None),
     "spectral_norm": (["--spectral_norm"], None),
     "r1": (["--lambda_r1", "10"], None),

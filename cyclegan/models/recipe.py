@@ -4,6 +4,7 @@ named combinations (--recipe official|fast). With every flag off the step is the
   --diffaug POLICY       DiffAugment on every D input, real and fake, in G's and D's passes (diffaug.py)
   --ema_decay D          averaged generators, saved beside the raw ones (ema.py)
   --netG *_nearest       nearest upsampling + conv in the generators (upsample.py)
+  --upsample_init bilinear  the generators' transposed convs start as bilinear upsampling (upsample.py)
   --spectral_norm        spectral norm in the discriminators (regularizers.py)
   --lambda_r1 G          R1 penalty on real inputs, lazily every --r1_every steps (regularizers.py)
   --gan_mode hinge       the hinge loss (losses.py)
@@ -20,6 +21,7 @@ from .diffaug import augmenter, identity, parse_policy
 from .ema import EMA
 from .files import net_file
 from .regularizers import R1
+from .upsample import bilinear_init_
 
 # --recipe NAME: defaults for these flags (typed flags still win); measured in docs/recipes.md
 RECIPES = {
@@ -27,7 +29,7 @@ RECIPES = {
     "fast": {},
 }
 TECHNIQUES = ("diffaug", "ema_decay", "spectral_norm", "lambda_r1", "r1_every", "gan_mode", "lr_G", "lr_D",
-              "lr_batch_rule", "init_from")
+              "lr_batch_rule", "init_from", "upsample_init")
 # restored from train_opt.json on --continue_train unless typed: the techniques and whatever a recipe sets
 RECIPE_KEYS = TECHNIQUES + tuple(sorted({k for flags in RECIPES.values() for k in flags} - set(TECHNIQUES)))
 LR_BATCH_RULES = ("none", "sqrt", "linear")
@@ -73,6 +75,9 @@ def add_flags(parser):
     g.add_argument("--lr_batch_rule", default="none", choices=LR_BATCH_RULES,
                    help="scale the learning rates with --batch_size: sqrt (the rule for Adam), linear, or none "
                         "(official)")
+    g.add_argument("--upsample_init", default="random", choices=("random", "bilinear"),
+                   help="bilinear: start the generators' transposed convs as bilinear upsampling (no checkerboard "
+                        "at the start; the official layout and files)")
     g.add_argument("--init_from", default=None,
                    help="start the generators from a run folder (its latest generators, averaged ones first) "
                         "or from files: G_A=FILE,G_B=FILE (either one alone is fine)")
@@ -140,6 +145,9 @@ class Recipe:
         self.augment = augmenter(getattr(opt, "diffaug", "")) if train else identity
         gamma = getattr(opt, "lambda_r1", 0.0) if train else 0.0
         self.r1 = R1(gamma, getattr(opt, "r1_every", 16)) if gamma > 0 else None
+        if train and getattr(opt, "upsample_init", "random") == "bilinear":
+            for net in generators.values():
+                bilinear_init_(net, opt.init_gain)
         if train and getattr(opt, "init_from", None) and not getattr(opt, "continue_train", False):
             init_generators(opt.init_from, generators)
         decay = getattr(opt, "ema_decay", 0.0) if train else 0.0
