@@ -30,8 +30,11 @@ def mean_curve(per_seed):
     return out
 
 
-def summarise(variants, weights, runs, records, total_steps, cost):
-    """{variant: {"seeds": {seed: {key: [(step, v, lo, hi)]}}, "final": {...}, "cost": ...}}."""
+def summarise(variants, weights, runs, records, total_steps, cost, eval_every=None):
+    """{variant: {"seeds": {seed: {key: [(step, v, lo, hi)]}}, "final": {...}, "cost": ...}}; only records at
+    multiples of eval_every count (a resumed sweep may hold others)."""
+    if eval_every:
+        records = {k: [r for r in v if r["step"] % eval_every == 0] for k, v in records.items()}
     out = {}
     for name in variants:
         seeds = {}
@@ -89,7 +92,7 @@ def markdown(header, rows, notes):
 
 def write_report(out_dir, protocol, variants, flags, weights, runs, records, cost, samples, domains):
     """Write ablation.json, ablation.md and index.html into out_dir; returns the page path."""
-    summary = summarise(variants, weights, runs, records, protocol["steps"], cost)
+    summary = summarise(variants, weights, runs, records, protocol["steps"], cost, protocol["eval_every"])
     header, rows = table_rows(summary, flags, domains)
     notes = [f"{protocol['steps']} training steps per variant, seeds {', '.join(map(str, protocol['seeds']))}; "
              f"evaluated every {protocol['eval_every']} steps with cyclegan.metrics.evaluate on {protocol['heldout']} "
