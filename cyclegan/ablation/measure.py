@@ -20,15 +20,15 @@ def arch_of(opt):
     return {k: getattr(opt, k) for k in ("netG", "ngf", "norm", "no_dropout")}
 
 
-def evaluate_run(run, run_dir, arch, heldout, settings, device, log=print):
+def evaluate_run(run, run_dir, arch, heldout, settings, device, log=print, stopped=lambda: False):
     """Score every saved evaluation epoch of `run` with each weights kind it needs, skipping what its
-    ablate_eval.jsonl already holds; returns all its records."""
+    ablate_eval.jsonl already holds (and stopping early when stopped() says so); returns all its records."""
     path = os.path.join(run_dir, EVAL_LOG)
     records = read_jsonl(path)
     done = {(r["epoch"], r["weights"]) for r in records}
     for epoch in run.eval_epochs:
         for kind in sorted({w for _, w in run.variants}):
-            if (epoch, kind) in done:
+            if (epoch, kind) in done or stopped():
                 continue
             tr = Translator(run_dir, arch, str(epoch), model_suffix="_A", device=device, compile=False,
                             raw=kind == "raw")

@@ -184,7 +184,7 @@ class Sweep:
                     run = todo.pop(0)
                     running[self.launch(run)] = run
                 if unscored:
-                    self.score(unscored.pop(0))
+                    self.score(unscored.pop(0), stopped=lambda: stop["signal"] is not None)
                     continue
                 finished = self.wait_any(running, stop)
                 for proc, run in finished:
@@ -227,14 +227,14 @@ class Sweep:
             time.sleep(1.0)
         return []
 
-    def score(self, run):
+    def score(self, run, stopped=lambda: False):
         run_dir = os.path.join(self.runs_dir, run.folder)
         arch = measure.arch_of(self.options(run.flags, run.folder, run.seed))
         settings = {"c2st_seed": self.s.c2st_seed, "folds": self.s.folds, "c2st_steps": self.s.c2st_steps}
         self.log(f"evaluating {run.folder}")
         self.records[run.folder] = measure.evaluate_run(run, run_dir, arch, self.heldout, settings, self.s.device,
-                                                        self.log)
-        if run.seed == self.s.seeds[0] and self.s.samples:
+                                                        self.log, stopped)
+        if run.seed == self.s.seeds[0] and self.s.samples and not stopped():
             measure.write_samples(run, run_dir, arch, self.heldout.B[:self.s.samples],
                                   os.path.join(self.s.out_dir, "samples"), self.s.device)
         self.write_report()
