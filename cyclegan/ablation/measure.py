@@ -98,7 +98,7 @@ def measure_cost(variant_opts, steps=16, warmup=2, log=print):
     device = next(iter(variant_opts.values())).device
     out = {name: {"step_ms": round(statistics.fmean(t), 2), "ratio": round(statistics.fmean(t) / base, 3),
                   "median_ms": round(statistics.median(t), 2), "steps": len(t)} for name, t in times.items()}
-    log("cost per step (median ms, x official): " + ", ".join(f"{n} {v['step_ms']} ({v['ratio']}x)"
+    log("cost per step (mean ms, x official): " + ", ".join(f"{n} {v['step_ms']} ({v['ratio']}x)"
                                                               for n, v in out.items()))
     return {"variants": out, "device": device_name(torch.device(device)), "threads": torch.get_num_threads(),
             "timed_steps": steps, "warmup": warmup}
