@@ -14,7 +14,8 @@ float summation order of the weight gradients changes. Batch norm (statistics ov
 (its masks come from one RNG stream in call order) keep the official call order.
 
 Recipe techniques (models/recipe.py; all off by default): DiffAugment on every D input, generator EMA,
-spectral norm, lazy R1, hinge loss, TTUR and batch-size learning-rate rules, --init_from.
+spectral norm, lazy R1, hinge loss, TTUR and batch-size learning-rate rules, bilinear-initialised upsampling,
+--init_from.
 """
 import argparse
 import itertools
@@ -61,8 +62,8 @@ class CycleGANModel(BaseModel):
         self.netG_A = define_G(opt.input_nc, opt.output_nc, **g).to(self.device)
         self.netG_B = define_G(opt.output_nc, opt.input_nc, **g).to(self.device)
         if self.isTrain:
-            d = dict(ndf=opt.ndf, netD=opt.netD, n_layers_D=opt.n_layers_D, norm=opt.norm,
-                     init_type=opt.init_type, init_gain=opt.init_gain, spectral_norm=getattr(opt, "spectral_norm", False))
+            d = dict(ndf=opt.ndf, netD=opt.netD, n_layers_D=opt.n_layers_D, norm=opt.norm, init_type=opt.init_type,
+                     init_gain=opt.init_gain, spectral_norm=getattr(opt, "spectral_norm", False))
             self.netD_A = define_D(opt.output_nc, **d).to(self.device)
             self.netD_B = define_D(opt.input_nc, **d).to(self.device)
             if opt.lambda_identity > 0.0 and opt.input_nc != opt.output_nc:
