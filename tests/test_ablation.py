@@ -19,10 +19,17 @@ from cyclegan.training.run_folder import read_counters
 
 
 def describe(flags):
-    """A stand-in for the parsed options: 12 images, batch from the flags."""
-    batch = int(flags[flags.index("--batch_size") + 1]) if "--batch_size" in flags else 1
-    ema = float(flags[flags.index("--ema_decay") + 1]) if "--ema_decay" in flags else 0.0
-    return batch, -(-12 // batch), ema, "resnet_6blocks"
+    """A stand-in for the parsed options: 12 images, batch from the flags, every '--key value' a change
+    ('--recipe x' stands for '--ema_decay 0.5 --lr 1')."""
+    changes, i = {}, 0
+    while i < len(flags):
+        if flags[i] == "--recipe":
+            changes = {"ema_decay": 0.5, "lr": 1.0, **changes}
+        else:
+            changes[flags[i][2:]] = float(flags[i + 1]) if flags[i] in ("--ema_decay", "--lr") else flags[i + 1]
+        i += 2
+    batch = int(changes.get("batch_size", 1))
+    return batch, -(-12 // batch), "resnet_6blocks", changes
 
 
 def test_variants_differing_only_by_ema_share_a_run_scored_both_ways():
@@ -32,6 +39,7 @@ def test_variants_differing_only_by_ema_share_a_run_scored_both_ways():
     assert len(runs) == 6 and [r.seed for r in runs] == [1, 1, 1, 2, 2, 2]
     shared = runs[0]
     assert shared.variants == [("official", "raw"), ("ema", "ema")] and shared.flags == ["--ema_decay", "0.999"]
+    assert shared.folder == "ema_decay_0.999_s1"
     assert runs[2].flags == ["--netG", "resnet_6blocks_nearest"]  # {netG} filled from the common flags
     assert (shared.epochs, shared.n_epochs_decay, shared.eval_epochs) == (2, 1, [1, 2])
     assert len({r.folder for r in runs}) == 6
@@ -43,14 +51,14 @@ def test_ema_pairs_share_runs_and_skip_variants_that_average_already():
     variants = with_ema_pairs(base, 0.99)
     assert [v.name for v in variants] == ["official", "ema", "d_layers2", "d_layers2+ema", "own", "own+ema"]
 
-    def averaging(flags):  # '--recipe x' averages by itself
-        b = describe(flags)
-        return (*b[:2], 0.5 if "--recipe" in flags and "--ema_decay" not in flags else b[2], b[3])
-    runs, weights = plan(variants, [1], 24, 12, 0.5, [], averaging)
+    runs, weights = plan(variants + [Variant("same", ["--lr", "1", "--ema_decay", "0.5"])], [1], 24, 12, 0.5, [],
+                         describe)
     assert "own+ema" not in weights and weights["own"] == "ema"
     by_folder = {r.folder: r.variants for r in runs}
-    assert by_folder["netD_n_layers_n_layers_D_2_ema_decay_0.99_s1"] == [("d_layers2", "raw"), ("d_layers2+ema", "ema")]
-    assert by_folder["recipe_x_s1"] == [("own", "ema")] and len(runs) == 3
+    assert by_folder["ema_decay_0.99_n_layers_D_2_netD_n_layers_s1"] == [("d_layers2", "raw"),
+                                                                         ("d_layers2+ema", "ema")]
+    # '--recipe x' and the flags it stands for are one run
+    assert by_folder["ema_decay_0.5_lr_1.0_s1"] == [("own", "ema"), ("same", "ema")] and len(runs) == 3
 
 
 def test_steps_must_be_whole_epochs_and_reserved_flags_are_refused():
@@ -67,9 +75,10 @@ def test_steps_must_be_whole_epochs_and_reserved_flags_are_refused():
     assert (v.flags, v.decay) == (["--lr", "0.0001"], 0.75)
     runs, _ = plan([v], [1], 48, 12, 0.5, [], describe)
     assert (runs[0].epochs, runs[0].n_epochs_decay) == (4, 3)
-    assert slug(["--diffaug", "translation"], 0.5, 0.5) == "diffaug_translation" == slug(["--diffaug", "translation"],
-                                                                                          0.5, 0.5)
-    assert len(slug(["--variant"] * 40, 0.5, 0.5)) <= 60
+    assert slug({"diffaug": "translation", "lr": 0.1}, 0.5, 0.5) == "diffaug_translation_lr_0.1" == \
+        slug({"lr": 0.1, "diffaug": "translation"}, 0.5, 0.5)
+    assert slug({}, 0.75, 0.5) == "decay_0.75" and slug({}, 0.5, 0.5) == "official"
+    assert len(slug({f"k{i}": "v" * 9 for i in range(20)}, 0.5, 0.5)) <= 60
 
 
 def test_curves_draw_mean_seed_and_interval_marks_and_escape_names():

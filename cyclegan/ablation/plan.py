@@ -1,9 +1,11 @@
 """What an ablation sweep trains: named variants (training flags), the runs that train them (one per variant
 group and seed), and the fixed protocol they share (steps, schedule, evaluation points).
 
-Every variant trains for the same number of steps from the same seeds. Variants whose flags differ only by
---ema_decay share one run: the EMA never changes training (no random draws, no weight change), so that run
-is scored with its raw generators for one variant and with the averages for the other. The schedule is the
+Every variant trains for the same number of steps from the same seeds. Runs are named after the options they
+change (so `--recipe fast` and the flags it stands for are one run, and a changed recipe is a new run).
+Variants whose options differ only by --ema_decay share one run: the EMA never changes training (no random
+draws, no weight change), so that run is scored with its raw generators for one variant and with the
+averages for the other. The schedule is the
 official linear one over the variant's epochs, the last `decay` fraction of them decaying (official: half).
 """
 import math
@@ -103,24 +105,26 @@ def check_flags(flags, where):
                             f"run (steps, seeds, names); drop {'it' if len(bad) == 1 else 'them'}")
 
 
-def split_ema(flags):
-    """(flags without --ema_decay, its value or None)."""
-    out, value, i = [], None, 0
+def without_ema(flags):
+    """The flags without --ema_decay (the average is chosen per run)."""
+    out, i = [], 0
     while i < len(flags):
         if flags[i] == "--ema_decay" and i + 1 < len(flags):
-            value, i = flags[i + 1], i + 2
+            i += 2
         elif flags[i].startswith("--ema_decay="):
-            value, i = flags[i].split("=", 1)[1], i + 1
+            i += 1
         else:
             out.append(flags[i])
             i += 1
-    return out, value
+    return out
 
 
-def slug(flags, decay, default_decay):
-    """A folder name from the flags: readable, and the same for the same flags on every resume."""
-    text = " ".join(flags) + ("" if decay == default_decay else f" decay {decay:g}")
-    text = re.sub(r"[^A-Za-z0-9.]+", "_", text.replace("--", " ")).strip("_") or "official"
+def slug(changes, decay, default_decay):
+    """A run folder name from the options a run changes ({key: value}), sorted: the same training gets the
+    same name however its flags were written (--recipe fast or the flags it stands for) and on every resume."""
+    text = " ".join(f"{k} {v}" for k, v in sorted(changes.items())) + \
+        ("" if decay == default_decay else f" decay {decay:g}")
+    text = re.sub(r"[^A-Za-z0-9.]+", "_", text).strip("_") or "official"
     return text if len(text) <= 60 else f"{text[:48]}_{zlib.crc32(text.encode()):08x}"
 
 
@@ -137,41 +141,41 @@ def steps_layout(name, steps, eval_every, steps_per_epoch, batch_size):
 
 
 def plan(variants, seeds, steps, eval_every, decay, common, describe):
-    """Runs for `variants` x `seeds`. describe(flags) -> (batch_size, steps_per_epoch, ema_decay, netG) of
-    the training options that the common flags plus `flags` give (the caller parses them).
-    Returns (runs, {variant: 'raw' | 'ema'}); an EMA pair of a variant that averages already is left out."""
+    """Runs for `variants` x `seeds`. describe(flags) -> (batch_size, steps_per_epoch, netG, changes) of the
+    training options that the common flags plus `flags` give (the caller parses them); `changes` holds the
+    options that differ from the common flags' ({key: value}, --recipe left out: only what it sets counts).
+    Variants that change the same options but --ema_decay share a run. Returns (runs, {variant: 'raw' |
+    'ema'}); an EMA pair of a variant that averages already is left out."""
     check_flags(common, "the common training flags (after --)")
-    netG = describe([])[3]
+    netG = describe([])[2]
     groups, weights = {}, {}
     for v in variants:
         if v.pair_of is not None and weights.get(v.pair_of) == "ema":
             continue
         flags = [f.replace("{netG}", netG) for f in v.flags]
         check_flags(flags, f"variant {v.name}")
-        batch, spe, ema, _ = describe(flags)
+        batch, spe, _, changes = describe(flags)
+        ema = changes.get("ema_decay", 0.0)
         weights[v.name] = "ema" if ema > 0 else "raw"
-        base, ema_flag = split_ema(flags)
-        if ema_flag is None and ema > 0:  # averages with a decay of its own (e.g. a recipe): its own run
-            base = base + ["(own ema)"]
         vdecay = decay if v.decay is None else v.decay
         if not 0 <= vdecay <= 1:
             raise AblationError(f"variant {v.name}: the decay fraction must lie in [0, 1], got {vdecay}")
         epochs, save_freq = steps_layout(v.name, steps, eval_every, spe, batch)
-        group = groups.setdefault((tuple(base), vdecay), {"emas": {}, "raw": [], "layout": (epochs, spe, save_freq)})
-        if ema_flag is not None:
-            group["emas"].setdefault(ema_flag, []).append(v.name)
-        else:
-            group["raw"].append(v.name)
+        key = (tuple(sorted((k, str(x)) for k, x in changes.items() if k != "ema_decay")), vdecay)
+        group = groups.setdefault(key, {"emas": {}, "raw": [], "flags": without_ema(flags), "changes": changes,
+                                        "layout": (epochs, spe, save_freq)})
+        (group["emas"].setdefault(ema, []) if ema > 0 else group["raw"]).append(v.name)
     runs = []
-    for (base, vdecay), g in groups.items():
-        base = [f for f in base if f != "(own ema)"]
+    for (_, vdecay), g in groups.items():
         epochs, spe, save_freq = g["layout"]
-        parts = [(["--ema_decay", value], names) for value, names in g["emas"].items()] or [([], [])]
-        for i, (ema_flags, ema_names) in enumerate(parts):
-            flags = list(base) + ema_flags
+        parts = [(value, names) for value, names in g["emas"].items()] or [(0.0, [])]
+        for i, (ema, ema_names) in enumerate(parts):
+            flags = g["flags"] + (["--ema_decay", f"{ema:g}"] if ema > 0 else [])
+            changes = {k: x for k, x in g["changes"].items() if k != "ema_decay"}
+            changes.update({"ema_decay": f"{ema:g}"} if ema > 0 else {})
             scored = [(n, weights[n]) for n in (g["raw"] if i == 0 else [])] + [(n, "ema") for n in ema_names]
             for seed in seeds:
-                runs.append(Run(slug(flags, vdecay, decay), seed, flags, vdecay, epochs, spe, save_freq,
+                runs.append(Run(slug(changes, vdecay, decay), seed, flags, vdecay, epochs, spe, save_freq,
                                 list(scored)))
     order = {v.name: i for i, v in enumerate(variants) if v.name in weights}
     runs.sort(key=lambda r: (seeds.index(r.seed), min(order[n] for n, _ in r.variants)))

@@ -1,6 +1,6 @@
-"""Run an ablation sweep: time every variant's step (in turns), train each run as a `cyclegan.train`
-subprocess (at most `parallel` jobs at once, the parent's evaluation counting as one), score the saved
-generators at the evaluation points, and rewrite the report after every evaluation.
+"""Run an ablation sweep: train each run as a `cyclegan.train` subprocess (at most `parallel` jobs at once,
+the parent's evaluation counting as one), score the saved generators at the evaluation points, rewrite the
+report after every evaluation, and at the end time every variant's step (in turns, alone on the machine).
 
 Resumable: the sweep folder is locked (the training run lock) and records its protocol; a finished run (its
 latest_state.pth counts past the last epoch) is never trained again, an interrupted one resumes from its
@@ -69,18 +69,21 @@ class Sweep:
             s.eval_every = self.describe([])[1]
         self.runs, self.weights = plan(s.variants, s.seeds, s.steps, s.eval_every, s.decay, s.common, self.describe)
         s.variants = [v for v in s.variants if v.name in self.weights]
-        netG = self.describe([])[3]
+        netG = self.describe([])[2]
         self.flags = {v.name: [f.replace("{netG}", netG) for f in v.flags] for v in s.variants}
         self.records = {}
 
     def describe(self, flags):
-        """(batch size, steps per epoch, ema decay, netG) of the common training flags plus `flags`."""
+        """(batch size, steps per epoch, netG, {option: value} changed from the common flags) of the common
+        training flags plus `flags`."""
         key = tuple(flags)
         if key not in self._described:
             opt = self.options(flags, "probe", 0)
+            common = vars(self.options([], "probe", 0)) if flags else vars(opt)
+            changes = {k: v for k, v in vars(opt).items() if k not in ("recipe", "explicit") and common.get(k) != v}
             from ..data import create_dataset
             size = len(create_dataset(opt))
-            self._described[key] = (opt.batch_size, steps_per_epoch(size, opt.batch_size), opt.ema_decay, opt.netG)
+            self._described[key] = (opt.batch_size, steps_per_epoch(size, opt.batch_size), opt.netG, changes)
         return self._described[key]
 
     def options(self, flags, name, seed, *extra):
@@ -136,9 +139,10 @@ class Sweep:
             self.check_protocol()
             torch.set_num_threads(s.threads)
             self.heldout = self.load_heldout()
-            self.cost = self.timing()
+            self.cost = self.saved_cost()
             if not s.report_only:
                 self.schedule()
+                self.cost = self.timing()  # after training: nothing else of the sweep runs meanwhile
             for run in self.runs:
                 self.records[run.folder] = read_jsonl(os.path.join(self.runs_dir, run.folder, measure.EVAL_LOG))
             return self.write_report()
@@ -152,14 +156,17 @@ class Sweep:
         self.heldout_desc = f"{len(heldout.B)} images of {dir_B} and {len(heldout.A)} of {dir_A}"
         return heldout
 
+    def saved_cost(self):
+        """The cost measured for exactly these variants, else None."""
+        saved = read_json(os.path.join(self.s.out_dir, "cost.json"))
+        return saved if saved and sorted(saved["variants"]) == sorted(v.name for v in self.s.variants) else None
+
     def timing(self):
+        saved = self.saved_cost()
+        if saved:
+            return saved
         path = os.path.join(self.s.out_dir, "cost.json")
         names = [v.name for v in self.s.variants]
-        saved = read_json(path)
-        if saved and sorted(saved["variants"]) == sorted(names):
-            return saved
-        if self.s.report_only:
-            return saved
         self.log(f"timing {len(names)} variants, {self.s.cost_steps} steps each in turns")
         opts = {v.name: self.options(self.flags[v.name], f"timing_{v.name}", 0) for v in self.s.variants}
         cost = measure.measure_cost(opts, self.s.cost_steps, self.s.cost_warmup, log=self.log)
