@@ -18,7 +18,7 @@ def apply_recipe(parser, argv):
     if saved and "recipe" not in typed and "recipe" in saved:
         name = saved["recipe"]
         restored = {k: saved[k] for k in RECIPE_KEYS if k in saved and k not in typed}
-        parser.set_defaults(recipe=name, **RECIPES.get(name, {}), **restored)
+        parser.set_defaults(**{"recipe": name, **RECIPES.get(name, {}), **restored})
         return parser
     parser.set_defaults(**RECIPES[known.recipe])
     return parser
