@@ -20,7 +20,8 @@ def main(argv=None):
         steps=opt.steps, eval_every=opt.eval_every, common=opt.common, decay=opt.decay, eval_dir=opt.eval_dir,
         eval_size=opt.eval_size, eval_max=opt.eval_max, c2st_steps=opt.c2st_steps, folds=opt.folds,
         c2st_seed=opt.c2st_seed, samples=opt.samples, parallel=opt.parallel, threads=opt.threads,
-        cost_steps=opt.cost_steps, device=str(resolve_device(opt.device)), report_only=opt.report_only)
+        cost_steps=opt.cost_steps, device=str(resolve_device(opt.device)), report_only=opt.report_only,
+        order=opt.order)
     try:
         page = Sweep(settings, lambda args: TrainOptions().parse(args), log=lambda m: print(m, flush=True)).run()
     except SweepInterrupted as e:

@@ -49,6 +49,9 @@ class AblateOptions(Options):
                        help="also score every variant without EMA with --ema_decay D as NAME+ema (free: the average "
                             "never changes training, so the pair shares one run); 0 = off")
         p.add_argument("--seeds", default="1,2", help="comma list of training seeds (default: 1,2)")
+        p.add_argument("--order", default="seeds", choices=("seeds", "variants"),
+                       help="training order: every variant at the first seed, then the next seed (seeds), or each "
+                            "variant at every seed in turn (variants)")
         p.add_argument("--steps", type=int, default=2080, help="training steps per run (whole epochs)")
         p.add_argument("--eval_every", type=int, default=None, help="evaluate every N steps (default: every epoch)")
         p.add_argument("--decay", type=float, default=0.5,

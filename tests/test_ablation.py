@@ -43,6 +43,9 @@ def test_variants_differing_only_by_ema_share_a_run_scored_both_ways():
     assert runs[2].flags == ["--netG", "resnet_6blocks_nearest"]  # {netG} filled from the common flags
     assert (shared.epochs, shared.n_epochs_decay, shared.eval_epochs) == (2, 1, [1, 2])
     assert len({r.folder for r in runs}) == 6
+    runs, _ = plan(variants, [1, 2], 24, 12, 0.5, [], describe, order="variants")
+    assert [(r.folder, r.seed) for r in runs][:3] == [("ema_decay_0.999_s1", 1), ("ema_decay_0.999_s2", 2),
+                                                      ("diffaug_translation_s1", 1)]
 
 
 def test_ema_pairs_share_runs_and_skip_variants_that_average_already():

@@ -140,12 +140,14 @@ def steps_layout(name, steps, eval_every, steps_per_epoch, batch_size):
     return steps // steps_per_epoch, eval_every // steps_per_epoch
 
 
-def plan(variants, seeds, steps, eval_every, decay, common, describe):
+def plan(variants, seeds, steps, eval_every, decay, common, describe, order="seeds"):
     """Runs for `variants` x `seeds`. describe(flags) -> (batch_size, steps_per_epoch, netG, changes) of the
     training options that the common flags plus `flags` give (the caller parses them); `changes` holds the
     options that differ from the common flags' ({key: value}, --recipe left out: only what it sets counts).
     Variants that change the same options but --ema_decay share a run. Returns (runs, {variant: 'raw' |
-    'ema'}); an EMA pair of a variant that averages already is left out."""
+    'ema'}) in training order: every variant at the first seed, then at the next (order 'seeds'), or each
+    variant at every seed before the next variant ('variants'); an EMA pair of a variant that averages already
+    is left out."""
     check_flags(common, "the common training flags (after --)")
     netG = describe([])[2]
     groups, weights = {}, {}
@@ -177,8 +179,10 @@ def plan(variants, seeds, steps, eval_every, decay, common, describe):
             for seed in seeds:
                 runs.append(Run(slug(changes, vdecay, decay), seed, flags, vdecay, epochs, spe, save_freq,
                                 list(scored)))
-    order = {v.name: i for i, v in enumerate(variants) if v.name in weights}
-    runs.sort(key=lambda r: (seeds.index(r.seed), min(order[n] for n, _ in r.variants)))
+    rank = {v.name: i for i, v in enumerate(variants) if v.name in weights}
+    key = (lambda r: (seeds.index(r.seed), min(rank[n] for n, _ in r.variants))) if order == "seeds" else \
+        (lambda r: (min(rank[n] for n, _ in r.variants), seeds.index(r.seed)))
+    runs.sort(key=key)
     return runs, weights
 
 

@@ -55,6 +55,7 @@ class SweepSettings:
     cost_warmup: int = 2
     device: str = "cpu"  # evaluation device
     report_only: bool = False
+    order: str = "seeds"  # training order: 'seeds' (every variant at seed 1 first) or 'variants'
 
 
 class Sweep:
@@ -67,7 +68,8 @@ class Sweep:
         self._described = {}
         if s.eval_every is None:  # one epoch of the common flags
             s.eval_every = self.describe([])[1]
-        self.runs, self.weights = plan(s.variants, s.seeds, s.steps, s.eval_every, s.decay, s.common, self.describe)
+        self.runs, self.weights = plan(s.variants, s.seeds, s.steps, s.eval_every, s.decay, s.common, self.describe,
+                                       s.order)
         s.variants = [v for v in s.variants if v.name in self.weights]
         netG = self.describe([])[2]
         self.flags = {v.name: [f.replace("{netG}", netG) for f in v.flags] for v in s.variants}
