@@ -66,17 +66,19 @@ def _num(v, fmt="{:.3f}", signed=False):
     return ("{:+.3f}" if signed else fmt).format(v)
 
 
-def table_rows(summary, flags, domains):
+def table_rows(summary, flags, domains, decays=None):
     header = ["variant", "flags", f"C2ST {domains['B']} → {domains['A']} (mean; per seed)", "Δ vs official",
               f"C2ST {domains['A']} → {domains['B']} (mean; per seed)", "Δ vs official", "cost / step vs official"]
     rows = []
     for name, v in summary.items():
-        cells = [name, (" ".join(flags[name]) or "(official defaults)") + (" [EMA weights]" if v["weights"] == "ema"
-                                                                            else "")]
+        decay = (decays or {}).get(name)
+        label = " ".join(flags[name] + ([f"(lr decays over the last {decay:.0%} of the steps)"] if decay is not None
+                                        else [])) or "(official defaults)"
+        cells = [name, label + (" [EMA weights]" if v["weights"] == "ema" else "")]
         for key, _, _ in DIRECTIONS:
             f = v["final"][key]
             seeds = "; ".join(f"{_num(d['value'])}" for _, d in sorted(f["per_seed"].items()))
-            cells += [f"{_num(f['mean'])} ({seeds})" + ("" if f["complete"] else " *"),
+            cells += [f"{_num(f['mean'])}" + (f" ({seeds})" if seeds else "") + ("" if f["complete"] else " *"),
                       _num(f["delta_vs_official"], signed=True)]
         c = v["cost"]
         cells.append(f"{c['ratio']:.2f}x ({c['step_ms']:.0f} ms)" if c else "–")
@@ -90,10 +92,11 @@ def markdown(header, rows, notes):
     return "\n".join(lines) + "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n"
 
 
-def write_report(out_dir, protocol, variants, flags, weights, runs, records, cost, samples, domains):
-    """Write ablation.json, ablation.md and index.html into out_dir; returns the page path."""
+def write_report(out_dir, protocol, variants, flags, weights, runs, records, cost, samples, domains, decays=None):
+    """Write ablation.json, ablation.md and index.html into out_dir; returns the page path. decays: {variant:
+    its own lr decay fraction} where it differs from the protocol's."""
     summary = summarise(variants, weights, runs, records, protocol["steps"], cost, protocol["eval_every"])
-    header, rows = table_rows(summary, flags, domains)
+    header, rows = table_rows(summary, flags, domains, decays)
     notes = [f"{protocol['steps']} training steps per variant, seeds {', '.join(map(str, protocol['seeds']))}; "
              f"evaluated every {protocol['eval_every']} steps with cyclegan.metrics.evaluate on {protocol['heldout']} "
              f"at {protocol['eval_size']} px (C2ST {protocol['c2st_steps']} steps x {protocol['folds']} folds, "

@@ -259,7 +259,8 @@ class Sweep:
         return report.write_report(self.s.out_dir, protocol, [v.name for v in self.s.variants], self.flags,
                                    self.weights, self.runs, self.records, self.cost,
                                    ([p for p in inputs if os.path.isfile(p)], written),
-                                   domain_names(self.s.dataroot))
+                                   domain_names(self.s.dataroot),
+                                   {v.name: v.decay for v in self.s.variants if v.decay is not None})
 
 
 def read_json(path):
