@@ -21,12 +21,12 @@ def series(records, kind, key):
 
 
 def mean_curve(per_seed):
-    """Mean over seeds at every step all seeds reached (a seed still training adds nothing yet)."""
-    steps = sorted(set.intersection(*(set(p[0] for p in pts) for pts in per_seed.values()))) if per_seed else []
+    """Mean over the seeds that reached each step (the table says when a seed is still missing)."""
+    steps = sorted({p[0] for pts in per_seed.values() for p in pts})
     out = []
     for s in steps:
-        vals = [p[1] for pts in per_seed.values() for p in pts if p[0] == s]
-        out.append((s, statistics.fmean(vals) if all(v is not None for v in vals) else None))
+        vals = [p[1] for pts in per_seed.values() for p in pts if p[0] == s and p[1] is not None]
+        out.append((s, statistics.fmean(vals) if vals else None))
     return out
 
 

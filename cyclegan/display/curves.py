@@ -6,6 +6,10 @@ import math
 from .html import escape
 from .plot import COLORS, frame, svg_head
 
+# tab10, then its light companions: 20 groups before a colour repeats
+PALETTE = COLORS + ["#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7",
+                    "#dbdb8d", "#9edae5"]
+
 
 def _finite(v):
     return v is not None and math.isfinite(v)
@@ -13,8 +17,9 @@ def _finite(v):
 
 def curves_svg(groups, title, xlabel="training steps", ylabel="", reference=None, width=760, height=400):
     """groups: [{"name", "mean": [(x, y)], "seeds": {seed: [(x, y, lo, hi)]}}]; reference: a y drawn dotted.
-    Every label is escaped; points with a None y are skipped."""
+    Every label is escaped; points with a None y are skipped; the chart grows to fit its legend."""
     left, right, top, bottom = 56, 170, 30, 40
+    height = max(height, top + bottom + 16 * len(groups) + 10)
     pw, ph = width - left - right, height - top - bottom
     xs = [p[0] for g in groups for pts in [g["mean"], *g["seeds"].values()] for p in pts]
     ys = [v for g in groups for pts in g["seeds"].values() for p in pts for v in p[1:] if _finite(v)]
@@ -36,7 +41,7 @@ def curves_svg(groups, title, xlabel="training steps", ylabel="", reference=None
         out.append(f'<line class="reference" x1="{left}" x2="{left + pw}" y1="{py(reference):.1f}" '
                    f'y2="{py(reference):.1f}" stroke="#999" stroke-dasharray="2,3"/>')
     for i, g in enumerate(groups):
-        color = COLORS[i % len(COLORS)]
+        color = PALETTE[i % len(PALETTE)]
         for seed, pts in g["seeds"].items():
             line = [f"{px(x):.1f},{py(y):.1f}" for x, y, *_ in pts if _finite(y)]
             if line:
