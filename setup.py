@@ -27,5 +27,6 @@ setup(
         "cyclegan-visdom=cyclegan.visdom_server:main",
         "cyclegan-eval=cyclegan.evaluate:main",
         "cyclegan-c2st=cyclegan.c2st:main",
+        "cyclegan-ablate=cyclegan.ablate:main",
     ]},
 )

@@ -38,12 +38,14 @@ def main(argv=None):
     records = []
     for epoch in epochs:
         # G = G_A, back = G_B; uncompiled: each image runs once, so compiling would cost more than it saves
-        tr = Translator(opt.run_dir, opt.arch, epoch, model_suffix="_A", device=device, compile=False)
+        tr = Translator(opt.run_dir, opt.arch, epoch, model_suffix="_A", device=device, compile=False,
+                        raw=opt.raw_weights)
         if tr.G_back is None:
             raise MissingFileError(f"{opt.run_dir}/{epoch}_net_G_B.pth not found: cyclegan-eval needs both "
                                    f"generators of a cycle_gan run")
-        rec = {"epoch": epoch, **evaluate_generators(tr.G, tr.G_back, heldout, device, opt.seed, opt.folds,
-                                                     c2st_settings={"steps": opt.c2st_steps})}
+        rec = {"epoch": epoch, "weights": [os.path.basename(f) for f in tr.files],
+               **evaluate_generators(tr.G, tr.G_back, heldout, device, opt.seed, opt.folds,
+                                     c2st_settings={"steps": opt.c2st_steps})}
         records.append(rec)
         print(f"epoch {epoch}: done", flush=True)
     print(format_table(records))

@@ -19,7 +19,7 @@ def build_process(opt, device):
     if opt.method == "cyclegan":
         from cyclegan.models.arch import generator_arch
         return media.cyclegan_frames(run_dir, generator_arch(run_dir), opt.epoch, opt.direction, opt.model_suffix,
-                                     device)
+                                     device, raw=opt.raw_weights)
     if opt.method == "fast_nst":
         return media.fast_nst_frames(run_dir, opt.epoch, device)
     import torch

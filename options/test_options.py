@@ -18,6 +18,8 @@ class TestOptions(BaseOptions):
         p.add_argument("--eval", action="store_true", help="use eval mode during test time.")
         p.add_argument("--num_test", type=int, default=None,
                        help="how many test images to run (default: all of them; the official code stopped at 50)")
+        p.add_argument("--raw_weights", action="store_true",
+                       help="load the raw generators even where the run saved averaged (--ema_decay) ones")
         p.add_argument("--overwrite", action="store_true",
                        help="replace a results page in RESULTS_DIR/NAME/PHASE_EPOCH that a different test wrote "
                             "(default: keep it and write this one to PHASE_EPOCH_2, _3, ...)")

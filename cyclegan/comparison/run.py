@@ -58,6 +58,7 @@ class CompareSettings:
     overwrite: bool = False
     fast_nst_dir: str | None = None
     reference_dir: str | None = None  # another model's outputs on the same photos: a reference row
+    raw_weights: bool = False  # the raw generator even where the run saved an averaged (EMA) one
 
 
 def compare(settings, log=print):
@@ -72,7 +73,7 @@ def compare(settings, log=print):
     photos = [str(p) for p in list_images(photos_dir)]
     photos = photos[:num] if num else photos
     paintings = collect_paintings(styles)
-    translator = Translator(run_dir, s.arch, s.epoch, s.direction, s.model_suffix, device)
+    translator = Translator(run_dir, s.arch, s.epoch, s.direction, s.model_suffix, device, raw=s.raw_weights)
     stylizer = Stylizer(device=device, **gatys["stylizer"])
     modes = ["per_image", "domain"] if style_mode == "both" else [style_mode]
     fast = FastStylizer(s.fast_nst_dir, device=device) if s.fast_nst_dir else None

@@ -7,19 +7,21 @@ import torch
 from ..errors import MissingFileError
 from ..io import load_state_dict_file
 from ..models.base_model import load_official_state_dict
+from ..models.files import net_file
 from ..models.generators import define_G
 from ..models.inference import CompiledNet, compile_for_inference
 
 
-def generator_files(run_dir, epoch, direction="AtoB", model_suffix=None):
-    """(forward file, backward file or None) for photo->painting.
+def generator_files(run_dir, epoch, direction="AtoB", model_suffix=None, raw=False):
+    """(forward file, backward file or None) for photo->painting; the averaged (EMA) files where the run
+    saved them, unless `raw` (models/files.py: net_file).
 
     The official datasets put paintings in A and photos in B, so with AtoB the photo->painting generator
     of a CycleGAN run is G_B. `model_suffix` picks a file as in testing (e.g. '' for a pretrained
     latest_net_G.pth, '_B'); a single-generator run has no backward file.
     """
     def path(suffix):
-        return os.path.join(run_dir, f"{epoch}_net_G{suffix}.pth")
+        return net_file(run_dir, epoch, f"G{suffix}", raw)
 
     if model_suffix is None:
         if os.path.isfile(path("_A")) and os.path.isfile(path("_B")):
@@ -39,10 +41,11 @@ class Translator:
     """photo -> painting with a CycleGAN generator; images are (1,3,H,W) tensors in [0, 1]."""
 
     def __init__(self, run_dir, arch, epoch="latest", direction="AtoB", model_suffix=None, device="cpu",
-                 compile=None, compile_backend="inductor"):
-        """compile: torch.compile the generators (None: on for CUDA), once per shape, via warm()."""
+                 compile=None, compile_backend="inductor", raw=False):
+        """compile: torch.compile the generators (None: on for CUDA), once per shape, via warm().
+        raw: the raw generators even where the run saved averaged (EMA) ones."""
         self.device = torch.device(device)
-        fwd, bwd = generator_files(run_dir, epoch, direction, model_suffix)
+        fwd, bwd = generator_files(run_dir, epoch, direction, model_suffix, raw)
         self.files = (fwd, bwd)
         self.G = self._load(fwd, arch)
         self.G_back = self._load(bwd, arch) if bwd else None

@@ -12,9 +12,9 @@ from ..nst.fast import FastStylizer
 from ..nst.transformer import pad_to_multiple
 
 
-def cyclegan_frames(run_dir, arch, epoch="latest", direction="AtoB", model_suffix=None, device="cpu"):
+def cyclegan_frames(run_dir, arch, epoch="latest", direction="AtoB", model_suffix=None, device="cpu", raw=False):
     """The photo->painting generator of a CycleGAN run (see comparison.translator for which file that is)."""
-    net = Translator(run_dir, arch, epoch, direction, model_suffix, device).G
+    net = Translator(run_dir, arch, epoch, direction, model_suffix, device, raw=raw).G
     device = torch.device(device)
     cfg = resolve(device.type)  # bf16 on a GPU, float32 on the CPU
 
