@@ -6,6 +6,7 @@ tests/test_layers.py checks it):
                    c2st.py, ...: parse options/, call the library; cli.py's main_guard catches UserError once
   5  options/      (beside the package) one option set per command
   4  media/        video in and out, per-method frame stylisers
+     ablation/     the recipe ablation: variants trained, scored at fixed steps, timed, reported
   3  training/     the CycleGAN training loop alone (loop, DDP, quality curves)
      testing.py    batch inference and the results page
      comparison/   CycleGAN, fast NST and Gatys on the same photos

@@ -2,10 +2,14 @@
 training flags shared by every run follow a `--` (e.g. -- --load_size 72 --crop_size 64 --ngf 32 --amp bf16)."""
 import argparse
 import os
+import sys
 
 from cyclegan.ablation import CATALOGUE, AblationError, Variant, parse_variant
+from cyclegan.ablation.sweep import DEFAULT_EVAL_SIZE
+from cyclegan.metrics.c2st import DEFAULT_FOLDS, DEFAULT_STEPS
+from cyclegan.metrics.evaluate import DEFAULT_EVAL_MAX
 
-from .base_options import Options
+from .base_options import DEFAULT_SEED, Options, add_checkpoints_dir_option, add_device_option
 
 
 def with_ema_pairs(variants, decay):
@@ -40,7 +44,7 @@ class AblateOptions(Options):
         p = parser
         p.add_argument("--dataroot", required=True, help="dataset with trainA/trainB (training) and testA/testB")
         p.add_argument("--name", default="ablation", help="the sweep folder under --checkpoints_dir")
-        p.add_argument("--checkpoints_dir", default="./checkpoints", help="(default: ./checkpoints)")
+        add_checkpoints_dir_option(p)
         p.add_argument("--variants", default="official,ema,diffaug_translation",
                        help="comma list of catalogued variants (see below); official is always included")
         p.add_argument("--variant", action="append", default=[], metavar="NAME=FLAGS",
@@ -57,24 +61,27 @@ class AblateOptions(Options):
         p.add_argument("--decay", type=float, default=0.5,
                        help="fraction of the epochs with a linearly decaying learning rate (official: 0.5)")
         p.add_argument("--eval_dir", default=None, help="held-out set with testA/testB or A/B (default: DATAROOT)")
-        p.add_argument("--eval_size", type=int, default=96, help="held-out images' longest side (default: 96)")
-        p.add_argument("--eval_max", type=int, default=100, help="at most this many held-out images per domain")
-        p.add_argument("--c2st_steps", type=int, default=150, help="C2ST training steps per fold")
-        p.add_argument("--folds", type=int, default=5, help="C2ST folds")
-        p.add_argument("--c2st_seed", type=int, default=0, help="C2ST seed (the same for every variant)")
+        p.add_argument("--eval_size", type=int, default=DEFAULT_EVAL_SIZE,
+                       help=f"held-out images' longest side (default: {DEFAULT_EVAL_SIZE})")
+        p.add_argument("--eval_max", type=int, default=DEFAULT_EVAL_MAX,
+                       help=f"at most this many held-out images per domain (default: {DEFAULT_EVAL_MAX})")
+        p.add_argument("--c2st_steps", type=int, default=DEFAULT_STEPS,
+                       help=f"C2ST training steps per fold (default: {DEFAULT_STEPS})")
+        p.add_argument("--folds", type=int, default=DEFAULT_FOLDS, help=f"C2ST folds (default: {DEFAULT_FOLDS})")
+        p.add_argument("--c2st_seed", type=int, default=DEFAULT_SEED,
+                       help=f"seed of the C2ST, the same for every variant (default: {DEFAULT_SEED}; the training "
+                            f"seeds are --seeds)")
         p.add_argument("--samples", type=int, default=4, help="held-out B images translated by every variant")
         p.add_argument("--parallel", type=int, default=1,
                        help="jobs at once: training runs, plus the sweep's own evaluation (default: 1)")
         p.add_argument("--threads", type=int, default=1, help="torch threads per run and for the evaluation")
         p.add_argument("--cost_steps", type=int, default=16,
                        help="timed steps per variant for the cost column (a multiple of --r1_every)")
-        p.add_argument("--device", default="auto", help="evaluation device: auto, cpu, cuda (training: --gpu_ids "
-                                                        "after --)")
+        add_device_option(p, "scores the runs (training: --gpu_ids after --)")
         p.add_argument("--report_only", action="store_true", help="rewrite the report from what is on disk")
         return p
 
     def parse(self, argv=None):
-        import sys
         argv = sys.argv[1:] if argv is None else list(argv)
         own, common = (argv[:argv.index("--")], argv[argv.index("--") + 1:]) if "--" in argv else (argv, [])
         opt = super().parse(own)

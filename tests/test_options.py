@@ -178,7 +178,8 @@ def test_choices_come_from_the_library_constants():
 
 
 @pytest.mark.parametrize("command", [["train"], ["test"], ["gatys"], ["compare"], ["benchmark"],
-                                     ["benchmark", "gatys"], ["benchmark", "c2st"], ["c2st"], ["visdom_server"]])
+                                     ["benchmark", "gatys"], ["benchmark", "c2st"], ["c2st"], ["visdom_server"],
+                                     ["ablate"]])
 @pytest.mark.slow
 def test_help_works_for_every_entry_point(command):
     import subprocess
@@ -201,6 +202,7 @@ def test_eval_freq_defaults_off_on_the_cpu_and_keeps_an_explicit_value(tmp_path)
 
 def command_options():
     """(name, option class, minimal argv) of every command's option set, except the official train/test."""
+    from options.ablate_options import AblateOptions
     from options.benchmark_options import BenchmarkOptions, C2STBenchmarkOptions, GatysBenchmarkOptions
     from options.c2st_options import C2STOptions
     from options.compare_options import CompareOptions
@@ -217,7 +219,8 @@ def command_options():
             ("c2st", C2STOptions, ["{tmp}", "{tmp}"]),
             ("benchmark", BenchmarkOptions, []),
             ("benchmark gatys", GatysBenchmarkOptions, []),
-            ("benchmark c2st", C2STBenchmarkOptions, ["--dataroot", "{tmp}"])]
+            ("benchmark c2st", C2STBenchmarkOptions, ["--dataroot", "{tmp}"]),
+            ("ablate", AblateOptions, ["--dataroot", "{tmp}"])]
 
 
 def fill(argv, tmp_path):
@@ -296,7 +299,7 @@ def test_every_user_error_derives_from_usererror_and_keeps_its_builtin_base():
 
 
 @pytest.mark.parametrize("module", ["train", "test", "gatys", "fast_nst", "video", "compare", "evaluate", "benchmark",
-                                    "c2st", "visdom_server", "verify_weights", "quickstart"])
+                                    "c2st", "visdom_server", "verify_weights", "quickstart", "ablate"])
 def test_every_entry_point_catches_user_errors_once(module):
     """Each command's main is wrapped by cyclegan.cli.main_guard, the one place a UserError is caught."""
     import importlib

@@ -17,7 +17,7 @@ from cyclegan.models.diffaug import DiffAugment, cutout, parse_policy, translati
 from cyclegan.models.files import net_file
 from cyclegan.models.generators import define_G
 from cyclegan.models.losses import gan_loss
-from cyclegan.models.recipe import RECIPES, InitFromError, Recipe, captured_step_conflict
+from cyclegan.models.recipe import RECIPES, InitFromError, Recipe
 from cyclegan.models.regularizers import R1
 from options.recipe_options import recipe_flags
 from options.train_options import TrainOptions
@@ -97,11 +97,37 @@ def test_default_flags_give_the_official_step_bit_for_bit(tmp_path):
         assert v == pytest.approx(ref[k], rel=1e-5, abs=1e-7), k
 
 
-def test_captured_step_conflicts_name_the_flag(tmp_path):
-    assert captured_step_conflict(train_opt(tmp_path)) is None
-    assert "--diffaug" in captured_step_conflict(train_opt(tmp_path, "--diffaug", "translation"))
-    assert "--r1_every" in captured_step_conflict(train_opt(tmp_path, "--lambda_r1", "1"))
-    assert captured_step_conflict(train_opt(tmp_path, "--ema_decay", "0.9", "--spectral_norm")) is None
+def test_configure_keeps_the_graph_step_off_for_a_lazy_r1_only(tmp_path):
+    """BaseModel.configure alone decides: a lazy R1 (work that changes from step to step) keeps the captured step
+    off with a one-line reason naming the flag; DiffAugment (device-side draws, as the temporal loss's) and the
+    EMA (eager, after the step) do not."""
+    from test_graph_step import cuda_config, on_cuda
+    from cyclegan.models.graph_step import GraphStep
+    for extra, off in (([], None), (["--lambda_r1", "1"], "--r1_every"), (["--lambda_r1", "1", "--r1_every", "1"], None),
+                       (["--diffaug", "translation", "--ema_decay", "0.9", "--spectral_norm"], None)):
+        model = on_cuda(CycleGANModel(train_opt(tmp_path, *extra)))
+        model.configure(cuda_config(cuda_graph=True))
+        if off is None:
+            assert isinstance(model.graph_step, GraphStep) and model.cuda_graph_off is None, extra
+        else:
+            assert model.graph_step is None and off in model.cuda_graph_off and "\n" not in model.cuda_graph_off
+
+
+def test_the_ema_updates_once_per_step_through_the_graph_step(tmp_path, monkeypatch):
+    """Warm-up, capture, replay and an eager smaller batch each count one step: the average follows the weights
+    the graph step leaves (CPU stand-ins for torch.cuda, as in test_graph_step; a real capture needs a GPU)."""
+    import contextlib
+    from test_graph_step import fake_cuda
+    from cyclegan.models.graph_step import GraphStep
+    fake_cuda(monkeypatch, lambda graph, **kw: contextlib.nullcontext())
+    model = build(train_opt(tmp_path, "--ema_decay", "0.9", "--diffaug", "translation", "--batch_size", "2"))
+    model.graph_step = GraphStep(model, model.capture_spec(), warmup=1)  # on the CPU: configure would refuse
+    for i, n in enumerate((2, 2, 2, 1)):  # warm-up, capture (+ its replay), replay, eager
+        random.seed(i)
+        model.set_input(batch(i, n=n))
+        model.optimize_parameters()
+        assert model.recipe.ema.updates == model.recipe.steps == i + 1
+    assert model.graph_step.graph is not None
 
 
 # ---- DiffAugment ----

@@ -8,6 +8,7 @@ import torch
 
 from ..comparison.translator import Translator
 from ..data import create_dataloader, create_dataset
+from ..errors import MissingFileError
 from ..images import save_image
 from ..metrics.evaluate import append_jsonl, evaluate_generators, read_jsonl
 from ..models import create_model
@@ -33,7 +34,7 @@ def evaluate_run(run, run_dir, arch, heldout, settings, device, log=print, stopp
             tr = Translator(run_dir, arch, str(epoch), model_suffix="_A", device=device, compile=False,
                             raw=kind == "raw")
             if kind == "ema" and not tr.files[0].endswith("_ema.pth"):
-                raise FileNotFoundError(f"{run_dir}: no averaged generators for epoch {epoch} ({tr.files[0]})")
+                raise MissingFileError(f"{run_dir}: no averaged generators for epoch {epoch} ({tr.files[0]})")
             rec = {"epoch": epoch, "step": epoch * run.steps_per_epoch, "weights": kind, "seed": run.seed,
                    **evaluate_generators(tr.G, tr.G_back, heldout, device, settings["c2st_seed"], settings["folds"],
                                          c2st_settings={"steps": settings["c2st_steps"]})}

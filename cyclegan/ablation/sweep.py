@@ -17,13 +17,15 @@ from dataclasses import dataclass
 import torch
 
 from ..data.domains import domain_names
-from ..io import atomic_write_json
-from ..metrics.evaluate import check_heldout_size, heldout_dirs, load_heldout, read_jsonl
+from ..io import atomic_write_json, read_json
+from ..metrics.c2st import DEFAULT_FOLDS, DEFAULT_STEPS
+from ..metrics.evaluate import DEFAULT_EVAL_MAX, check_heldout_size, heldout_dirs, load_heldout, read_jsonl
 from ..runs import run_folder
 from . import measure, report
 from .plan import AblationError, plan, steps_per_epoch
 
 PROTOCOL_FILE = "ablate.json"
+DEFAULT_EVAL_SIZE = 96  # held-out images' longest side: the C2ST's load size
 
 
 class SweepInterrupted(Exception):
@@ -43,10 +45,10 @@ class SweepSettings:
     common: list  # training flags for every run
     decay: float = 0.5
     eval_dir: str | None = None
-    eval_size: int = 96
-    eval_max: int = 100
-    c2st_steps: int = 150
-    folds: int = 5
+    eval_size: int = DEFAULT_EVAL_SIZE
+    eval_max: int = DEFAULT_EVAL_MAX
+    c2st_steps: int = DEFAULT_STEPS
+    folds: int = DEFAULT_FOLDS
     c2st_seed: int = 0
     samples: int = 4
     parallel: int = 1
@@ -261,14 +263,6 @@ class Sweep:
                                    ([p for p in inputs if os.path.isfile(p)], written),
                                    domain_names(self.s.dataroot),
                                    {v.name: v.decay for v in self.s.variants if v.decay is not None})
-
-
-def read_json(path):
-    import json
-    if not os.path.isfile(path):
-        return None
-    with open(path) as f:
-        return json.load(f)
 
 
 def tail(path, lines=15):
