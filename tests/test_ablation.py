@@ -50,7 +50,8 @@ def test_variants_differing_only_by_ema_share_a_run_scored_both_ways():
 
 def test_ema_pairs_share_runs_and_skip_variants_that_average_already():
     from options.ablate_options import with_ema_pairs
-    base = [parse_variant("official"), parse_variant("ema"), parse_variant("d_layers2"), Variant("own", ["--recipe", "x"])]
+    base = [parse_variant("official"), parse_variant("ema"), parse_variant("d_layers2"),
+            Variant("own", ["--recipe", "x"])]
     variants = with_ema_pairs(base, 0.99)
     assert [v.name for v in variants] == ["official", "ema", "d_layers2", "d_layers2+ema", "own", "own+ema"]
 
@@ -86,7 +87,8 @@ def test_steps_must_be_whole_epochs_and_reserved_flags_are_refused():
 
 def test_curves_draw_mean_seed_and_interval_marks_and_escape_names():
     groups = [{"name": "<b>x</b>", "mean": [(10, 0.9), (20, 0.8)],
-               "seeds": {1: [(10, 0.95, 0.9, 1.0), (20, 0.85, 0.8, 0.9)], 2: [(10, 0.85, 0.8, 0.9), (20, 0.75, 0.7, 0.8)]}}]
+               "seeds": {1: [(10, 0.95, 0.9, 1.0), (20, 0.85, 0.8, 0.9)],
+                         2: [(10, 0.85, 0.8, 0.9), (20, 0.75, 0.7, 0.8)]}}]
     svg = curves_svg(groups, "t", reference=0.5)
     assert svg.count('class="mean"') == 1 and svg.count('class="seed"') == 2 and svg.count('class="ci"') == 4
     assert "<b>" not in svg and "&lt;b&gt;" in svg and 'class="reference"' in svg
@@ -156,6 +158,10 @@ def test_sweep_end_to_end_interrupted_resumed_extended_and_its_page(tmp_path):
     info = probe_page(page)
     assert len(info["images"]) == 2 + 3 * 2 and all(w > 0 for _, w in info["images"]), info["images"]
     assert "hinge" in info["text"] and info["scrollWidth"] <= 1200
+    table = info["tables"][0]  # the final-quality table first: a header and one row per variant
+    assert table[0][0] == "variant" and [row[0] for row in table[1:]] == ["official", "diffaug_translation", "hinge"]
+    assert table[1][-1].endswith("ms)") and "1.00x" in table[1][-1]  # official's cost, against itself
+    assert any("inputs" in h for h in info["headings"]) and any("hinge" in h for h in info["headings"])
     dom = dump_dom(page.as_uri())
     assert len(re.findall(r'<svg[^>]*role="img"', dom)) == 2
     assert dom.count('class="mean"') == 2 * 3 and dom.count('class="seed"') == 2 * 3 and 'class="ci"' in dom

@@ -103,7 +103,8 @@ def test_configure_keeps_the_graph_step_off_for_a_lazy_r1_only(tmp_path):
     EMA (eager, after the step) do not."""
     from test_graph_step import cuda_config, on_cuda
     from cyclegan.models.graph_step import GraphStep
-    for extra, off in (([], None), (["--lambda_r1", "1"], "--r1_every"), (["--lambda_r1", "1", "--r1_every", "1"], None),
+    for extra, off in (([], None), (["--lambda_r1", "1"], "--r1_every"),
+                       (["--lambda_r1", "1", "--r1_every", "1"], None),
                        (["--diffaug", "translation", "--ema_decay", "0.9", "--spectral_norm"], None)):
         model = on_cuda(CycleGANModel(train_opt(tmp_path, *extra)))
         model.configure(cuda_config(cuda_graph=True))
@@ -244,7 +245,8 @@ def test_ema_files_beside_the_raw_ones_and_the_state_resumes_exactly(tmp_path):
         step(a, i)
     a.save_networks("3")
     for name in ("G_A", "G_B"):
-        raw, ema = torch.load(tmp_path / "r" / f"3_net_{name}.pth"), torch.load(tmp_path / "r" / f"3_net_{name}_ema.pth")
+        raw = torch.load(tmp_path / "r" / f"3_net_{name}.pth")
+        ema = torch.load(tmp_path / "r" / f"3_net_{name}_ema.pth")
         assert raw.keys() == ema.keys() and all(v.device.type == "cpu" for v in ema.values())
         assert all(torch.equal(raw[k], v) for k, v in getattr(a, "net" + name).state_dict().items())
         assert all(torch.equal(ema[k], v) for k, v in a.recipe.ema.nets[name].state_dict().items())
@@ -402,6 +404,18 @@ def test_resume_and_test_see_the_saved_recipe(tmp_path):
     assert resumed.recipe == "fast" and resumed.ema_decay == 0.5
     assert all(getattr(resumed, k) == getattr(opt, k) for k in RECIPES["fast"])
     assert train_opt(tmp_path, "--continue_train", "--ema_decay", "0.25").ema_decay == 0.25
+
+
+def test_recipe_fast_with_the_temporal_loss(tmp_path):
+    """--recipe fast beside --lambda_temporal (issue 25): both apply, the step trains with the temporal terms and
+    DiffAugment, and the averages follow."""
+    opt = train_opt(tmp_path, "--recipe", "fast", "--lambda_temporal", "0.5")
+    assert opt.lambda_temporal == 0.5 and all(getattr(opt, k) == v for k, v in RECIPES["fast"].items())
+    model = build(opt)
+    step(model, 0)
+    losses = model.get_current_losses()
+    assert losses["temporal_A"] > 0 and losses["temporal_B"] > 0 and all(math.isfinite(v) for v in losses.values())
+    assert model.recipe.ema.updates == 1 and isinstance(model.recipe.augment, DiffAugment)
 
 
 def test_recipe_object_is_inert_at_test_time():
