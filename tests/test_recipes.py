@@ -292,6 +292,36 @@ def test_testing_and_the_translator_load_the_average_unless_raw_weights(tmp_path
         assert tr.files[0].endswith("latest_net_G_B.pth" if raw else "latest_net_G_B_ema.pth")
 
 
+def test_every_loader_takes_raw_weights_off_by_default_and_stereo_loads_the_average(tmp_path):
+    """test, eval, compare, video, stereo (and training's quality curves) offer --raw_weights, off by default;
+    cyclegan-stereo's loader goes through the same Translator rule."""
+    from cyclegan.media.stereo import load_stylizer
+    from options.compare_options import CompareOptions
+    from options.eval_options import EvalOptions
+    from options.stereo_options import StereoOptions
+    from options.test_options import TestOptions
+    from options.video_options import VideoOptions
+    for cls in (TrainOptions, TestOptions, EvalOptions, CompareOptions, VideoOptions, StereoOptions):
+        actions = {a.dest: a for a in cls().build_parser([])._actions}
+        assert actions["raw_weights"].default is False and "raw" in actions["raw_weights"].help, cls.__name__
+    from options.base_options import save_options
+    opt = train_opt(tmp_path, "--ema_decay", "0.5")
+    model = build(opt)
+    step(model, 0)
+    with torch.no_grad():  # after one step the average is close to the weights: make the two files differ clearly
+        for p in model.recipe.ema.nets["G_B"].parameters():
+            p.add_(torch.randn_like(p) * 0.1)
+    model.save_networks("latest")
+    save_options(opt, tmp_path / "r", "train", echo=False)  # the loader reads the architecture from it
+    photo = torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        want = {False: model.recipe.ema.nets["G_B"](photo * 2 - 1), True: model.netG_B(photo * 2 - 1)}
+    assert (want[False] - want[True]).abs().max() > 0.1
+    for raw in (False, True):  # AtoB: photo -> painting is G_B
+        got = load_stylizer("cyclegan", tmp_path / "r", raw=raw)(photo) * 2 - 1
+        assert torch.allclose(got, want[raw].clamp(-1, 1), atol=1e-2), raw
+
+
 # ---- generators, regularisers, losses, learning rates ----
 
 @pytest.mark.parametrize("netG,size", [("resnet_6blocks_nearest", 32), ("resnet_9blocks_nearest", 32),
