@@ -33,5 +33,6 @@ setup(
         "cyclegan-c2st=cyclegan.c2st:main",
         "cyclegan-export=cyclegan.export:main",
         "cyclegan-demo=cyclegan.demo:main",
+        "cyclegan-ablate=cyclegan.ablate:main",
     ]},
 )

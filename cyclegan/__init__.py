@@ -3,10 +3,12 @@
 Library layout by floors (an import points down or sideways, never up; no cycle between packages;
 tests/test_layers.py checks it):
   6  entry points  train.py, test.py, evaluate.py, gatys.py, fast_nst.py, video.py, compare.py, benchmark.py,
-                   c2st.py, export.py, demo.py, ...: parse options/, call the library; cli.py's main_guard catches UserError once
+                   c2st.py, export.py, demo.py, ablate.py, ...: parse options/, call the library; cli.py's
+                   main_guard catches UserError once
   5  options/      (beside the package) one option set per command
   4  media/        video in and out, per-method frame stylisers
      webdemo/      the local web demo (cyclegan-demo): a Starlette app over inference/, nst/ and media/
+     ablation/     the recipe ablation: variants trained, scored at fixed steps, timed, reported
   3  training/     the CycleGAN training loop alone (loop, DDP, quality curves)
      testing.py    batch inference and the results page
      comparison/   CycleGAN, fast NST and Gatys on the same photos

@@ -32,6 +32,7 @@ def main(argv=None):
         model_suffix=opt.model_suffix, dataroot=opt.dataroot, heldout=heldout, inception_weights=opt.inception_weights,
         classifier_settings={"epochs": opt.classifier_epochs} if opt.classifier_epochs else None,
         seed=opt.seed, device=opt.device, overwrite=opt.overwrite, reference_dir=opt.reference,
+        raw_weights=opt.raw_weights,
         fast_nst_dir=os.path.join(opt.checkpoints_dir, opt.fast_nst) if opt.fast_nst else None)
     page, summary = compare(settings)
     for method, s in summary.items():

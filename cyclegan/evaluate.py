@@ -37,15 +37,16 @@ def main(argv=None):
     check_heldout_size(heldout, opt.folds)
     records = []
     for epoch in epochs:
-        # G_A, and G_B as its back; uncompiled: each image runs once, so compiling would cost more than it saves;
-        # float32, as the training-time curves
+        # G_A, and G_B as its back (their EMA files unless --raw_weights); uncompiled: each image runs once, so
+        # compiling would cost more than it saves; float32, as the training-time curves
         tr = load(opt.run_dir, epoch=epoch, device=device, generator="G_A", arch=opt.arch, back=True, amp="none",
-                  compile=False)
+                  compile=False, raw_weights=opt.raw_weights)
         if tr.back is None:
             raise MissingFileError(f"{opt.run_dir}/{epoch}_net_G_B.pth not found: cyclegan-eval needs both "
                                    f"generators of a cycle_gan run")
-        rec = {"epoch": epoch, **evaluate_generators(tr.net, tr.back, heldout, device, opt.seed, opt.folds,
-                                                     c2st_settings={"steps": opt.c2st_steps})}
+        rec = {"epoch": epoch, "weights": [os.path.basename(f) for f in tr.info["files"]],
+               **evaluate_generators(tr.net, tr.back, heldout, device, opt.seed, opt.folds,
+                                     c2st_settings={"steps": opt.c2st_steps})}
         records.append(rec)
         print(f"epoch {epoch}: done", flush=True)
     print(format_table(records))

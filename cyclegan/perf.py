@@ -88,9 +88,11 @@ def _status_kb(field):
     return None
 
 
-def release_free_memory():
-    """Collect garbage and give freed heap pages back to the OS (glibc keeps them otherwise)."""
-    gc.collect()
+def release_free_memory(collect=True):
+    """Collect garbage (unless not `collect`) and give freed heap pages back to the OS (glibc keeps them
+    otherwise)."""
+    if collect:
+        gc.collect()
     if sys.platform.startswith("linux"):
         try:
             ctypes.CDLL("libc.so.6").malloc_trim(0)  # give freed heap pages back, so RSS means "in use"

@@ -19,7 +19,7 @@ def main(argv=None):
     from cyclegan.media import stereo
     pairs = stereo.find_pairs(opt.left, opt.right, opt.sbs)
     process = stereo.load_stylizer(opt.method, os.path.join(opt.checkpoints_dir, opt.name), opt.epoch, opt.direction,
-                                   opt.model_suffix, opt.device)
+                                   opt.model_suffix, opt.device, raw=opt.raw_weights)
     report = stereo.stylize_files(process, pairs, opt.output, opt.max_size, opt.consistency,
                                   num_disparities=opt.num_disparities, block_size=opt.block_size)
     print(f"wrote {len(report)} pair(s) to {opt.output} (<name>_left/_right/_sbs/_anaglyph.png, stereo.json)")

@@ -1,10 +1,10 @@
 """Batch inference over a folder and the results page: results/NAME/test_EPOCH/{images/, index.html}.
 
 The page names the domains, links the run's training page and shows its loss curves. `--model test` (one
-generator: a run's {epoch}_net_G{suffix}.pth, its EMA weights when saved, or an --onnx export) translates
-through cyclegan.inference's Translator: the device's precision, any image size (tiles when an image would
-not fit the memory budget, --tile N to force them). A folder that
-already holds the page of a different test (other images, model, epoch or settings) is never replaced
+generator: a run's {epoch}_net_G{suffix}.pth, its EMA weights when saved unless --raw_weights, or an --onnx
+export) translates through cyclegan.inference's Translator: the device's precision, any image size (tiles when
+an image would not fit the memory budget, --tile N to force them); other models load through BaseModel's
+load_networks, which takes the same EMA files (models.files.net_file). A folder that already holds the page of a different test (other images, model, epoch or settings) is never replaced
 silently: the new page goes to test_EPOCH_2 (_3, ...) unless `overwrite` is set, and it says which.
 """
 import json
@@ -29,7 +29,7 @@ from .models.speed import resolve_options
 
 # what makes two test runs the same; a page written with other values is a different run's page
 FINGERPRINT = ("name", "epoch", "load_iter", "dataroot", "phase", "model", "model_suffix", "direction", "num_test",
-               "preprocess", "load_size", "crop_size", "aspect_ratio", "eval", "onnx")
+               "preprocess", "load_size", "crop_size", "aspect_ratio", "eval", "onnx", "raw_weights")
 ARCH_FLAGS = ("netG", "ngf", "norm", "input_nc", "output_nc")  # typed: the weights must have them
 MARKER = "test_run.json"
 
@@ -87,7 +87,7 @@ class TranslatorModel:
         source = getattr(opt, "onnx", None) or os.path.join(opt.checkpoints_dir, opt.name)
         self.translator = load(source, epoch=epoch, device=opt.device, generator="G" + opt.model_suffix, arch=arch,
                                amp=opt.amp, channels_last=opt.channels_last, compile=opt.compile,
-                               tile=getattr(opt, "tile", None))
+                               tile=getattr(opt, "tile", None), raw_weights=getattr(opt, "raw_weights", False))
         self.device, self.compiled = self.translator.device, self.translator.compiled
         print(f"translating with {self.translator}")
 

@@ -17,7 +17,8 @@ def build_process(opt, device):
     from cyclegan import media
     run_dir = os.path.join(opt.checkpoints_dir, opt.name or "")
     if opt.method == "cyclegan":
-        return media.cyclegan_frames(run_dir, opt.epoch, opt.direction, opt.model_suffix, device)
+        return media.cyclegan_frames(run_dir, opt.epoch, opt.direction, opt.model_suffix, device,
+                                     raw=opt.raw_weights)
     if opt.method == "fast_nst":
         return media.fast_nst_frames(run_dir, opt.epoch, device)
     import torch

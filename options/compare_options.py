@@ -32,6 +32,8 @@ class CompareOptions(Options):
                        help="AtoB (default): paintings are A and photos B (vangogh2photo), so photo->painting is G_B")
         c.add_argument("--model_suffix", default=None,
                        help="load {epoch}_net_G{suffix}.pth instead (e.g. '' for a pretrained latest_net_G.pth)")
+        c.add_argument("--raw_weights", action="store_true",
+                       help="the raw generator even where the run saved an averaged (--ema_decay) one")
         c.add_argument("--netG", default=None, choices=GENERATORS,
                        help="generator architecture (default: read from the weights)")
         c.add_argument("--ngf", type=int, default=None, help="(default: read from the weights)")

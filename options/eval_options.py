@@ -31,6 +31,8 @@ class EvalOptions(Options):
                        help=f"C2ST training steps per fold (default: {DEFAULT_STEPS})")
         add_seed_option(p, "the C2ST (folds, crops, weights)")
         add_device_option(p, "translates and scores")
+        p.add_argument("--raw_weights", action="store_true",
+                       help="evaluate the raw generators even where the run saved averaged (--ema_decay) ones")
         p.add_argument("--json_out", default=None,
                        help="write the results here (default: CHECKPOINTS/NAME/eval_results.json)")
         return p

@@ -25,6 +25,8 @@ class TestOptions(BaseOptions):
                        help="--model test: translate in tiles of N pixels with whole-image instance-norm statistics "
                             "(bounded memory, the same result); 0 never; default: only images that would not fit "
                             "the memory budget")
+        p.add_argument("--raw_weights", action="store_true",
+                       help="load the raw generators even where the run saved averaged (--ema_decay) ones")
         p.add_argument("--overwrite", action="store_true",
                        help="replace a results page in RESULTS_DIR/NAME/PHASE_EPOCH that a different test wrote "
                             "(default: keep it and write this one to PHASE_EPOCH_2, _3, ...)")

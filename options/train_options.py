@@ -8,10 +8,14 @@ from cyclegan.models.schedulers import LR_POLICIES
 from cyclegan.models.temporal import TEMPORAL_HELP
 
 from .base_options import BaseOptions, apply_seed_rule, load_saved_options
+from .recipe_options import apply_recipe
 
 
 class TrainOptions(BaseOptions):
     isTrain = True
+
+    def build_parser(self, argv):
+        return apply_recipe(super().build_parser(argv), argv)  # --recipe NAME: its flags as defaults
 
     def initialize(self, parser):
         p = super().initialize(parser)
@@ -58,7 +62,7 @@ class TrainOptions(BaseOptions):
         p.add_argument("--beta1", type=float, default=0.5, help="momentum term of adam")
         p.add_argument("--lr", type=float, default=0.0002, help="initial learning rate for adam")
         p.add_argument("--gan_mode", type=str, default="lsgan", choices=GAN_MODES,
-                       help="the type of GAN objective; wgangp adds the gradient penalty")
+                       help="the type of GAN objective; wgangp adds the gradient penalty; hinge: the hinge loss")
         p.add_argument("--pool_size", type=int, default=50, help="the size of image buffer that stores previously generated images")
         p.add_argument("--lr_policy", type=str, default="linear", choices=LR_POLICIES,
                        help="learning rate policy")

@@ -14,12 +14,15 @@ METHODS = ("cyclegan", "fast_nst", "gatys")
 
 
 def add_load_options(p):
-    """--epoch, --direction, --model_suffix: which saved network of a run to load (cyclegan-video, cyclegan-stereo)."""
+    """--epoch, --direction, --model_suffix, --raw_weights: which saved network of a run to load (cyclegan-video,
+    cyclegan-stereo)."""
     p.add_argument("--epoch", default="latest", help="which saved network to load (default: latest)")
     p.add_argument("--direction", default="AtoB", choices=DIRECTIONS,
                    help="cyclegan: AtoB (default) when paintings are A and photos B, as in vangogh2photo")
     p.add_argument("--model_suffix", default=None,
                    help="cyclegan: load {epoch}_net_G{suffix}.pth instead (e.g. '' for latest_net_G.pth)")
+    p.add_argument("--raw_weights", action="store_true",
+                   help="cyclegan: the raw generator even where the run saved an averaged (--ema_decay) one")
     return p
 
 

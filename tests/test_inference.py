@@ -94,7 +94,8 @@ def test_runs_load_either_direction_and_prefer_ema_weights(run):
 
 @pytest.mark.parametrize("netG, norm, ngf, dropout", [
     ("resnet_9blocks", "instance", 8, False), ("resnet_6blocks", "batch", 4, False),
-    ("resnet_6blocks", "none", 4, True), ("unet_128", "instance", 4, False), ("unet_256", "batch", 4, True)])
+    ("resnet_6blocks", "none", 4, True), ("unet_128", "instance", 4, False), ("unet_256", "batch", 4, True),
+    ("resnet_6blocks_nearest", "instance", 4, True), ("unet_128_nearest", "batch", 4, False)])
 def test_official_files_load_with_the_architecture_read_from_the_weights(tmp_path, netG, norm, ngf, dropout,
                                                                           one_thread):
     net = generator(netG, norm, ngf, dropout)
@@ -110,7 +111,7 @@ def test_official_files_load_with_the_architecture_read_from_the_weights(tmp_pat
         assert {k: t.info[k] for k in expect} == expect and t.direction is None
         if netG.startswith("resnet"):
             assert t.info["no_dropout"] is (not dropout)  # dropout shifts the ResNet block's layer indices
-    assert t.multiple == {"unet_128": 128, "unet_256": 256}.get(netG, 4)
+    assert t.multiple == {"unet_128": 128, "unet_256": 256}.get(netG.replace("_nearest", ""), 4)
     x = smooth_image(3, 40, 34)
     y = t(x)
     assert y.shape == x.shape  # padded to the multiple (bottom and right) and cropped back
@@ -145,7 +146,9 @@ def test_tiled_and_untiled_agree_on_a_generated_image(tmp_path, one_thread):
     the 0.01 target), for the ResNet, U-Net and fast-NST layer kinds."""
     from cyclegan.inference.arch import SignedTransformer
     for net, (h, w) in ((generator("resnet_6blocks", ngf=8), (64, 88)), (generator("unet_128", ngf=4), (128, 256)),
-                        (SignedTransformer(TransformerNet(8, 2).eval()), (60, 44))):
+                        (SignedTransformer(TransformerNet(8, 2).eval()), (60, 44)),
+                        (generator("resnet_6blocks_nearest", ngf=8), (64, 88)),  # nearest x2 + pad + conv
+                        (generator("unet_128_nearest", ngf=4), (128, 128))):
         x = smooth_image(4, h, w) * 2 - 1
         with torch.no_grad():
             whole = net(x)
@@ -196,6 +199,20 @@ def test_onnx_export_matches_pytorch_on_several_shapes_and_runs_through_the_api(
     assert torch.allclose(o(x), t(x), atol=1e-4)
     with pytest.raises(NotTileable, match="ONNX graphs run whole"):
         cyclegan.load(path, tile=16)(x)
+
+
+@pytest.mark.slow  # the exporter
+def test_onnx_export_of_a_nearest_upsampling_generator(tmp_path, one_thread):
+    """The *_nearest generators (nearest x2 + conv instead of transposed convs) export with dynamic sizes."""
+    from cyclegan.inference.onnx import export
+    torch.save(generator("resnet_6blocks_nearest").state_dict(), tmp_path / "g.pth")
+    t = cyclegan.load(tmp_path / "g.pth", device="cpu", amp="none")
+    checks = [torch.rand(s) * 2 - 1 for s in ((1, 3, 32, 32), (1, 3, 24, 40))]
+    assert export(t.net, t.info, tmp_path / "g.onnx", checks, log=lambda m: None) <= 1e-4
+    o = cyclegan.load(tmp_path / "g.onnx")
+    assert o.info["netG"] == "resnet_6blocks_nearest"
+    x = torch.rand(1, 3, 28, 44)
+    assert torch.allclose(o(x), t(x), atol=1e-4)
 
 
 def test_bad_inputs_are_user_errors_naming_the_file(run, tmp_path, monkeypatch):

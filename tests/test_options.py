@@ -179,7 +179,7 @@ def test_choices_come_from_the_library_constants():
 
 @pytest.mark.parametrize("command", [["train"], ["test"], ["gatys"], ["compare"], ["benchmark"],
                                      ["benchmark", "gatys"], ["benchmark", "c2st"], ["benchmark", "inference"], ["c2st"],
-                                     ["visdom_server"], ["export"], ["demo"]])
+                                     ["visdom_server"], ["export"], ["demo"], ["ablate"], ["stereo"]])
 @pytest.mark.slow
 def test_help_works_for_every_entry_point(command):
     import subprocess
@@ -202,6 +202,7 @@ def test_eval_freq_defaults_off_on_the_cpu_and_keeps_an_explicit_value(tmp_path)
 
 def command_options():
     """(name, option class, minimal argv) of every command's option set, except the official train/test."""
+    from options.ablate_options import AblateOptions
     from options.benchmark_options import (BenchmarkOptions, C2STBenchmarkOptions, GatysBenchmarkOptions,
                                            InferenceBenchmarkOptions)
     from options.c2st_options import C2STOptions
@@ -211,6 +212,7 @@ def command_options():
     from options.export_options import ExportOptions
     from options.fast_nst_options import FastNSTOptions
     from options.gatys_options import GatysOptions
+    from options.stereo_options import StereoOptions
     from options.video_options import VideoOptions
     return [("gatys", GatysOptions, ["--content", "p.jpg", "--style", "s.jpg"]),
             ("compare", CompareOptions, ["--name", "n", "--photos", "{tmp}", "--style", "s.jpg"]),
@@ -224,7 +226,9 @@ def command_options():
             ("benchmark c2st", C2STBenchmarkOptions, ["--dataroot", "{tmp}"]),
             ("benchmark inference", InferenceBenchmarkOptions, []),
             ("export", ExportOptions, ["--name", "run", "--checkpoints_dir", "{tmp}", "--output", "{tmp}/g.onnx"]),
-            ("demo", DemoOptions, [])]
+            ("demo", DemoOptions, []),
+            ("ablate", AblateOptions, ["--dataroot", "{tmp}"]),
+            ("stereo", StereoOptions, ["--method", "fast_nst", "--name", "n", "--sbs", "{tmp}"])]
 
 
 def fill(argv, tmp_path):
@@ -307,7 +311,7 @@ def test_every_user_error_derives_from_usererror_and_keeps_its_builtin_base():
 
 @pytest.mark.parametrize("module", ["train", "test", "gatys", "fast_nst", "video", "compare", "evaluate", "benchmark",
                                     "c2st", "visdom_server", "verify_weights", "quickstart", "export",
-                                    "demo"])
+                                    "demo", "ablate", "stereo"])
 def test_every_entry_point_catches_user_errors_once(module):
     """Each command's main is wrapped by cyclegan.cli.main_guard, the one place a UserError is caught."""
     import importlib

@@ -59,6 +59,7 @@ class CompareSettings:
     overwrite: bool = False
     fast_nst_dir: str | None = None
     reference_dir: str | None = None  # another model's outputs on the same photos: a reference row
+    raw_weights: bool = False  # the raw generator even where the run saved an averaged (EMA) one
 
 
 def compare(settings, log=print):
@@ -73,7 +74,8 @@ def compare(settings, log=print):
     photos = [str(p) for p in list_images(photos_dir)]
     photos = photos[:num] if num else photos
     paintings = collect_paintings(styles)
-    translator = load_with_flags(run_dir, s.epoch, s.direction, s.model_suffix, device, arch=s.arch, back=True)
+    translator = load_with_flags(run_dir, s.epoch, s.direction, s.model_suffix, device, arch=s.arch, back=True,
+                                 raw_weights=s.raw_weights)
     stylizer = Stylizer(device=device, **gatys["stylizer"])
     modes = ["per_image", "domain"] if style_mode == "both" else [style_mode]
     fast = load(s.fast_nst_dir, device=device) if s.fast_nst_dir else None

@@ -23,25 +23,19 @@ def _nice_ticks(lo, hi, n=5):
     return ticks
 
 
-def loss_svg(xs, series, width=720, height=360, title="Training losses", xlabel="epoch"):
-    """SVG markup for `series` (name -> list of y, same length as xs); all text escaped."""
-    left, right, top, bottom = 56, 150, 30, 40
-    pw, ph = width - left - right, height - top - bottom
-    ys = [y for vals in series.values() for y in vals if y is not None and math.isfinite(y)]
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-           f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">',
-           f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
-           f'<text x="{left}" y="18" font-size="14" font-family="sans-serif">{escape(title)}</text>']
-    if not xs or not ys:
-        out.append(f'<text x="{left + 10}" y="{top + ph / 2}" font-size="13" '
-                   'font-family="sans-serif">no losses recorded yet</text></svg>')
-        return "\n".join(out)
-    x0, x1 = min(xs), max(xs)
-    y0, y1 = min(ys), max(ys)
-    if x1 <= x0:
-        x1 = x0 + 1.0
-    if y1 <= y0:
-        y0, y1 = y0 - 0.5, y1 + 0.5
+def svg_head(width, height, title, left):
+    """The opening lines of a chart: the svg element, a white background and the title (escaped)."""
+    return [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">',
+            f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
+            f'<text x="{left}" y="18" font-size="14" font-family="sans-serif">{escape(title)}</text>']
+
+
+def frame(out, bounds, box, height, xlabel):
+    """Append the plot frame, grid, tick labels and x label to `out`; returns the (px, py) data->pixel maps.
+    bounds = (x0, x1, y0, y1) with x1 > x0 and y1 > y0; box = (left, top, plot width, plot height)."""
+    x0, x1, y0, y1 = bounds
+    left, top, pw, ph = box
 
     def px(x):
         return left + (x - x0) / (x1 - x0) * pw
@@ -59,6 +53,27 @@ def loss_svg(xs, series, width=720, height=360, title="Training losses", xlabel=
                    f'font-family="sans-serif">{t:g}</text>')
     out.append(f'<text x="{left + pw / 2}" y="{height - 6}" font-size="12" text-anchor="middle" '
                f'font-family="sans-serif">{escape(xlabel)}</text>')
+    return px, py
+
+
+def loss_svg(xs, series, width=720, height=360, title="Training losses", xlabel="epoch"):
+    """SVG markup for `series` (name -> list of y, same length as xs); all text escaped."""
+    left, right, top, bottom = 56, 150, 30, 40
+    pw, ph = width - left - right, height - top - bottom
+    ys = [y for vals in series.values() for y in vals if y is not None and math.isfinite(y)]
+    out = svg_head(width, height, title, left)
+    if not xs or not ys:
+        out.append(f'<text x="{left + 10}" y="{top + ph / 2}" font-size="13" '
+                   'font-family="sans-serif">no losses recorded yet</text></svg>')
+        return "\n".join(out)
+    x0, x1 = min(xs), max(xs)
+    y0, y1 = min(ys), max(ys)
+    if x1 <= x0:
+        x1 = x0 + 1.0
+    if y1 <= y0:
+        y0, y1 = y0 - 0.5, y1 + 0.5
+
+    px, py = frame(out, (x0, x1, y0, y1), (left, top, pw, ph), height, xlabel)
     for i, (name, vals) in enumerate(series.items()):
         color = COLORS[i % len(COLORS)]
         pts = [f"{px(x):.1f},{py(y):.1f}" for x, y in zip(xs, vals)

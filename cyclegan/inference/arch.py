@@ -14,6 +14,7 @@ import torch.nn as nn
 from ..models.base_model import load_official_state_dict
 from ..models.generators import GENERATORS, UnetSkipConnectionBlock, define_G
 from ..models.layers import NORM_TYPES
+from ..models.upsample import SUFFIX as NEAREST
 from ..nst.transformer import arch_of, from_state_dict
 from .errors import ModelFileError
 
@@ -56,7 +57,12 @@ def infer_generator_arch(state_dict, hint=None):
         return None
     ngf, input_nc = guesses[0]
     hint = hint or {}
-    netGs = sorted(GENERATORS, key=lambda g: g != hint.get("netG"))
+    # only the family the keys show (U-Net or ResNet; *_nearest: NearestUpConv's "<i>.conv.weight"): each
+    # candidate built costs a second or more
+    family = "unet" if "model.model.0.weight" in got else "resnet"
+    nearest = any(k.endswith(".conv.weight") for k in got)
+    netGs = sorted((g for g in GENERATORS if g.startswith(family) and g.endswith(NEAREST) == nearest),
+                   key=lambda g: g != hint.get("netG"))
     norms = sorted(NORM_TYPES, key=lambda n: n != hint.get("norm"))
     for netG, norm, no_dropout, output_nc in itertools.product(netGs, norms, (True, False),
                                                                dict.fromkeys((input_nc, 3, 1))):

@@ -11,7 +11,7 @@ import os
 
 from ..io import CheckpointError, load_state_dict_file
 from ..models.arch import ARCH_KEYS, saved_options
-from ..models.files import net_file
+from ..models.files import net_file, net_saved
 from ..nst.fast import NET_FILE as FAST_NST_FILE
 from .arch import build, describe_arch, identify, multiple_of
 from .errors import MissingModelError, ModelFileError
@@ -55,12 +55,10 @@ def resolve_source(source, checkpoints_dir=None):
 
 def run_files(run_dir, direction, epoch="latest", raw=False, generator=None):
     """(weights file, the other direction's file or None, direction or None) of a run folder."""
-    def exists(name):
-        return any(os.path.isfile(net_file(run_dir, epoch, name, raw)) for raw in (True, False))
     if generator is None:
-        if exists("G_A") and exists("G_B"):
+        if net_saved(run_dir, epoch, "G_A") and net_saved(run_dir, epoch, "G_B"):
             generator = generator_name(direction, saved_settings(run_dir).get("direction", "AtoB"))
-        elif exists("G"):
+        elif net_saved(run_dir, epoch, "G"):
             generator, direction = "G", None
         else:
             have = sorted(os.listdir(run_dir))
@@ -75,7 +73,8 @@ def run_files(run_dir, direction, epoch="latest", raw=False, generator=None):
         raise MissingModelError(f"{path} not found: check the name, --checkpoints_dir, --epoch and the generator "
                              f"(files there: {', '.join(have[:12]) or 'none'}{' ...' if len(have) > 12 else ''})")
     other = {"G_A": "G_B", "G_B": "G_A"}.get(generator)
-    back = net_file(run_dir, epoch, other, raw) if other and exists(other) else None
+    back = net_file(run_dir, epoch, other, raw) if other else None
+    back = back if back and os.path.isfile(back) else None
     return path, back, direction if generator in ("G_A", "G_B") else None
 
 
@@ -118,7 +117,9 @@ def load(source, direction="photo2painting", epoch="latest", device="auto", raw_
         weights, back_file, direction = run_files(path, direction, epoch, raw_weights, generator)
         net, info = load_weights(weights, hint)
         back_net = load_weights(back_file, hint)[0] if back and back_file else None
-        return Translator(net, {**info, "source": path, "direction": direction}, back=back_net, **options)
+        files = info["files"] + ([back_file] if back_net is not None else [])
+        return Translator(net, {**info, "source": path, "direction": direction, "files": files}, back=back_net,
+                          **options)
     if path.lower().endswith(".onnx"):
         net = OnnxNet(path)
         return Translator(net, {**net.info, "source": path, "files": [path]}, **options)

@@ -8,6 +8,7 @@ import copy
 import torch.nn as nn
 
 from ..models.generators import ResnetBlock, ResnetGenerator, UnetGenerator, UnetSkipConnectionBlock
+from ..models.upsample import NearestUpConv
 from ..nst.transformer import ResidualBlock, TransformerNet, Upsample
 from .arch import SignedTransformer
 from .errors import NotTileable
@@ -39,6 +40,8 @@ def lower(module):
         return [Residual(lower(module.body))]
     if isinstance(module, Upsample):
         return [("up", 2)] + lower(module.block)
+    if isinstance(module, NearestUpConv):  # the *_nearest generators: x2 nearest, reflection pad, 3x3 conv
+        return lower(module.up) + lower(module.pad) + lower(module.conv)
     if isinstance(module, UnetSkipConnectionBlock):
         return lower(module.model) if module.outermost else [Concat(lower(module.model))]
     if isinstance(module, (nn.ReflectionPad2d, nn.ReplicationPad2d, nn.ZeroPad2d)):

@@ -210,7 +210,7 @@ class Norm(Node):
             mean = mean + delta * (k / total)
             m2 = m2 + tv * k + delta * delta * (n * k / total)
             n = total
-        release_free_memory()  # the pass's freed tile tensors: back to the OS, not kept by the heap
+        release_free_memory(collect=False)  # freed tiles back to the OS; no gc pass: ~0.3 s each with torch loaded
         rstd = torch.rsqrt(m2 / n + self.m.eps)
         scale, shift = rstd, -mean * rstd
         if self.m.affine:
@@ -309,7 +309,7 @@ class TiledRunner:
             if out is None:
                 out = target if target is not None and target.dtype == y.dtype else y.new_empty((1,) + node.shape)
             out[..., b[0]:b[1], b[2]:b[3]] = y
-        release_free_memory()
+        release_free_memory(collect=False)
         added = 0 if out is target else out.numel() * out.element_size()
         self.peak_stored = max(self.peak_stored, self.live_bytes(roots) + added)
         return Source(out)

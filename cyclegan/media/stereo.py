@@ -34,15 +34,16 @@ class StereoError(UserError, ValueError):
     """A pair that cannot be stylised as a stereo pair; the message names the file(s) and says what to do."""
 
 
-def load_stylizer(method, run_dir, epoch="latest", direction="AtoB", model_suffix=None, device="cpu"):
+def load_stylizer(method, run_dir, epoch="latest", direction="AtoB", model_suffix=None, device="cpu", raw=False):
     """A trained run's styliser, process((N, 3, H, W) in [0, 1]) -> the same shape: the one place this module
-    loads a generator (through cyclegan.media.stylizers, as cyclegan-video does)."""
+    loads a generator (through cyclegan.media.stylizers, as cyclegan-video does; raw: the raw weights even where
+    the run saved EMA ones)."""
     from .stylizers import cyclegan_frames, fast_nst_frames
     run_dir = str(run_dir)
     if method == "fast_nst":
         return fast_nst_frames(run_dir, epoch, device)
     if method == "cyclegan":
-        return cyclegan_frames(run_dir, epoch, direction, model_suffix, device)
+        return cyclegan_frames(run_dir, epoch, direction, model_suffix, device, raw=raw)
     raise ValueError(f"unknown method {method!r}: fast_nst or cyclegan")
 
 

@@ -10,10 +10,11 @@ from ..inference import load
 from ..inference.loading import load_with_flags
 
 
-def cyclegan_frames(run_dir, epoch="latest", direction="AtoB", model_suffix=None, device="cpu"):
-    """A CycleGAN run's generator as the flags name it (AtoB: photo -> painting; see
-    cyclegan.inference.loading.load_with_flags): a Translator, which takes and returns such batches."""
-    return load_with_flags(run_dir, epoch, direction, model_suffix, device)
+def cyclegan_frames(run_dir, epoch="latest", direction="AtoB", model_suffix=None, device="cpu", raw=False):
+    """A CycleGAN run's generator as the flags name it (AtoB: photo -> painting; its EMA weights when saved,
+    unless raw; see cyclegan.inference.loading.load_with_flags): a Translator, which takes and returns such
+    batches."""
+    return load_with_flags(run_dir, epoch, direction, model_suffix, device, raw_weights=raw)
 
 
 def fast_nst_frames(run_dir, epoch="latest", device="cpu"):

@@ -18,6 +18,7 @@ import torch.nn as nn
 
 from ..errors import MissingFileError
 from ..io import CheckpointError, atomic_save, load_state_dict_file
+from .files import net_file
 from .graph_step import FIXED_SIZE_PREPROCESS, GraphStep
 from .schedulers import get_scheduler
 from .speed import (SpeedConfig, fuse, instance_norm_channels_last_ok, make_scalers, renew_scaler, resolve_options,
@@ -41,6 +42,7 @@ class BaseModel:
         self.scalers = None  # one fp16 GradScaler per optimizer, else None
         self.graph_step, self.cuda_graph_off = None, None  # the captured step (configure decides); why it is off
         self._metric, self._metric_steps = None, 0  # the epoch metric's device-side sum (observe_metric)
+        self.recipe = None  # training techniques that save weights or state (models/recipe.py), if any
 
     @property
     def optimizers(self):
@@ -64,6 +66,10 @@ class BaseModel:
     def nets(self):
         """(name, module) for every network, unwrapped from DDP/compile wrappers."""
         return [(name, unwrap(getattr(self, "net" + name))) for name in self.model_names]
+
+    def saved_nets(self):
+        """(file name, module) of every weight file: the nets, then averaged copies (G_A_ema, ...)."""
+        return self.nets() + (self.recipe.averaged_nets() if self.recipe is not None else [])
 
     def setup(self, opt, load=None):
         """Create schedulers when training; load the {epoch}_net_X.pth weights if `load`, which by default is
@@ -121,6 +127,7 @@ class BaseModel:
         # The captured step (models/graph_step.py): asked for by --cuda_graph, decided here, in this one place
         asked = speed.cuda_graph and self.isTrain
         preprocess = getattr(self.opt, "preprocess", FIXED_SIZE_PREPROCESS[0])
+        technique = self.recipe.capture_conflict() if self.recipe is not None else None  # models/recipe.py
         self.cuda_graph_off = next((why for failed, why in (
             (speed.device_type != "cuda", "needs a CUDA device"),
             (world_size > 1, "DistributedDataParallel's gradient all-reduce is not captured; each rank steps eagerly"),
@@ -129,6 +136,7 @@ class BaseModel:
             (preprocess not in FIXED_SIZE_PREPROCESS,
              f"--preprocess {preprocess} gives images of varying size; a graph replays fixed shapes"),
             (self.capture_spec() is None, "this model has no captured step"),
+            (technique is not None, technique),
         ) if failed), None) if asked else None
         if not asked or self.cuda_graph_off:
             self.graph_step = None
@@ -237,18 +245,25 @@ class BaseModel:
 
     def save_networks(self, epoch):
         """Write {epoch}_net_{name}.pth: plain CPU state dicts, readable by the official code."""
-        for name, net in self.nets():
+        for name, net in self.saved_nets():
             sd = {k: v.detach().cpu() for k, v in net.state_dict().items()}
             atomic_save(sd, os.path.join(self.save_dir, f"{epoch}_net_{name}.pth"))
 
     def load_networks(self, epoch):
+        """Load {epoch}_net_{name}.pth; testing takes the averaged {epoch}_net_{name}_ema.pth where the run
+        saved one (unless --raw_weights); training always the raw weights, and restarts the averages."""
+        raw = self.isTrain or getattr(self.opt, "raw_weights", False)
         for name, net in self.nets():
-            path = os.path.join(self.save_dir, f"{epoch}_net_{name}.pth")
+            path = net_file(self.save_dir, epoch, name, raw)
+            if path.endswith("_ema.pth"):
+                print(f"loading the averaged (EMA) weights {path} (--raw_weights for the raw ones)")
             if not os.path.isfile(path):
                 raise MissingFileError(
                     f"{path} not found: is --name/--checkpoints_dir/--epoch right? "
                     f"Files there: {', '.join(sorted(os.listdir(self.save_dir))) if os.path.isdir(self.save_dir) else 'none (no such folder)'}")
             load_official_state_dict(net, load_state_dict_file(path), path)
+        if self.recipe is not None:
+            self.recipe.load_state_dict(None)
 
     def state_dict(self):
         """Everything a resume needs from the model: nets (plain CPU tensors), optimizers, schedulers,
@@ -261,6 +276,9 @@ class BaseModel:
         }
         if self.scalers:
             state["scalers"] = {name: s.state_dict() for name, s in zip(self.optimizer_names, self.scalers)}
+        extra = self.recipe.state_dict() if self.recipe is not None else None
+        if extra:
+            state["recipe"] = extra
         return state
 
     def load_state_dict(self, state):
@@ -277,6 +295,8 @@ class BaseModel:
                     obj.load_state_dict(saved[name])
         for name, sd in state.get("pools", {}).items():
             getattr(self, name).load_state_dict(sd, self.device)
+        if self.recipe is not None:
+            self.recipe.load_state_dict(state.get("recipe"))
         self._fuse_optimizers()  # the loaded param groups may predate --amp
         if self.graph_step is not None:  # the optimizers' state tensors were swapped: warm up and capture again
             self.graph_step = GraphStep(self, self.capture_spec(), self.graph_step.warmup)

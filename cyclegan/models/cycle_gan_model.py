@@ -13,6 +13,10 @@ idt_A, G_B([B; A]) fake_A and idt_B, D_A([B; pool(fake_B)]) and D_B([A; pool(fak
 losses are computed on the split outputs as before. Every sample is normalised on its own, so only the
 float summation order of the weight gradients changes. Batch norm (statistics over the batch) and dropout
 (its masks come from one RNG stream in call order) keep the official call order.
+
+Recipe techniques (models/recipe.py; all off by default): DiffAugment on every D input, generator EMA,
+spectral norm, lazy R1, hinge loss, TTUR and batch-size learning-rate rules, bilinear-initialised upsampling,
+--init_from.
 """
 import argparse
 import itertools
@@ -24,7 +28,8 @@ from .discriminators import define_D
 from .generators import define_G
 from .graph_step import CaptureSpec
 from .image_pool import ImagePool
-from .losses import GANLoss, gradient_penalty
+from .losses import gan_loss, gradient_penalty
+from .recipe import Recipe, add_flags, learning_rate
 from .speed import make_adam
 from .temporal import temporal_loss
 
@@ -42,6 +47,7 @@ class CycleGANModel(BaseModel):
             parser.add_argument("--batched_passes", action=argparse.BooleanOptionalAction, default=None,
                                 help="one call per network on stacked inputs where the math is unchanged "
                                      "(default: on with --norm instance/none and no dropout)")
+            add_flags(parser)
         return parser
 
     def __init__(self, opt):
@@ -63,8 +69,8 @@ class CycleGANModel(BaseModel):
         self.netG_A = define_G(opt.input_nc, opt.output_nc, **g).to(self.device)
         self.netG_B = define_G(opt.output_nc, opt.input_nc, **g).to(self.device)
         if self.isTrain:
-            d = dict(ndf=opt.ndf, netD=opt.netD, n_layers_D=opt.n_layers_D, norm=opt.norm,
-                     init_type=opt.init_type, init_gain=opt.init_gain)
+            d = dict(ndf=opt.ndf, netD=opt.netD, n_layers_D=opt.n_layers_D, norm=opt.norm, init_type=opt.init_type,
+                     init_gain=opt.init_gain, spectral_norm=getattr(opt, "spectral_norm", False))
             self.netD_A = define_D(opt.output_nc, **d).to(self.device)
             self.netD_B = define_D(opt.input_nc, **d).to(self.device)
             if opt.lambda_identity > 0.0 and opt.input_nc != opt.output_nc:
@@ -72,19 +78,25 @@ class CycleGANModel(BaseModel):
             self.fake_A_pool = ImagePool(opt.pool_size)
             self.fake_B_pool = ImagePool(opt.pool_size)
             self.pool_names = ["fake_A_pool", "fake_B_pool"]
-            self.criterionGAN = GANLoss(opt.gan_mode).to(self.device)
+            self.criterionGAN = gan_loss(opt.gan_mode).to(self.device)
             self.criterionCycle = torch.nn.L1Loss()
             self.criterionIdt = torch.nn.L1Loss()
             betas = (opt.beta1, 0.999)
             self.optimizer_G = make_adam(  # plain Adam's steps until --amp fuses them (speed.make_adam)
-                itertools.chain(self.netG_A.parameters(), self.netG_B.parameters()), lr=opt.lr, betas=betas)
+                itertools.chain(self.netG_A.parameters(), self.netG_B.parameters()), lr=learning_rate(opt, "G"),
+                betas=betas)
             self.optimizer_D = make_adam(
-                itertools.chain(self.netD_A.parameters(), self.netD_B.parameters()), lr=opt.lr, betas=betas)
+                itertools.chain(self.netD_A.parameters(), self.netD_B.parameters()), lr=learning_rate(opt, "D"),
+                betas=betas)
             self.optimizer_names = ["G", "D"]
             self.batched = batched_passes(opt)
+        self.recipe = Recipe(opt, {"G_A": self.netG_A, "G_B": self.netG_B}, self.isTrain)
 
     def capture_spec(self):
-        """The training step for a captured CUDA graph (BaseModel.configure decides whether it runs)."""
+        """The training step for a captured CUDA graph (BaseModel.configure decides whether it runs). The recipe's
+        draws (DiffAugment) come from the device's generator inside the step, as the temporal loss's do; its
+        per-step work after the step (the generators' EMA, the lazy R1's clock) runs eagerly in
+        optimize_parameters, after the replay, and a lazy R1 keeps the graph off (Recipe.capture_conflict)."""
         if not self.isTrain:
             return None
         return CaptureSpec(step=self.train_step, inputs=("real_A", "real_B"),
@@ -136,17 +148,22 @@ class CycleGANModel(BaseModel):
         return torch.cat([first, second]).contiguous(memory_format=self.memory_format)
 
     def backward_D_basic(self, netD, real, fake):
+        aug, r1 = self.recipe.augment, self.recipe.r1_due()  # DiffAugment (identity when off), lazy R1
         with self.autocast():
             fake = fake.detach()
+            if r1:
+                real = real.detach().requires_grad_(True)
             if self.batched and real.shape == fake.shape:
-                pred_real, pred_fake = netD(self.stack(real, fake)).split(real.shape[0])
+                pred_real, pred_fake = netD(aug(self.stack(real, fake))).split(real.shape[0])
             else:
-                pred_real, pred_fake = netD(real), netD(fake)
+                pred_real, pred_fake = netD(aug(real)), netD(aug(fake))
             loss_real = self.criterionGAN(pred_real, True)
             loss_fake = self.criterionGAN(pred_fake, False)
             loss = (loss_real + loss_fake) * 0.5
             if self.opt.gan_mode == "wgangp":
                 loss = loss + gradient_penalty(netD, real, fake, lambda_gp=self.opt.lambda_gp)
+            if r1:
+                loss = loss + self.recipe.r1.penalty(pred_real, real)
         self.backward(loss, self.optimizer_D)
         return loss
 
@@ -170,8 +187,9 @@ class CycleGANModel(BaseModel):
         else:
             self.loss_idt_A = self.loss_idt_B = torch.zeros((), device=self.device)
         # Ds are frozen here: call them without DDP, which would wait for their gradients
-        self.loss_G_A = self.criterionGAN(self.local(self.netD_A)(self.fake_B), True)
-        self.loss_G_B = self.criterionGAN(self.local(self.netD_B)(self.fake_A), True)
+        aug = self.recipe.augment
+        self.loss_G_A = self.criterionGAN(self.local(self.netD_A)(aug(self.fake_B)), True, for_generator=True)
+        self.loss_G_B = self.criterionGAN(self.local(self.netD_B)(aug(self.fake_A)), True, for_generator=True)
         self.loss_cycle_A = self.criterionCycle(self.rec_A, self.real_A) * o.lambda_A
         self.loss_cycle_B = self.criterionCycle(self.rec_B, self.real_B) * o.lambda_B
         self.loss_G = (self.loss_G_A + self.loss_G_B + self.loss_cycle_A + self.loss_cycle_B
@@ -183,12 +201,13 @@ class CycleGANModel(BaseModel):
             self.loss_G = self.loss_G + self.loss_temporal_A + self.loss_temporal_B
 
     def optimize_parameters(self):
-        """One official training step, replayed from a CUDA graph when configure() turned that on; the G loss
-        is added to the epoch metric on the device."""
+        """One official training step, replayed from a CUDA graph when configure() turned that on; then, eagerly,
+        the recipe's after-step work (EMA update, step clock) and the G loss into the epoch metric on the device."""
         if self.graph_step is not None:
             self.graph_step.step()
         else:
             self.train_step()
+        self.recipe.after_step()
         self.observe_metric(self.loss_G)
 
     def train_step(self):

@@ -1,7 +1,9 @@
-"""Discriminators: the PatchGAN (basic = 3 layers, 70x70 receptive field), n_layers, and pixel (1x1) GAN."""
+"""Discriminators: the PatchGAN (basic = 3 layers, 70x70 receptive field), n_layers, and pixel (1x1) GAN;
+spectral_norm=True normalises their weights (models/regularizers.py)."""
 import torch.nn as nn
 
 from .layers import get_norm_layer, init_weights, uses_bias
+from .regularizers import apply_spectral_norm
 
 
 class NLayerDiscriminator(nn.Module):
@@ -42,7 +44,8 @@ class PixelDiscriminator(nn.Module):
 DISCRIMINATORS = ("basic", "n_layers", "pixel")
 
 
-def define_D(input_nc, ndf, netD, n_layers_D=3, norm="batch", init_type="normal", init_gain=0.02):
+def define_D(input_nc, ndf, netD, n_layers_D=3, norm="batch", init_type="normal", init_gain=0.02,
+             spectral_norm=False):
     """Build and initialise a discriminator on the CPU: basic | n_layers | pixel."""
     norm_layer = get_norm_layer(norm)
     if netD == "basic":
@@ -53,4 +56,5 @@ def define_D(input_nc, ndf, netD, n_layers_D=3, norm="batch", init_type="normal"
         net = PixelDiscriminator(input_nc, ndf, norm_layer)
     else:
         raise ValueError(f"--netD {netD!r} is not one of: {', '.join(DISCRIMINATORS)}")
-    return init_weights(net, init_type, init_gain)
+    net = init_weights(net, init_type, init_gain)
+    return apply_spectral_norm(net) if spectral_norm else net

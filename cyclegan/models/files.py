@@ -13,3 +13,8 @@ def net_file(run_dir, epoch, name, raw=False):
     if not raw and os.path.isfile(ema):
         return ema
     return os.path.join(run_dir, f"{epoch}_net_{name}.pth")
+
+
+def net_saved(run_dir, epoch, name):
+    """Whether the run saved net `name` at `epoch`, raw or averaged."""
+    return any(os.path.isfile(net_file(run_dir, epoch, name, raw)) for raw in (False, True))

@@ -1,8 +1,9 @@
-"""GAN objectives (lsgan, vanilla, wgangp) and the WGAN-GP gradient penalty."""
+"""GAN objectives (lsgan, vanilla, wgangp: GANLoss; hinge: HingeLoss) and the WGAN-GP gradient penalty."""
 import torch
 import torch.nn as nn
 
-GAN_MODES = ("lsgan", "vanilla", "wgangp")
+OFFICIAL_GAN_MODES = ("lsgan", "vanilla", "wgangp")
+GAN_MODES = OFFICIAL_GAN_MODES + ("hinge",)
 
 
 class GANLoss(nn.Module):
@@ -20,13 +21,31 @@ class GANLoss(nn.Module):
         elif gan_mode == "wgangp":
             self.loss = None
         else:
-            raise ValueError(f"--gan_mode {gan_mode!r} is not one of: {', '.join(GAN_MODES)}")
+            raise ValueError(f"--gan_mode {gan_mode!r} is not one of: {', '.join(OFFICIAL_GAN_MODES)}"
+                             f"{' (hinge: HingeLoss, or gan_loss(mode))' if gan_mode == 'hinge' else ''}")
 
-    def forward(self, prediction, target_is_real):
+    def forward(self, prediction, target_is_real, for_generator=False):
+        """for_generator: the generator's call (the official modes use the same loss in both passes)."""
         if self.gan_mode == "wgangp":
             return -prediction.mean() if target_is_real else prediction.mean()
         target = (self.real_label if target_is_real else self.fake_label).expand_as(prediction)
         return self.loss(prediction, target.to(prediction.dtype))
+
+
+class HingeLoss(nn.Module):
+    """--gan_mode hinge (Lim & Ye 2017; Miyato et al. 2018): D minimises relu(1 - D(real)) + relu(1 + D(fake)),
+    G minimises -D(fake) (the generator's call passes for_generator=True)."""
+    gan_mode = "hinge"
+
+    def forward(self, prediction, target_is_real, for_generator=False):
+        if for_generator:
+            return -prediction.mean()
+        return torch.relu(1 - prediction).mean() if target_is_real else torch.relu(1 + prediction).mean()
+
+
+def gan_loss(gan_mode):
+    """The criterion of a --gan_mode: GANLoss for the official modes, HingeLoss for hinge."""
+    return HingeLoss() if gan_mode == "hinge" else GANLoss(gan_mode)
 
 
 def gradient_penalty(netD, real, fake, constant=1.0, lambda_gp=10.0):

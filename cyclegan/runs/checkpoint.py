@@ -57,7 +57,7 @@ def save_state(model, labels, counters, opt_dict):
     state = {**model.state_dict(), "rng": rng_state(), "counters": dict(counters), "options": opt_dict}
     save_checked(state, os.path.join(model.save_dir, f"{first}_state.pth"))  # checksummed, verified on load
     for label in others:
-        for name, _ in model.nets():
+        for name, _ in model.saved_nets():
             atomic_copy(os.path.join(model.save_dir, f"{first}_net_{name}.pth"),
                         os.path.join(model.save_dir, f"{label}_net_{name}.pth"))
         atomic_copy(os.path.join(model.save_dir, f"{first}_state.pth"),

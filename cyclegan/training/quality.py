@@ -1,6 +1,6 @@
 """Quality curves during training (--eval_freq N epochs): the held-out evaluation of
-cyclegan.metrics.evaluate, appended to CHECKPOINTS/NAME/eval_log.jsonl and drawn on the training page
-and in visdom.
+cyclegan.metrics.evaluate (of the averaged generators under --ema_decay, unless --raw_weights), appended to
+CHECKPOINTS/NAME/eval_log.jsonl and drawn on the training page and in visdom.
 
 Off the hot path: at the end of an evaluated epoch the generators translate the small held-out set in
 the training thread (a few forward passes); the C2ST, colour and cycle numbers are computed by a
@@ -16,7 +16,7 @@ from ..errors import SettingError
 from ..metrics.c2st import DEFAULT_STEPS as C2ST_STEPS
 from ..metrics.evaluate import append_jsonl, check_heldout_size, heldout_dirs, load_heldout, read_jsonl, score, \
     translate
-from ..models.base_model import unwrap  # the plain nets: no DDP collective on one rank
+from ..models.ema import eval_generators  # the plain nets (no DDP collective on one rank); EMA ones if kept
 
 
 class QualityEval:
@@ -25,6 +25,7 @@ class QualityEval:
     def __init__(self, opt, model, vis, warn=None):
         self.freq = int(getattr(opt, "eval_freq", 0) or 0)
         self.model, self.vis, self.seed = model, vis, int(getattr(opt, "seed", 0) or 0)
+        self.raw = bool(getattr(opt, "raw_weights", False))
         self.c2st_settings = {"steps": int(getattr(opt, "eval_c2st_steps", C2ST_STEPS))}
         self.path = os.path.join(model.save_dir, "eval_log.jsonl")
         self._warn = warn or (lambda msg: print(msg, file=sys.stderr, flush=True))
@@ -59,7 +60,7 @@ class QualityEval:
         if self.worker is None or epoch % self.freq:
             return
         start = time.perf_counter()
-        forward, backward = (unwrap(g) for g in self.model.generators().values())  # A -> B, B -> A
+        forward, backward = eval_generators(self.model, self.raw)  # A -> B, B -> A
         outputs = translate(forward, backward, self.heldout, self.model.device)
         translate_s = time.perf_counter() - start
         self.worker.submit(("epoch", epoch), lambda: self._score(outputs, epoch, total_iters, translate_s))

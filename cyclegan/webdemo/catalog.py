@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ..images import is_image_file
 from ..inference import DIRECTIONS
-from ..models.files import net_file
+from ..models.files import net_saved
 from ..nst.fast import NET_FILE as FAST_NST_FILE
 from ..nst.weights import cached_weights_path, missing_weights_message
 from .errors import InputError
@@ -56,7 +56,7 @@ class ModelEntry:
 
 
 def _has(folder, name):
-    return os.path.isfile(net_file(folder, EPOCH, name)) or os.path.isfile(net_file(folder, EPOCH, name, raw=True))
+    return net_saved(folder, EPOCH, name)
 
 
 def discover_models(checkpoints_dir):

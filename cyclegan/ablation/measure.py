@@ -1,0 +1,111 @@
+"""The ablation's measurements: held-out quality of a run's saved generators (cyclegan.metrics.evaluate, the
+evaluation of cyclegan-eval and the training curves), sample outputs on the same photos for every variant,
+and each variant's cost per training step, timed in turns in one process so load hits all variants alike."""
+import os
+import statistics
+
+import torch
+
+from ..data import create_dataloader, create_dataset
+from ..errors import MissingFileError
+from ..images import save_image
+from ..inference import load
+from ..metrics.evaluate import append_jsonl, evaluate_generators, read_jsonl
+from ..models import create_model
+from ..bench.cyclegan import BatchStream, device_name, time_training  # the benchmark's step timer
+
+EVAL_LOG = "ablate_eval.jsonl"
+
+
+def arch_of(opt):
+    return {k: getattr(opt, k) for k in ("netG", "ngf", "norm", "no_dropout")}
+
+
+def load_generator(run_dir, arch, epoch, name, kind, device, back=False):
+    """The run's generator `name` ('G_A' or 'G_B') as cyclegan-eval loads it (cyclegan.inference, float32,
+    uncompiled): its averaged weights for kind 'ema' (an error when the run saved none), the raw ones for 'raw'."""
+    tr = load(run_dir, epoch=str(epoch), device=device, generator=name, arch=arch, back=back, amp="none",
+              compile=False, raw_weights=kind == "raw")
+    if kind == "ema" and not tr.info.get("ema"):
+        raise MissingFileError(f"{run_dir}: no averaged generators for epoch {epoch} ({tr.info['files'][0]})")
+    return tr
+
+
+def evaluate_run(run, run_dir, arch, heldout, settings, device, log=print, stopped=lambda: False):
+    """Score every saved evaluation epoch of `run` with each weights kind it needs, skipping what its
+    ablate_eval.jsonl already holds (and stopping early when stopped() says so); returns all its records."""
+    path = os.path.join(run_dir, EVAL_LOG)
+    records = read_jsonl(path)
+    done = {(r["epoch"], r["weights"]) for r in records}
+    for epoch in run.eval_epochs:
+        for kind in sorted({w for _, w in run.variants}):
+            if (epoch, kind) in done or stopped():
+                continue
+            tr = load_generator(run_dir, arch, epoch, "G_A", kind, device, back=True)
+            rec = {"epoch": epoch, "step": epoch * run.steps_per_epoch, "weights": kind, "seed": run.seed,
+                   **evaluate_generators(tr.net, tr.back, heldout, device, settings["c2st_seed"], settings["folds"],
+                                         c2st_settings={"steps": settings["c2st_steps"]})}
+            records.append(append_jsonl(path, rec))
+            log(f"  {run.folder} step {rec['step']} ({kind}): C2ST A {_fmt(rec.get('c2st_A'))}, "
+                f"B {_fmt(rec.get('c2st_B'))}")
+    return records
+
+
+def _fmt(v):
+    return "n/a" if v is None else f"{v:.3f}"
+
+
+@torch.no_grad()
+def write_samples(run, run_dir, arch, photos, out_dir, device):
+    """Translate the same held-out B images with each variant's final B -> A generator (G_B) into
+    out_dir/<variant>/<i>.png; the inputs go to out_dir/input/<i>.png. Skips files already there."""
+    written = {}
+    for variant, kind in run.variants:
+        folder = os.path.join(out_dir, variant)
+        files = [os.path.join(folder, f"{i}.png") for i in range(len(photos))]
+        written[variant] = files
+        if all(os.path.isfile(f) for f in files):
+            continue
+        os.makedirs(folder, exist_ok=True)
+        tr = load_generator(run_dir, arch, run.epochs, "G_B", kind, device)
+        for photo, f in zip(photos, files):
+            save_image(tr.translate(photo.unsqueeze(0))[0], f)
+    inputs = [os.path.join(out_dir, "input", f"{i}.png") for i in range(len(photos))]
+    os.makedirs(os.path.join(out_dir, "input"), exist_ok=True)
+    for photo, f in zip(photos, inputs):
+        if not os.path.isfile(f):
+            save_image(photo, f)
+    return inputs, written
+
+
+def measure_cost(variant_opts, steps=16, warmup=2, log=print):
+    """Mean ms per training step of each variant ({name: training options}), stepped in turns (order reversed
+    every round, so load hits all alike) on the same real batches; {name: {"step_ms", "ratio", "median_ms"}},
+    ratio to 'official'. The mean, not the median: a lazy regulariser's every-k-th step is part of the cost
+    (time a multiple of --r1_every steps)."""
+    models, streams, times = {}, {}, {}
+    for name, opt in variant_opts.items():
+        torch.manual_seed(opt.seed)
+        model = create_model(opt)
+        model.configure()
+        model.setup(opt, load=False)
+        models[name], times[name] = model, []
+        if opt.batch_size not in streams:
+            loader = create_dataloader(create_dataset(opt), opt.batch_size, shuffle=True, num_workers=0,
+                                       seed=opt.seed)
+            streams[opt.batch_size] = BatchStream(loader)
+    names = list(models)
+    for k in range(warmup + steps):
+        for name in names if k % 2 == 0 else names[::-1]:
+            opt = variant_opts[name]
+            step_ms, _ = time_training(models[name], streams[opt.batch_size], 0, 1, opt.device)
+            if k >= warmup:
+                times[name] += step_ms
+    base = statistics.fmean(times["official"])
+    device = next(iter(variant_opts.values())).device
+    out = {name: {"step_ms": round(statistics.fmean(t), 2), "ratio": round(statistics.fmean(t) / base, 3),
+                  "median_ms": round(statistics.median(t), 2), "steps": len(t)} for name, t in times.items()}
+    log("cost per step (mean ms, x official): " + ", ".join(f"{n} {v['step_ms']} ({v['ratio']}x)"
+                                                              for n, v in out.items()))
+    return {"variants": out, "device": device_name(torch.device(device)), "threads": torch.get_num_threads(),
+            "timed_steps": steps, "warmup": warmup}

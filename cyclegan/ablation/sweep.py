@@ -1,0 +1,273 @@
+"""Run an ablation sweep: train each run as a `cyclegan.train` subprocess (at most `parallel` jobs at once,
+the parent's evaluation counting as one), score the saved generators at the evaluation points, rewrite the
+report after every evaluation, and at the end time every variant's step (in turns, alone on the machine).
+
+Resumable: the sweep folder is locked (the training run lock) and records its protocol; a finished run (its
+latest_state.pth counts past the last epoch) is never trained again, an interrupted one resumes from its
+checkpoint (--continue_train), and evaluations already in a run's ablate_eval.jsonl are kept. SIGINT/SIGTERM
+stop the running trainings, which save their state, and the sweep says how to resume.
+"""
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+import torch
+
+from ..data.domains import domain_names
+from ..io import atomic_write_json, read_json
+from ..metrics.c2st import DEFAULT_FOLDS, DEFAULT_STEPS
+from ..metrics.evaluate import DEFAULT_EVAL_MAX, check_heldout_size, heldout_dirs, load_heldout, read_jsonl
+from ..runs import run_folder
+from . import measure, report
+from .plan import AblationError, plan, steps_per_epoch
+
+PROTOCOL_FILE = "ablate.json"
+DEFAULT_EVAL_SIZE = 96  # held-out images' longest side: the C2ST's load size
+
+
+class SweepInterrupted(Exception):
+    """SIGINT/SIGTERM stopped the sweep; the runs saved their state."""
+
+
+@dataclass
+class SweepSettings:
+    """Everything a sweep needs, as plain values (cyclegan-ablate fills it from its options)."""
+    name: str
+    out_dir: str
+    dataroot: str
+    variants: list  # [plan.Variant]
+    seeds: list
+    steps: int
+    eval_every: int
+    common: list  # training flags for every run
+    decay: float = 0.5
+    eval_dir: str | None = None
+    eval_size: int = DEFAULT_EVAL_SIZE
+    eval_max: int = DEFAULT_EVAL_MAX
+    c2st_steps: int = DEFAULT_STEPS
+    folds: int = DEFAULT_FOLDS
+    c2st_seed: int = 0
+    samples: int = 4
+    parallel: int = 1
+    threads: int = 1
+    cost_steps: int = 16
+    cost_warmup: int = 2
+    device: str = "cpu"  # evaluation device
+    report_only: bool = False
+    order: str = "seeds"  # training order: 'seeds' (every variant at seed 1 first) or 'variants'
+
+
+class Sweep:
+    def __init__(self, s, parse, log=print):
+        """parse(argv) -> training options (options.train_options.TrainOptions().parse)."""
+        self.s, self.parse, self.log = s, parse, log
+        self.runs_dir = os.path.join(s.out_dir, "runs")
+        self.base = ["--dataroot", s.dataroot, "--checkpoints_dir", self.runs_dir, "--display_id", "0", "--no_html",
+                     "--eval_freq", "0", "--num_threads", "0"]
+        self._described = {}
+        if s.eval_every is None:  # one epoch of the common flags
+            s.eval_every = self.describe([])[1]
+        self.runs, self.weights = plan(s.variants, s.seeds, s.steps, s.eval_every, s.decay, s.common, self.describe,
+                                       s.order)
+        s.variants = [v for v in s.variants if v.name in self.weights]
+        netG = self.describe([])[2]
+        self.flags = {v.name: [f.replace("{netG}", netG) for f in v.flags] for v in s.variants}
+        self.records = {}
+
+    def describe(self, flags):
+        """(batch size, steps per epoch, netG, {option: value} changed from the common flags) of the common
+        training flags plus `flags`."""
+        key = tuple(flags)
+        if key not in self._described:
+            opt = self.options(flags, "probe", 0)
+            common = vars(self.options([], "probe", 0)) if flags else vars(opt)
+            changes = {k: v for k, v in vars(opt).items() if k not in ("recipe", "explicit") and common.get(k) != v}
+            from ..data import create_dataset
+            size = len(create_dataset(opt))
+            self._described[key] = (opt.batch_size, steps_per_epoch(size, opt.batch_size), opt.netG, changes)
+        return self._described[key]
+
+    def options(self, flags, name, seed, *extra):
+        argv = self.base + ["--name", name, "--seed", str(seed), *map(str, extra)] + self.s.common + flags
+        try:
+            return self.parse(argv)
+        except SystemExit:  # argparse has printed why
+            raise AblationError(f"training flags {' '.join(self.s.common + flags)!r}: not valid for cyclegan-train "
+                                f"(see the message above)") from None
+
+    def train_argv(self, run):
+        folder = os.path.join(self.runs_dir, run.folder)
+        resume = ["--continue_train"] if run_folder.saved_files(folder) else []
+        return [sys.executable, "-u", "-m", "cyclegan.train", *self.base, "--name", run.folder,
+                "--seed", str(run.seed), "--n_epochs", str(run.epochs - run.n_epochs_decay),
+                "--n_epochs_decay", str(run.n_epochs_decay), "--save_epoch_freq", str(run.save_freq),
+                "--print_freq", str(run.steps_per_epoch * self.describe(run.flags)[0]),
+                *self.s.common, *run.flags, *resume]
+
+    def trained(self, run):
+        path = os.path.join(self.runs_dir, run.folder, "latest_state.pth")
+        counters = run_folder.read_counters(path) if os.path.isfile(path) else None
+        return bool(counters) and counters["epoch"] > run.epochs
+
+    # ---- protocol ----
+    def protocol(self):
+        s = self.s
+        return {"name": s.name, "dataroot": os.path.abspath(s.dataroot), "steps": s.steps, "eval_every": s.eval_every,
+                "decay": s.decay, "common": list(s.common), "eval_size": s.eval_size, "eval_max": s.eval_max,
+                "eval_dir": s.eval_dir, "c2st_steps": s.c2st_steps, "folds": s.folds, "c2st_seed": s.c2st_seed,
+                "seeds": list(s.seeds), "samples": s.samples}
+
+    def check_protocol(self):
+        path = os.path.join(self.s.out_dir, PROTOCOL_FILE)
+        mine = self.protocol()
+        saved = read_json(path)
+        if saved:
+            fixed = [k for k in mine if k not in ("seeds", "samples") and saved.get(k) != mine[k]]
+            if fixed:
+                changes = ", ".join(f"{k}: {saved.get(k)!r}, now {mine[k]!r}" for k in fixed)
+                raise AblationError(
+                    f"{self.s.out_dir} holds a sweep run with other settings ({changes}); its runs would not be "
+                    f"comparable. Use the same settings to resume it (variants and seeds may be added), or another "
+                    f"--name.")
+        atomic_write_json(path, mine, indent=1)
+
+    # ---- the work ----
+    def run(self):
+        s = self.s
+        os.makedirs(s.out_dir, exist_ok=True)
+        lock = run_folder.RunLock(s.out_dir).acquire()
+        try:
+            self.check_protocol()
+            torch.set_num_threads(s.threads)
+            self.heldout = self.load_heldout()
+            self.cost = self.saved_cost()
+            if not s.report_only:
+                self.schedule()
+                self.cost = self.timing()  # after training: nothing else of the sweep runs meanwhile
+            for run in self.runs:
+                self.records[run.folder] = read_jsonl(os.path.join(self.runs_dir, run.folder, measure.EVAL_LOG))
+            return self.write_report()
+        finally:
+            lock.release()
+
+    def load_heldout(self):
+        dir_A, dir_B = heldout_dirs(self.s.dataroot, self.s.eval_dir)
+        heldout = load_heldout(dir_A, dir_B, self.s.eval_size, self.s.eval_max)
+        check_heldout_size(heldout, self.s.folds)
+        self.heldout_desc = f"{len(heldout.B)} images of {dir_B} and {len(heldout.A)} of {dir_A}"
+        return heldout
+
+    def saved_cost(self):
+        """The cost measured for exactly these variants, else None."""
+        saved = read_json(os.path.join(self.s.out_dir, "cost.json"))
+        return saved if saved and sorted(saved["variants"]) == sorted(v.name for v in self.s.variants) else None
+
+    def timing(self):
+        saved = self.saved_cost()
+        if saved:
+            return saved
+        path = os.path.join(self.s.out_dir, "cost.json")
+        names = [v.name for v in self.s.variants]
+        self.log(f"timing {len(names)} variants, {self.s.cost_steps} steps each in turns")
+        opts = {v.name: self.options(self.flags[v.name], f"timing_{v.name}", 0) for v in self.s.variants}
+        cost = measure.measure_cost(opts, self.s.cost_steps, self.s.cost_warmup, log=self.log)
+        atomic_write_json(path, cost, indent=1)
+        return cost
+
+    def schedule(self):
+        todo = [r for r in self.runs if not self.trained(r)]
+        self.log(f"{len(self.runs)} runs: {len(self.runs) - len(todo)} trained, {len(todo)} to train; "
+                 f"logs in {self.runs_dir}/<run>.log")
+        unscored = [r for r in self.runs if r not in todo]
+        running = {}
+        stop = {"signal": None}
+
+        def handle(signum, frame):
+            stop["signal"] = signum
+        old = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            while (todo or running or unscored) and stop["signal"] is None:
+                cap = self.s.parallel - (1 if unscored else 0)
+                while todo and len(running) < max(cap, 0) and stop["signal"] is None:
+                    run = todo.pop(0)
+                    running[self.launch(run)] = run
+                if unscored:
+                    self.score(unscored.pop(0), stopped=lambda: stop["signal"] is not None)
+                    continue
+                finished = self.wait_any(running, stop)
+                for proc, run in finished:
+                    del running[proc]
+                    if self.trained(run):
+                        unscored.append(run)
+                    elif stop["signal"] is None:
+                        raise AblationError(f"training {run.folder} failed (exit {proc.returncode}); see "
+                                            f"{self.log_path(run)}:\n{tail(self.log_path(run))}")
+        finally:
+            for proc in running:
+                proc.send_signal(signal.SIGTERM)  # they save their state and exit
+            for proc in running:
+                proc.wait()
+            for sig, handler in old.items():
+                signal.signal(sig, handler)
+        if stop["signal"] is not None:
+            raise SweepInterrupted(f"stopped by {signal.Signals(stop['signal']).name}; the runs saved their state: "
+                                    f"run the same command again to resume the sweep")
+
+    def log_path(self, run):
+        return os.path.join(self.runs_dir, f"{run.folder}.log")
+
+    def launch(self, run):
+        argv = self.train_argv(run)
+        os.makedirs(self.runs_dir, exist_ok=True)
+        self.log(f"training {run.folder} ({', '.join(n for n, _ in run.variants)}): {run.epochs} epochs of "
+                 f"{run.steps_per_epoch} steps{' (resuming)' if '--continue_train' in argv else ''}")
+        env = dict(os.environ, OMP_NUM_THREADS=str(self.s.threads))
+        with open(self.log_path(run), "a") as log:
+            # its own session: a terminal's Ctrl-C reaches the sweep only, which stops each run once
+            return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+
+    @staticmethod
+    def wait_any(running, stop):
+        while stop["signal"] is None:
+            done = [(p, r) for p, r in running.items() if p.poll() is not None]
+            if done or not running:
+                return done
+            time.sleep(1.0)
+        return []
+
+    def score(self, run, stopped=lambda: False):
+        run_dir = os.path.join(self.runs_dir, run.folder)
+        arch = measure.arch_of(self.options(run.flags, run.folder, run.seed))
+        settings = {"c2st_seed": self.s.c2st_seed, "folds": self.s.folds, "c2st_steps": self.s.c2st_steps}
+        self.log(f"evaluating {run.folder}")
+        self.records[run.folder] = measure.evaluate_run(run, run_dir, arch, self.heldout, settings, self.s.device,
+                                                        self.log, stopped)
+        if run.seed == self.s.seeds[0] and self.s.samples and not stopped():
+            measure.write_samples(run, run_dir, arch, self.heldout.B[:self.s.samples],
+                                  os.path.join(self.s.out_dir, "samples"), self.s.device)
+        self.write_report()
+
+    def write_report(self):
+        for run in self.runs:
+            self.records.setdefault(run.folder, read_jsonl(os.path.join(self.runs_dir, run.folder, measure.EVAL_LOG)))
+        samples_dir = os.path.join(self.s.out_dir, "samples")
+        n = self.s.samples
+        inputs = [os.path.join(samples_dir, "input", f"{i}.png") for i in range(n)]
+        written = {v.name: [os.path.join(samples_dir, v.name, f"{i}.png") for i in range(n)] for v in self.s.variants}
+        protocol = {**self.protocol(), "heldout": self.heldout_desc}
+        return report.write_report(self.s.out_dir, protocol, [v.name for v in self.s.variants], self.flags,
+                                   self.weights, self.runs, self.records, self.cost,
+                                   ([p for p in inputs if os.path.isfile(p)], written),
+                                   domain_names(self.s.dataroot),
+                                   {v.name: v.decay for v in self.s.variants if v.decay is not None})
+
+
+def tail(path, lines=15):
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+    except OSError:
+        return "(no log)"

@@ -1,0 +1,37 @@
+"""--recipe for training: the named recipe's flags become the parser's defaults, so typed flags still win;
+on --continue_train the run's saved values (train_opt.json) of every flag a recipe may set come back unless
+typed, so a resumed run keeps its recipe and the overrides it was started with."""
+import os
+
+from cyclegan.models.recipe import RECIPE_KEYS, RECIPES
+
+from .base_options import explicit_flags, load_saved_options
+
+
+def apply_recipe(parser, argv):
+    """Set the defaults of `parser` (a built training parser) from --recipe or, on resume, the saved run."""
+    known, _ = parser.parse_known_args(argv)
+    if getattr(known, "recipe", None) is None:  # a model without recipes
+        return parser
+    typed = explicit_flags(parser, argv)
+    saved = load_saved_options(os.path.join(known.checkpoints_dir, known.name)) if known.continue_train else None
+    if saved and "recipe" not in typed and "recipe" in saved:
+        name = saved["recipe"]
+        restored = {k: saved[k] for k in RECIPE_KEYS if k in saved and k not in typed}
+        parser.set_defaults(**{"recipe": name, **RECIPES.get(name, {}), **restored})
+        return parser
+    parser.set_defaults(**RECIPES[known.recipe])
+    return parser
+
+
+def recipe_flags(name):
+    """The command-line flags --recipe NAME stands for, e.g. ['--ema_decay', '0.999', '--spectral_norm']."""
+    out = []
+    for key, value in RECIPES[name].items():
+        if value is True:
+            out.append(f"--{key}")
+        elif value is False:
+            out.append(f"--no-{key}")
+        else:
+            out += [f"--{key}", str(value)]
+    return out
