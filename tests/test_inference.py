@@ -1,5 +1,5 @@
 """cyclegan.load and the Translator: runs (both directions, EMA weights first), official latest_net_G.pth files
-with the architecture read from the weights, fast-NST runs, ONNX exports; PIL/tensor/batch round trips at odd
+with the architecture read from the weights (the *_nearest generators too), fast-NST runs, ONNX exports; PIL/tensor/batch round trips at odd
 sizes; tiles against the whole image; the CPU precision default; bad inputs. Tiny nets (ngf 4-8), 32-64 px."""
 import json
 import subprocess
@@ -282,6 +282,18 @@ def test_cyclegan_test_model_test_translates_through_the_api(run, tmp_path, one_
         page = np.asarray(Image.open(images / f"{p.stem}_fake.png"), dtype=np.int16)
         assert page.shape == (28, 40, 3)
         assert np.abs(page - np.asarray(api(Image.open(p)), dtype=np.int16)).max() <= 1
+
+
+def test_cyclegan_test_model_test_takes_the_ema_file_unless_raw_weights(run, tmp_path):
+    from cyclegan.testing import TranslatorModel
+    from options.test_options import TestOptions
+    folder, _ = run
+    torch.save(generator(seed=7).state_dict(), folder / "latest_net_G_B_ema.pth")
+    base = ["--dataroot", str(tmp_path), "--name", "run", "--model", "test", "--model_suffix", "_B",
+            "--checkpoints_dir", str(folder.parent), "--gpu_ids", "-1", "--amp", "none"]
+    for extra, want in (([], "latest_net_G_B_ema.pth"), (["--raw_weights"], "latest_net_G_B.pth")):
+        opt = TestOptions().parse(base + extra)
+        assert TranslatorModel(opt).translator.info["files"][0].endswith(want)
 
 
 @pytest.mark.slow  # subprocesses and the exporter
