@@ -1,6 +1,7 @@
 """cyclegan.load and the Translator: runs (both directions, EMA weights first), official latest_net_G.pth files
-with the architecture read from the weights (the *_nearest generators too), fast-NST runs, ONNX exports; PIL/tensor/batch round trips at odd
-sizes; tiles against the whole image; the CPU precision default; bad inputs. Tiny nets (ngf 4-8), 32-64 px."""
+with the architecture read from the weights (the *_nearest generators too), fast-NST runs, ONNX exports;
+PIL/tensor/batch round trips at odd sizes; tiles against the whole image; the CPU precision default; bad inputs.
+Tiny nets (ngf 4-8), 32-64 px."""
 import json
 import subprocess
 import sys
