@@ -8,7 +8,8 @@ PNG save of both the real and the fake image. (Its HTML page, written once at th
 Every other configuration does what `cyclegan-test --model test` does per image: the dataset's load and
 resize, Translator.forward, and the atomic PNG save of real and fake, with the settings named:
   fp32         float32 (--amp none), batch 1            bf16      bf16 autocast, batch 1
-  bf16_cl      bf16 + channels_last                     batch4    bf16, 4 images per forward
+  bf16_cl      bf16 autocast + channels_last            batch4    bf16 weights, 4 images per forward
+  bf16_w       the default without channels_last: the net cast to bf16 (group_norm kernel), no autocast
   onednn_bf16  float32 tensors, convolutions in oneDNN's bf16 math mode (no casts between layers)
   onnx         the exported graph in ONNX Runtime, float32, batch 1
   compile      bf16 + torch.compile (inductor; compile time left out)
@@ -38,8 +39,9 @@ from ..images import list_images, load_rgb, save_image, to_tensor
 from ..models.generators import define_G
 from .loading import load
 
-CONFIGS = {"official": None, "fp32": dict(amp="none"), "bf16": dict(amp="bf16"),
-           "bf16_cl": dict(amp="bf16", channels_last=True), "batch4": dict(amp="bf16", batch=4),
+CONFIGS = {"official": None, "fp32": dict(amp="none"), "bf16": dict(amp="bf16", bf16_math="autocast"),
+           "bf16_cl": dict(amp="bf16", bf16_math="autocast", channels_last=True),
+           "bf16_w": dict(amp="bf16", bf16_math="weights", channels_last=False), "batch4": dict(amp="bf16", batch=4),
            "onednn_bf16": dict(amp="bf16", bf16_math="onednn"), "onnx": dict(onnx=True),
            "compile": dict(amp="bf16", compile=True), "default": {}}
 
@@ -76,9 +78,7 @@ class Ours:
         s = dict(settings)
         self.batch, self.size = s.pop("batch", 1), size
         source = onnx_file if s.pop("onnx", False) else run_dir
-        math = s.pop("bf16_math", None)
         self.t = load(source, device="cpu", tile=None if size == 0 else 0, **s)
-        self.t.bf16_math = math or self.t.bf16_math
 
     def __call__(self, paths, out_dir):
         imgs = [load_rgb(p) for p in paths]
