@@ -16,7 +16,9 @@ resize, Translator.forward, and the atomic PNG save of real and fake, with the s
   default      what cyclegan.load() and cyclegan-test do by default on this machine
 The configurations take turns image by image (the order reversed every round), so a busy machine slows them
 alike; images/s is 1 / the median seconds per image. Peak memory is the peak RSS of a separate process that
-runs only that configuration on a few images. Outputs are compared with the official PNGs in uint8 levels.
+runs only that configuration on a few images. Outputs are compared with the official PNGs in uint8 levels
+and, when fp32 runs too, with fp32's (the official truncates to uint8 where this suite rounds: that alone is
+about half a level on average, which the comparison with fp32 leaves out).
 With --large WxH one image of that size goes through each configuration, each in its own process (time and
 peak RSS); official then runs the whole image at once, as test.py with --preprocess none does.
 """
@@ -59,6 +61,9 @@ class Official:
         img = Image.open(path).convert("RGB")
         if self.size:
             img = img.resize((self.size, self.size), Image.BICUBIC)
+        else:  # --preprocess none: the official __make_power_2 resizes each side to the nearest multiple of 4
+            w, h = (int(round(v / 4) * 4) for v in img.size)
+            img = img if (w, h) == img.size else img.resize((w, h), Image.BICUBIC)
         x = torch.from_numpy(np.asarray(img, dtype=np.float32).transpose(2, 0, 1) / 255.0)
         return ((x - 0.5) / 0.5)[None]
 
@@ -118,11 +123,14 @@ def prepare(tmp, netG, ngf, seed, need_onnx):
 
 
 def uint8_diff(out_dir, ref_dir, paths):
-    """Mean and max |this - official| over the fake PNGs, in uint8 levels."""
+    """Mean and max |this - reference| over the fake PNGs, in uint8 levels; None when the sizes differ (the
+    official resizes sides that are not multiples of 4, this suite pads and crops back)."""
     diffs = []
     for p in paths:
         a = np.asarray(Image.open(os.path.join(out_dir, f"{stem(p)}_fake.png")), dtype=np.int16)
         b = np.asarray(Image.open(os.path.join(ref_dir, f"{stem(p)}_fake.png")), dtype=np.int16)
+        if a.shape != b.shape:
+            return None
         diffs.append(np.abs(a - b))
     return float(np.mean([d.mean() for d in diffs])), int(max(d.max() for d in diffs))
 
@@ -236,6 +244,9 @@ def run(configs, size=256, images=8, dataroot=None, rounds=3, threads=None, netG
                 if n != "official":
                     row["uint8_mean_abs_vs_official"], row["uint8_max_abs_vs_official"] = \
                         [round(v, 3) for v in uint8_diff(outs[n], outs["official"], paths)]
+            if "fp32" in times and n not in ("official", "fp32"):
+                row["uint8_mean_abs_vs_fp32"], row["uint8_max_abs_vs_fp32"] = \
+                    [round(v, 3) for v in uint8_diff(outs[n], outs["fp32"], paths)]
             if memory:
                 row["peak_rss_mb"] = round(isolated(n, ctx, paths[:2])["peak_rss_mb"], 1)
             rows.append(row)
@@ -255,11 +266,11 @@ def run_large(configs, ctx, base, path, out, log):
         r = isolated(n, ctx, [path])
         row = {"config": n, "size": os.path.basename(path)[6:-4], **base, "seconds_per_image": round(r["seconds_per_image"], 2),
                "images_per_s": round(1 / r["seconds_per_image"], 4), "peak_rss_mb": round(r["peak_rss_mb"], 1)}
+        diff = uint8_diff(r["out_dir"], ref, [path]) if ref else None
         if n == "official":
             ref = r["out_dir"]
-        elif ref:
-            row["uint8_mean_abs_vs_official"], row["uint8_max_abs_vs_official"] = \
-                [round(v, 3) for v in uint8_diff(r["out_dir"], ref, [path])]
+        elif diff:
+            row["uint8_mean_abs_vs_official"], row["uint8_max_abs_vs_official"] = round(diff[0], 3), diff[1]
         rows.append(row)
         print(json.dumps(row), file=out, flush=True)
     return rows
