@@ -181,6 +181,27 @@ def test_the_cpu_precision_follows_the_bf16_probe(tmp_path, monkeypatch):
     assert cyclegan.load(tmp_path / "g.pth", device="cpu", amp="none").speed.amp == "none"
 
 
+def test_cpu_bf16_casts_loaded_nets_once_and_stays_close_to_float32(run, one_thread):
+    """bf16 on the CPU: the loaded nets become bf16 (channels_last, group_norm kernel) and run without autocast;
+    a training model's net given to Translator.wrap is left as it is."""
+    from cyclegan.inference.translator import Translator
+    folder, nets = run
+    x = smooth_image(6, 40, 52)
+    ref = cyclegan.load(folder, device="cpu", amp="none")(x)
+    fast = cyclegan.load(folder, device="cpu", amp="bf16")
+    assert fast.bf16_weights and fast.speed.channels_last
+    assert {p.dtype for p in fast.net.parameters()} == {torch.bfloat16}
+    y = fast(x)
+    assert y.dtype == torch.float32 and y.shape == x.shape
+    assert (y - ref).abs().mean() < 0.01  # [0, 1] units
+    autocast = cyclegan.load(folder, device="cpu", amp="bf16", bf16_math="autocast")
+    assert {p.dtype for p in autocast.net.parameters()} == {torch.float32}
+    assert (autocast(x) - y).abs().mean() < 0.01
+    wrapped = Translator.wrap(nets["A"], amp="bf16")
+    assert not wrapped.bf16_weights and {p.dtype for p in nets["A"].parameters()} == {torch.float32}
+    assert wrapped(x).shape == x.shape
+
+
 @pytest.mark.slow  # the exporter takes ~15 s
 def test_onnx_export_matches_pytorch_on_several_shapes_and_runs_through_the_api(run, tmp_path, one_thread):
     from cyclegan.inference.onnx import ExportMismatch, export

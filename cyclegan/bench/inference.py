@@ -8,14 +8,17 @@ PNG save of both the real and the fake image. (Its HTML page, written once at th
 Every other configuration does what `cyclegan-test --model test` does per image: the dataset's load and
 resize, Translator.forward, and the atomic PNG save of real and fake, with the settings named:
   fp32         float32 (--amp none), batch 1            bf16      bf16 autocast, batch 1
-  bf16_cl      bf16 + channels_last                     batch4    bf16, 4 images per forward
+  bf16_cl      bf16 autocast + channels_last            batch4    bf16 weights, 4 images per forward
+  bf16_w       the default without channels_last: the net cast to bf16 (group_norm kernel), no autocast
   onednn_bf16  float32 tensors, convolutions in oneDNN's bf16 math mode (no casts between layers)
   onnx         the exported graph in ONNX Runtime, float32, batch 1
   compile      bf16 + torch.compile (inductor; compile time left out)
   default      what cyclegan.load() and cyclegan-test do by default on this machine
 The configurations take turns image by image (the order reversed every round), so a busy machine slows them
 alike; images/s is 1 / the median seconds per image. Peak memory is the peak RSS of a separate process that
-runs only that configuration on a few images. Outputs are compared with the official PNGs in uint8 levels.
+runs only that configuration on a few images. Outputs are compared with the official PNGs in uint8 levels
+and, when fp32 runs too, with fp32's (the official truncates to uint8 where this suite rounds: that alone is
+about half a level on average, which the comparison with fp32 leaves out).
 With --large WxH one image of that size goes through each configuration, each in its own process (time and
 peak RSS); official then runs the whole image at once, as test.py with --preprocess none does.
 """
@@ -38,8 +41,9 @@ from ..images import list_images, load_rgb, save_image, to_tensor
 from ..models.generators import define_G
 from ..inference import load
 
-CONFIGS = {"official": None, "fp32": dict(amp="none"), "bf16": dict(amp="bf16"),
-           "bf16_cl": dict(amp="bf16", channels_last=True), "batch4": dict(amp="bf16", batch=4),
+CONFIGS = {"official": None, "fp32": dict(amp="none"), "bf16": dict(amp="bf16", bf16_math="autocast"),
+           "bf16_cl": dict(amp="bf16", bf16_math="autocast", channels_last=True),
+           "bf16_w": dict(amp="bf16", bf16_math="weights", channels_last=False), "batch4": dict(amp="bf16", batch=4),
            "onednn_bf16": dict(amp="bf16", bf16_math="onednn"), "onnx": dict(onnx=True),
            "compile": dict(amp="bf16", compile=True), "default": {}}
 
@@ -57,6 +61,9 @@ class Official:
         img = Image.open(path).convert("RGB")
         if self.size:
             img = img.resize((self.size, self.size), Image.BICUBIC)
+        else:  # --preprocess none: the official __make_power_2 resizes each side to the nearest multiple of 4
+            w, h = (int(round(v / 4) * 4) for v in img.size)
+            img = img if (w, h) == img.size else img.resize((w, h), Image.BICUBIC)
         x = torch.from_numpy(np.asarray(img, dtype=np.float32).transpose(2, 0, 1) / 255.0)
         return ((x - 0.5) / 0.5)[None]
 
@@ -76,9 +83,7 @@ class Ours:
         s = dict(settings)
         self.batch, self.size = s.pop("batch", 1), size
         source = onnx_file if s.pop("onnx", False) else run_dir
-        math = s.pop("bf16_math", None)
         self.t = load(source, device="cpu", tile=None if size == 0 else 0, **s)
-        self.t.bf16_math = math or self.t.bf16_math
 
     def __call__(self, paths, out_dir):
         imgs = [load_rgb(p) for p in paths]
@@ -118,11 +123,14 @@ def prepare(tmp, netG, ngf, seed, need_onnx):
 
 
 def uint8_diff(out_dir, ref_dir, paths):
-    """Mean and max |this - official| over the fake PNGs, in uint8 levels."""
+    """Mean and max |this - reference| over the fake PNGs, in uint8 levels; None when the sizes differ (the
+    official resizes sides that are not multiples of 4, this suite pads and crops back)."""
     diffs = []
     for p in paths:
         a = np.asarray(Image.open(os.path.join(out_dir, f"{stem(p)}_fake.png")), dtype=np.int16)
         b = np.asarray(Image.open(os.path.join(ref_dir, f"{stem(p)}_fake.png")), dtype=np.int16)
+        if a.shape != b.shape:
+            return None
         diffs.append(np.abs(a - b))
     return float(np.mean([d.mean() for d in diffs])), int(max(d.max() for d in diffs))
 
@@ -236,6 +244,9 @@ def run(configs, size=256, images=8, dataroot=None, rounds=3, threads=None, netG
                 if n != "official":
                     row["uint8_mean_abs_vs_official"], row["uint8_max_abs_vs_official"] = \
                         [round(v, 3) for v in uint8_diff(outs[n], outs["official"], paths)]
+            if "fp32" in times and n not in ("official", "fp32"):
+                row["uint8_mean_abs_vs_fp32"], row["uint8_max_abs_vs_fp32"] = \
+                    [round(v, 3) for v in uint8_diff(outs[n], outs["fp32"], paths)]
             if memory:
                 row["peak_rss_mb"] = round(isolated(n, ctx, paths[:2])["peak_rss_mb"], 1)
             rows.append(row)
@@ -255,11 +266,11 @@ def run_large(configs, ctx, base, path, out, log):
         r = isolated(n, ctx, [path])
         row = {"config": n, "size": os.path.basename(path)[6:-4], **base, "seconds_per_image": round(r["seconds_per_image"], 2),
                "images_per_s": round(1 / r["seconds_per_image"], 4), "peak_rss_mb": round(r["peak_rss_mb"], 1)}
+        diff = uint8_diff(r["out_dir"], ref, [path]) if ref else None
         if n == "official":
             ref = r["out_dir"]
-        elif ref:
-            row["uint8_mean_abs_vs_official"], row["uint8_max_abs_vs_official"] = \
-                [round(v, 3) for v in uint8_diff(r["out_dir"], ref, [path])]
+        elif diff:
+            row["uint8_mean_abs_vs_official"], row["uint8_max_abs_vs_official"] = round(diff[0], 3), diff[1]
         rows.append(row)
         print(json.dumps(row), file=out, flush=True)
     return rows

@@ -93,7 +93,7 @@ def load_weights(path, hint=None):
 
 def load(source, direction="photo2painting", epoch="latest", device="auto", raw_weights=False, amp=None,
          tile=None, channels_last=None, compile=None, batch_size=4, memory_budget_mb=None, checkpoints_dir=None,
-         generator=None, arch=None, back=False):
+         generator=None, arch=None, back=False, bf16_math=None):
     """A Translator for `source`: a CycleGAN run folder, a folder with an official {epoch}_net_G.pth, a .pth
     generator file, a fast-NST run folder or .pth, or an exported .onnx file (run by ONNX Runtime).
 
@@ -104,10 +104,11 @@ def load(source, direction="photo2painting", epoch="latest", device="auto", raw_
     tile: None (tiles when an image would not fit the memory budget), 0 (never), N (tiles of N pixels).
     generator: a run's file by name instead of direction ('G_A', 'G_B', 'G'). arch: architecture values the
     weights must have (netG, ngf, norm, ...): a mismatch is an error. back: also load the other direction's
-    generator (Translator.with_cycle). Every problem with the source is a ModelFileError naming the file."""
+    generator (Translator.with_cycle). bf16_math: how a CPU runs bf16 (Translator; None: the fastest).
+    Every problem with the source is a ModelFileError naming the file."""
     path = resolve_source(source, checkpoints_dir)
     options = dict(device=device, amp=amp, tile=tile, channels_last=channels_last, compile=compile,
-                   batch_size=batch_size, memory_budget_mb=memory_budget_mb)
+                   batch_size=batch_size, memory_budget_mb=memory_budget_mb, bf16_math=bf16_math)
     if os.path.isdir(path):
         fast = os.path.join(path, FAST_NST_FILE.format(label=epoch))
         if generator is None and os.path.isfile(fast):

@@ -7,9 +7,11 @@
 Every caller that runs a generator for its images (the API, cyclegan-test --model test, the comparison,
 video, the quality curves) goes through `Translator.forward`: pad to the multiple the net needs (reflection),
 run it on the device with the precision of models.speed.resolve (bf16 autocast on GPUs and on CPUs with
-native bf16, float32 elsewhere or with amp="none"), crop back. Images whose estimated memory is over the
-budget (or all images, with tile=N) run layer by layer in tiles with whole-image instance-norm statistics
-(cyclegan.inference.tiling): the same result in bounded memory.
+native bf16, float32 elsewhere or with amp="none"), crop back. On a CPU with bf16 the loaded nets are cast to
+bf16 once, in channels_last with instance norm by the group_norm kernel, and run without autocast: autocast
+recasts the weights every call and runs each reflection pad in float32 (two casts per convolution). Images
+whose estimated memory is over the budget (or all images, with tile=N) run layer by layer in tiles with
+whole-image instance-norm statistics (cyclegan.inference.tiling): the same result in bounded memory.
 """
 import contextlib
 import os
@@ -20,7 +22,7 @@ from PIL import Image
 
 from ..images import read_rgb, save_image, to_rgb, to_tensor, to_uint8
 from ..models.base_model import unwrap
-from ..models.speed import resolve
+from ..models.speed import resolve, use_fast_norm
 from ..nst.transformer import pad_to_multiple
 from ..perf import resolve_device
 from .arch import module_multiple
@@ -68,10 +70,13 @@ class Translator:
     direction, files); back: the generator of the other direction, for cycle_l1 (or None).
     amp: None (the device default), 'none' (float32, the official math), 'bf16', 'fp16'.
     tile: None (automatic: tiles when the estimated memory is over the budget), 0 (never), N (tiles of N px).
-    memory_budget_mb: None: min(2048, half of the free memory). batch_size: images per forward for lists."""
+    memory_budget_mb: None: min(2048, half of the free memory). batch_size: images per forward for lists.
+    bf16_math (CPU, amp bf16): None or 'weights' (the nets in bf16, channels_last unless channels_last=False,
+    group_norm kernel; tiles still run under autocast), 'autocast' (float32 weights under autocast, as training
+    does), 'onednn' (float32 tensors, convolutions in oneDNN's bf16 math mode)."""
 
     def __init__(self, net, info=None, device="auto", amp=None, channels_last=None, compile=None, tile=None,
-                 memory_budget_mb=None, batch_size=4, back=None):
+                 memory_budget_mb=None, batch_size=4, back=None, bf16_math=None):
         self.info = dict(info or {})
         self.onnx = isinstance(net, OnnxNet)
         self.device = torch.device("cpu") if self.onnx else resolve_device(device)
@@ -79,9 +84,14 @@ class Translator:
             raise ValueError(f"{net.path}: ONNX files run with ONNX Runtime on the CPU; use device='cpu'")
         self.speed = resolve(self.device.type, amp="none" if self.onnx else amp, channels_last=channels_last,
                              compile=False, cuda_graph=False)
+        self.bf16_math = bf16_math or "weights"
+        if self.bf16_math not in ("weights", "autocast", "onednn"):
+            raise ValueError(f"bf16_math must be weights, autocast or onednn, got {bf16_math!r}")
+        if self.bf16_weights:  # measured fastest on a Xeon with AMX (docs/inference.md)
+            self.speed = resolve("cpu", amp="bf16", channels_last=channels_last is not False, compile=False,
+                                 cuda_graph=False, fast_norm=True)
         self.multiple = int(self.info.get("multiple") or getattr(net, "multiple", 4))
         self.tile, self.batch_size = tile, max(1, int(batch_size))
-        self.bf16_math = "autocast"
         self.budget_mb = memory_budget_mb
         use_compile = not self.onnx and compile_for_inference(self.device.type, compile)
         self.net, self.back = (self._prepare(n, use_compile) for n in (net, back))
@@ -91,12 +101,20 @@ class Translator:
         """A Translator around a generator in memory (a training model's), used as it is: not moved to another
         memory format, not compiled, never tiled; float32 by default, as the quality curves have always been."""
         return cls(net, {"multiple": module_multiple(unwrap(net))}, device, amp=amp, channels_last=False,
-                   compile=False, tile=0)
+                   compile=False, tile=0, bf16_math="autocast")
+
+    @property
+    def bf16_weights(self):
+        """Whether the nets are cast to bf16 (CPU, amp bf16, bf16_math 'weights'; never for ONNX)."""
+        return (not self.onnx and self.device.type == "cpu" and self.speed.amp == "bf16"
+                and self.bf16_math == "weights")
 
     def _prepare(self, net, use_compile):
         if net is None or self.onnx:
             return net
         net = net.to(self.device)
+        if self.bf16_weights:
+            net = use_fast_norm(net).to(torch.bfloat16)
         if self.speed.channels_last:
             net = net.to(memory_format=torch.channels_last)
         return CompiledNet(net) if use_compile else net
@@ -124,14 +142,20 @@ class Translator:
         x = pad_to_multiple(images.to(self.device) * 2 - 1, self.multiple)
         for net in self.compiled:
             with self.precision():
-                net.warm(x.contiguous(memory_format=self.speed.memory_format))
+                net.warm(self._input(x))
 
-    def precision(self):
-        """The forward's precision context: autocast to the amp dtype; with bf16_math = "onednn" on the CPU,
-        float32 tensors whose convolutions oneDNN computes in bf16 instead (no casts between layers)."""
-        if self.bf16_math == "onednn" and self.device.type == "cpu" and self.speed.amp == "bf16":
-            return _onednn_bf16()
-        return self.speed.autocast()
+    def precision(self, tiled=False):
+        """The forward's precision context: autocast to the amp dtype (always for tiles); none for bf16 weights
+        on whole images; with bf16_math = "onednn" on the CPU, float32 tensors whose convolutions oneDNN computes
+        in bf16 instead (no casts between layers)."""
+        if tiled or self.device.type != "cpu" or self.speed.amp != "bf16" or self.bf16_math == "autocast":
+            return self.speed.autocast()  # tiles: bf16 streams and float32 norm outputs need autocast's casts
+        return _onednn_bf16() if self.bf16_math == "onednn" else contextlib.nullcontext()
+
+    def _input(self, x):
+        """x as the untiled net takes it: bf16 for bf16 weights, in the net's memory format."""
+        x = x.to(torch.bfloat16) if self.bf16_weights else x
+        return x.contiguous(memory_format=self.speed.memory_format)
 
     # ---- memory
     def budget_bytes(self):
@@ -165,7 +189,7 @@ class Translator:
             raise NotTileable(f"{self.info.get('source', 'this ONNX file')}: ONNX graphs run whole; a "
                               f"{h} x {w} image needs about {self.estimate_bytes(1, h, w) / 2 ** 30:.1f} GB that "
                               f"way. Translate it with the .pth run (tiled, bounded memory) or pass tile=0")
-        with torch.no_grad(), self.precision():
+        with torch.no_grad(), self.precision(tiled=bool(tile)):
             if tile:
                 plain = unwrap(net)
                 why = tileable(plain)
@@ -177,7 +201,7 @@ class Translator:
                 y = tiled_forward(plain, xp, tile, int(0.75 * self.budget_bytes()), 2 if self.speed.amp_dtype else 4,
                                   torch.bfloat16 if bf16 else torch.float32)
             else:
-                y = net(xp.contiguous(memory_format=self.speed.memory_format))
+                y = net(self._input(xp))
         return y[..., :h, :w].to(self.device).float()
 
     def translate(self, x):
