@@ -55,6 +55,19 @@ def add_checkpoints_dir_option(p):
     return p
 
 
+def add_load_options(p):
+    """--epoch, --direction, --model_suffix, --raw_weights: which saved generator of a run to load (cyclegan-video,
+    cyclegan-stereo, cyclegan-compare)."""
+    p.add_argument("--epoch", default="latest", help="which saved network to load (default: latest)")
+    p.add_argument("--direction", default="AtoB", choices=DIRECTIONS,
+                   help="cyclegan: AtoB (default) when paintings are A and photos B, as in vangogh2photo")
+    p.add_argument("--model_suffix", default=None,
+                   help="cyclegan: load {epoch}_net_G{suffix}.pth instead (e.g. '' for latest_net_G.pth)")
+    p.add_argument("--raw_weights", action="store_true",
+                   help="cyclegan: the raw generator even where the run saved an averaged (--ema_decay) one")
+    return p
+
+
 def add_seed_option(p, what, resumes=False):
     """--seed with the one seed rule of every command in its help: default 0, so the same command repeats its
     random draws; a resumed run keeps its own seed. apply_seed_rule fills opt.seed after parsing."""

@@ -3,11 +3,10 @@ Every Gatys option is accepted under its own name (see options/gatys_options.py)
 import os
 
 from cyclegan.comparison.run import STYLE_MODES
-from cyclegan.data import DIRECTIONS
 from cyclegan.models.generators import GENERATORS
 from cyclegan.models.layers import NORM_TYPES
 
-from .base_options import DEFAULT_RESULTS_DIR, Options, add_checkpoints_dir_option
+from .base_options import DEFAULT_RESULTS_DIR, Options, add_checkpoints_dir_option, add_load_options
 from .gatys_options import add_gatys_options, check_gatys_options
 
 
@@ -27,13 +26,7 @@ class CompareOptions(Options):
         c = p.add_argument_group("comparison")
         c.add_argument("--name", required=True, help="a trained (or *_pretrained) CycleGAN under --checkpoints_dir")
         add_checkpoints_dir_option(c)
-        c.add_argument("--epoch", default="latest", help="which saved generator to load (default: latest)")
-        c.add_argument("--direction", default="AtoB", choices=DIRECTIONS,
-                       help="AtoB (default): paintings are A and photos B (vangogh2photo), so photo->painting is G_B")
-        c.add_argument("--model_suffix", default=None,
-                       help="load {epoch}_net_G{suffix}.pth instead (e.g. '' for a pretrained latest_net_G.pth)")
-        c.add_argument("--raw_weights", action="store_true",
-                       help="the raw generator even where the run saved an averaged (--ema_decay) one")
+        add_load_options(c)
         c.add_argument("--netG", default=None, choices=GENERATORS,
                        help="generator architecture (default: read from the weights)")
         c.add_argument("--ngf", type=int, default=None, help="(default: read from the weights)")

@@ -3,9 +3,8 @@ fast-NST or CycleGAN run so the two eyes agree (cyclegan/media/stereo.py)."""
 import argparse
 import os
 
-from .base_options import Options, add_device_option
+from .base_options import Options, add_device_option, add_load_options
 from .fast_nst_options import add_run_options
-from .video_options import add_load_options
 
 METHODS = ("fast_nst", "cyclegan")
 

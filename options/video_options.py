@@ -3,27 +3,13 @@ Gatys's loss and backbone flags keep their cyclegan-gatys names (options/gatys_o
 import argparse
 import os
 
-from cyclegan.data import DIRECTIONS
 from cyclegan.media import FORMATS
 
-from .base_options import Options, add_seed_option, apply_seed_rule
+from .base_options import Options, add_load_options, add_seed_option, apply_seed_rule
 from .fast_nst_options import add_run_options
 from .gatys_options import add_loss_options, add_weights_options, check_layer_options
 
 METHODS = ("cyclegan", "fast_nst", "gatys")
-
-
-def add_load_options(p):
-    """--epoch, --direction, --model_suffix, --raw_weights: which saved network of a run to load (cyclegan-video,
-    cyclegan-stereo)."""
-    p.add_argument("--epoch", default="latest", help="which saved network to load (default: latest)")
-    p.add_argument("--direction", default="AtoB", choices=DIRECTIONS,
-                   help="cyclegan: AtoB (default) when paintings are A and photos B, as in vangogh2photo")
-    p.add_argument("--model_suffix", default=None,
-                   help="cyclegan: load {epoch}_net_G{suffix}.pth instead (e.g. '' for latest_net_G.pth)")
-    p.add_argument("--raw_weights", action="store_true",
-                   help="cyclegan: the raw generator even where the run saved an averaged (--ema_decay) one")
-    return p
 
 
 class VideoOptions(Options):
