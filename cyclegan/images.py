@@ -136,9 +136,11 @@ def to_uint8(t, signed=False):
         t = t[0]
     if t.dim() == 2:
         t = t[None]
-    t = torch.nan_to_num(t.float().cpu()[:3], nan=-1.0 if signed else 0.0)
-    scaled = (t.clamp(-1, 1) + 1.0) * 127.5 if signed else t.clamp(0, 1) * 255.0
-    a = (scaled + 0.5).clamp(0, 255).to(torch.uint8).numpy().transpose(1, 2, 0)
+    # numpy, single-threaded: as torch ops each of these waits for every thread, which on a busy CPU cost
+    # ~50 ms per 256 x 256 image (measured), a tenth of a bf16 forward
+    a = np.nan_to_num(t.float().cpu()[:3].numpy(), nan=-1.0 if signed else 0.0)
+    scaled = (np.clip(a, -1, 1) + 1.0) * 127.5 if signed else np.clip(a, 0, 1) * 255.0
+    a = np.clip(scaled + 0.5, 0, 255).astype(np.uint8).transpose(1, 2, 0)
     return np.repeat(a, 3, axis=2) if a.shape[2] == 1 else a
 
 
