@@ -181,7 +181,7 @@ def test_the_cpu_precision_follows_the_bf16_probe(tmp_path, monkeypatch):
     assert cyclegan.load(tmp_path / "g.pth", device="cpu", amp="none").speed.amp == "none"
 
 
-def test_cpu_bf16_casts_loaded_nets_once_and_stays_close_to_float32(run, one_thread):
+def test_cpu_bf16_casts_loaded_nets_once_and_stays_close_to_float32(run, tmp_path, one_thread):
     """bf16 on the CPU: the loaded nets become bf16 (channels_last, group_norm kernel) and run without autocast;
     a training model's net given to Translator.wrap is left as it is."""
     from cyclegan.inference.translator import Translator
@@ -200,6 +200,11 @@ def test_cpu_bf16_casts_loaded_nets_once_and_stays_close_to_float32(run, one_thr
     wrapped = Translator.wrap(nets["A"], amp="bf16")
     assert not wrapped.bf16_weights and {p.dtype for p in nets["A"].parameters()} == {torch.float32}
     assert wrapped(x).shape == x.shape
+    torch.manual_seed(0)
+    torch.save(TransformerNet(8, 2).state_dict(), tmp_path / "latest_net_T.pth")  # affine norms: group_norm too
+    nst, nst32 = (cyclegan.load(tmp_path, device="cpu", amp=amp) for amp in ("bf16", "none"))
+    assert any(isinstance(m, speed.FastInstanceNorm2d) and m.affine for m in nst.net.modules())
+    assert (nst(x) - nst32(x)).abs().mean() < 0.01
 
 
 @pytest.mark.slow  # the exporter takes ~15 s

@@ -114,7 +114,7 @@ class Translator:
             return net
         net = net.to(self.device)
         if self.bf16_weights:
-            net = use_fast_norm(net).to(torch.bfloat16)
+            net = use_fast_norm(net, affine=True).to(torch.bfloat16)
         if self.speed.channels_last:
             net = net.to(memory_format=torch.channels_last)
         return CompiledNet(net) if use_compile else net

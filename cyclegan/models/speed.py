@@ -117,10 +117,11 @@ def resolve_options(opt, device_type, **overrides):
 
 
 class FastInstanceNorm2d(nn.InstanceNorm2d):
-    """InstanceNorm2d (no affine, no running stats) computed by group_norm with one group per channel."""
+    """InstanceNorm2d (no running stats) computed by group_norm with one group per channel (and its affine
+    weight and bias, per channel, when it has them)."""
 
     def forward(self, x):
-        return F.group_norm(x, x.shape[1], eps=self.eps)
+        return F.group_norm(x, x.shape[1], self.weight, self.bias, self.eps)
 
 
 class SlicedReflectionPad2d(nn.ReflectionPad2d):
@@ -141,10 +142,11 @@ def use_deterministic_pads(net):
     return net
 
 
-def use_fast_norm(net):
-    """Swap plain InstanceNorm2d layers for FastInstanceNorm2d in place (same state dict: none)."""
+def use_fast_norm(net, affine=False):
+    """Swap plain InstanceNorm2d layers (affine ones too when `affine`: fast NST's) for FastInstanceNorm2d in
+    place (the same state dict)."""
     for module in net.modules():
-        if type(module) is nn.InstanceNorm2d and not module.affine and not module.track_running_stats:
+        if type(module) is nn.InstanceNorm2d and (affine or not module.affine) and not module.track_running_stats:
             module.__class__ = FastInstanceNorm2d
     return net
 
