@@ -62,7 +62,7 @@ def inference_benchmark(argv):
     from options.benchmark_options import InferenceBenchmarkOptions
     opt = InferenceBenchmarkOptions().parse(argv)
     run(opt.configs, opt.size, opt.images, opt.dataroot, opt.rounds, opt.threads, opt.netG, opt.ngf, opt.seed,
-        opt.large, not opt.no_memory, opt.profile)
+        opt.large, not opt.no_memory, opt.profile, weights=opt.weights)
     return 0
 
 

@@ -101,7 +101,7 @@ def part_fast_nst(data, work, vgg, frames, iters, lambdas, seed):
                         "--lambda_temporal", lam, "--seed", seed, *FAST], work / f"{name}.log")
             print(f"trained {name} in {secs:.0f} s", flush=True)
         rows[name] = {"lambda_temporal": lam, "steps": iters,
-                      **evaluate(fast_nst_frames(ck / name), frames, [style], vgg)}
+                      **evaluate(fast_nst_frames(ck / name, amp="none"), frames, [style], vgg)}
         print(name, rows[name], flush=True)
     return rows
 
@@ -117,7 +117,7 @@ def part_cyclegan(data, work, vgg, frames, epochs, lambdas, seed):
                         "--lambda_temporal", lam, "--seed", seed, *GAN], work / f"{name}.log")
             print(f"trained {name} in {secs:.0f} s", flush=True)
         run_dir = ck / name
-        process = cyclegan_frames(str(run_dir))  # photo -> painting: G_B
+        process = cyclegan_frames(str(run_dir), amp="none")  # photo -> painting (G_B), float32
         rows[name] = {"lambda_temporal": lam, "epochs": epochs, **evaluate(process, frames, paintings[::4], vgg)}
         print(name, rows[name], flush=True)
     return rows

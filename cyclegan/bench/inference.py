@@ -39,7 +39,10 @@ from .. import perf
 from ..data.transforms import preprocess
 from ..images import list_images, load_rgb, save_image, to_tensor
 from ..models.generators import define_G
+from ..inference.errors import ModelFileError
 from ..inference import load
+from ..inference.arch import describe_arch, identify
+from ..io import load_state_dict_file
 
 CONFIGS = {"official": None, "fp32": dict(amp="none"), "bf16": dict(amp="bf16", bf16_math="autocast"),
            "bf16_cl": dict(amp="bf16", bf16_math="autocast", channels_last=True),
@@ -106,20 +109,30 @@ def build(name, ctx):
     return Ours(ctx["run_dir"], ctx["onnx"], CONFIGS[name], ctx["size"])
 
 
-def prepare(tmp, netG, ngf, seed, need_onnx):
-    """A run folder with random official-layout weights (latest_net_G.pth) and, when asked, its ONNX export."""
+def prepare(tmp, netG, ngf, seed, need_onnx, weights_file=None):
+    """A run folder with official-layout weights (latest_net_G.pth: a copy of `weights_file`, else random ones
+    of netG/ngf) and, when asked, its ONNX export. Returns (run_dir, weights, onnx_file, (netG, ngf))."""
     run_dir = os.path.join(tmp, "run")
     os.makedirs(run_dir, exist_ok=True)
     torch.manual_seed(seed)
     weights = os.path.join(run_dir, "latest_net_G.pth")
-    torch.save(define_G(3, 3, ngf, netG, "instance", False).state_dict(), weights)
+    if weights_file:
+        state = load_state_dict_file(weights_file)
+        arch = identify(state, weights_file)
+        if arch["kind"] != "cyclegan" or arch["norm"] != "instance" or (arch["input_nc"], arch["output_nc"]) != (3, 3):
+            raise ModelFileError(f"{weights_file}: holds a {describe_arch(arch)}; the benchmark compares the official "
+                                 f"test.py, which needs a 3-channel CycleGAN generator with instance norm")
+        netG, ngf = arch["netG"], arch["ngf"]
+        torch.save(state, weights)
+    else:
+        torch.save(define_G(3, 3, ngf, netG, "instance", False).state_dict(), weights)
     onnx_file = None
     if need_onnx:
         from ..inference.onnx import export
         t = load(run_dir, device="cpu", amp="none", tile=0)
         onnx_file = os.path.join(tmp, "g.onnx")
         export(t.net, t.info, onnx_file, [torch.rand(1, 3, 64, 64) * 2 - 1], log=lambda m: None)
-    return run_dir, weights, onnx_file
+    return run_dir, weights, onnx_file, (netG, ngf)
 
 
 def uint8_diff(out_dir, ref_dir, paths):
@@ -212,20 +225,22 @@ def large_image(tmp, wh, paths, seed=0):
 
 
 def run(configs, size=256, images=8, dataroot=None, rounds=3, threads=None, netG="resnet_9blocks", ngf=64,
-        seed=0, large=None, memory=True, profile=False, out=sys.stdout, log=None):
-    """Print one JSON line per configuration (and per configuration at the --large size); returns the rows."""
+        seed=0, large=None, memory=True, profile=False, out=sys.stdout, log=None, weights=None):
+    """Print one JSON line per configuration (and per configuration at the --large size); returns the rows.
+    weights: a trained generator file (its architecture read from it; netG and ngf are then ignored)."""
     log = log or (lambda m: print(m, file=sys.stderr, flush=True))
     if threads:
         torch.set_num_threads(threads)
     rows = []
     with tempfile.TemporaryDirectory(prefix="cyclegan_infer_bench_") as tmp:
-        run_dir, weights, onnx_file = prepare(tmp, netG, ngf, seed, "onnx" in configs)
+        weights_file = weights
+        run_dir, weights, onnx_file, (netG, ngf) = prepare(tmp, netG, ngf, seed, "onnx" in configs, weights_file)
         paths = [str(p) for p in list_images(dataroot)][:images] if dataroot else \
             [str(p) for p in _generated(tmp, images, size, seed)]
         ctx = dict(run_dir=run_dir, weights=weights, onnx=onnx_file, size=size, netG=netG, ngf=ngf, tmp=tmp,
                    threads=torch.get_num_threads())
         base = {"device_name": perf.device_name("cpu"), "torch": torch.__version__,
-                "threads": torch.get_num_threads(), "netG": netG, "ngf": ngf, "weights": "random (init normal 0.02)",
+                "threads": torch.get_num_threads(), "netG": netG, "ngf": ngf, "weights": os.path.abspath(weights_file) if weights_file else "random (init normal 0.02)",
                 "bf16_native": _native(), "default_amp": load(run_dir, device="cpu").speed.amp}
         log(f"inference benchmark: {', '.join(configs)} on {base['device_name']}, {base['threads']} threads, "
             f"{len(paths)} images at {size} px, {rounds} rounds interleaved")

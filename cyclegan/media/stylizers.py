@@ -10,15 +10,15 @@ from ..inference import load
 from ..inference.loading import load_with_flags
 
 
-def cyclegan_frames(run_dir, epoch="latest", direction="AtoB", model_suffix=None, device="cpu", raw=False):
+def cyclegan_frames(run_dir, epoch="latest", direction="AtoB", model_suffix=None, device="cpu", raw=False, **load_kw):
     """A CycleGAN run's generator as the flags name it (AtoB: photo -> painting; its EMA weights when saved,
     unless raw; see cyclegan.inference.loading.load_with_flags): a Translator, which takes and returns such
-    batches."""
-    return load_with_flags(run_dir, epoch, direction, model_suffix, device, raw_weights=raw)
+    batches. load_kw go to cyclegan.load (amp="none" for float32)."""
+    return load_with_flags(run_dir, epoch, direction, model_suffix, device, raw_weights=raw, **load_kw)
 
 
-def fast_nst_frames(run_dir, epoch="latest", device="cpu"):
-    return load(run_dir, epoch=epoch, device=device)
+def fast_nst_frames(run_dir, epoch="latest", device="cpu", **load_kw):
+    return load(run_dir, epoch=epoch, device=device, **load_kw)
 
 
 def gatys_frames(stylizer, targets, temporal_init=True, **stylize_kwargs):
