@@ -462,8 +462,8 @@ def test_resume_and_test_see_the_saved_recipe(tmp_path):
 def test_recipe_fast_with_the_temporal_loss(tmp_path):
     """--recipe fast beside --lambda_temporal (issue 25): both apply, the step trains with the temporal terms and
     DiffAugment, and the averages follow."""
-    opt = train_opt(tmp_path, "--recipe", "fast", "--lambda_temporal", "0.5")
-    assert opt.lambda_temporal == 0.5 and all(getattr(opt, k) == v for k, v in RECIPES["fast"].items())
+    opt = train_opt(tmp_path, "--recipe", "fast", "--lambda_temporal", "0.5", "--ema_decay", "0.9")
+    assert opt.lambda_temporal == 0.5 and opt.ema_decay == 0.9 and all(getattr(opt, k) == v for k, v in RECIPES["fast"].items())
     model = build(opt)
     step(model, 0)
     losses = model.get_current_losses()
