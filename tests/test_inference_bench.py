@@ -64,3 +64,19 @@ def test_command_line_takes_weights(tmp_path):
                        capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr
     assert rows_of(p.stdout)["default"]["ngf"] == 4
+
+
+def test_fast_nst_weights_time_this_suites_configurations(tmp_path):
+    from cyclegan.nst.transformer import TransformerNet
+    torch.manual_seed(0)
+    path = tmp_path / "net_T.pth"
+    torch.save(TransformerNet(ngf=4, n_res=1).state_dict(), path)
+    out = io.StringIO()
+    run(["fp32", "default"], size=32, images=2, rounds=1, memory=False, out=out, log=lambda m: None,
+        weights=str(path))
+    rows = rows_of(out.getvalue())
+    assert (rows["default"]["netG"], rows["default"]["ngf"]) == ("fast_nst", 4)
+    assert rows["default"]["uint8_mean_abs_vs_fp32"] < 8  # bf16 or float32 by the CPU: near the float32 output
+    with pytest.raises(ModelFileError, match="drop official"):  # the official test.py has no fast NST
+        run(["official", "default"], size=32, images=1, rounds=1, memory=False, out=io.StringIO(),
+            log=lambda m: None, weights=str(path))
