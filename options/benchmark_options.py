@@ -4,6 +4,7 @@ test.py; see docs/speed.md and docs/inference.md."""
 import argparse
 import os
 
+from cyclegan.bench.cyclegan import CONFIG_SETTINGS
 from cyclegan.models.generators import GENERATORS
 from cyclegan.nst import BACKBONES, STYLE_LOSSES
 from cyclegan.nst.losses import DEFAULT_MMD_SAMPLES
@@ -11,11 +12,10 @@ from cyclegan.nst.optimize import DEFAULT_NUM_ITERS
 
 from .base_options import DEFAULT_SEED, Options, add_device_option, add_seed_option, apply_seed_rule
 
-CONFIGS = ("official", "eager", "channels_last", "compile", "cudnn", "bf16", "fp16", "fast_norm", "cuda_graph",
-           "default", "all")
+CONFIGS = tuple(CONFIG_SETTINGS)  # the training benchmark's configurations (cyclegan/bench/cyclegan.py)
 DEFAULT_SIZES = "256,512"  # the Gatys and fast-NST benchmarks' --sizes
 DEFAULT_INFERENCE_CONFIGS = "official,fp32,bf16,default"  # the inference benchmark's --configs
-DEFAULT_CONFIGS = {"cpu": "official,eager,channels_last,fast_norm",
+DEFAULT_CONFIGS = {"cpu": "official,eager,fast_norm,default",
                    "cuda": "official,eager,cudnn,channels_last,bf16,fp16,compile,cuda_graph,default,all"}
 
 
