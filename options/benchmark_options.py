@@ -158,8 +158,8 @@ class InferenceBenchmarkOptions(Options):
         p.add_argument("--netG", default="resnet_9blocks", choices=GENERATORS, help="(default: resnet_9blocks)")
         p.add_argument("--ngf", type=int, default=64, help="(default: 64)")
         p.add_argument("--weights", default=None, metavar="FILE",
-                       help="a trained generator (.pth) instead of random weights; its architecture is read from "
-                            "it (--netG and --ngf are then ignored)")
+                       help="a trained generator (.pth) instead of random weights, its architecture read from it "
+                            "(--netG and --ngf are then ignored); a fast-NST net is timed without official")
         p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
         p.add_argument("--large", default=None,
                        help="also one image of WxH pixels (e.g. 4000x3000) per configuration, each in its own process")

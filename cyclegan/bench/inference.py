@@ -1,5 +1,6 @@
 """The inference benchmark (`cyclegan-benchmark inference`): the official test.py against each way this suite
-can translate, side by side in one run, on the same images and the same generator weights.
+can translate, side by side in one run, on the same images and the same generator weights: random ones (the
+official init) by default, or a trained file with --weights (a fast-NST net too, timed without "official").
 
 "official" is what the official test.py does per image with `--model test` (emulated here, nothing imported):
 open the JPEG with PIL and convert to RGB, Resize([size, size], BICUBIC), ToTensor, Normalize(0.5, 0.5), the
@@ -38,10 +39,10 @@ from PIL import Image
 from .. import perf
 from ..data.transforms import preprocess
 from ..images import list_images, load_rgb, save_image, to_tensor
-from ..models.generators import define_G
-from ..inference.errors import ModelFileError
 from ..inference import load
 from ..inference.arch import describe_arch, identify
+from ..inference.errors import ModelFileError
+from ..models.generators import define_G
 from ..io import load_state_dict_file
 
 CONFIGS = {"official": None, "fp32": dict(amp="none"), "bf16": dict(amp="bf16", bf16_math="autocast"),
@@ -234,21 +235,22 @@ def large_image(tmp, wh, paths, seed=0):
 def run(configs, size=256, images=8, dataroot=None, rounds=3, threads=None, netG="resnet_9blocks", ngf=64,
         seed=0, large=None, memory=True, profile=False, out=sys.stdout, log=None, weights=None):
     """Print one JSON line per configuration (and per configuration at the --large size); returns the rows.
-    weights: a trained generator file (its architecture read from it; netG and ngf are then ignored)."""
+    weights: a trained generator or fast-NST file (its architecture read from it; netG and ngf are then
+    ignored; a fast-NST net is timed without `official`)."""
     log = log or (lambda m: print(m, file=sys.stderr, flush=True))
     if threads:
         torch.set_num_threads(threads)
     rows = []
     with tempfile.TemporaryDirectory(prefix="cyclegan_infer_bench_") as tmp:
-        weights_file = weights
-        run_dir, weights, onnx_file, (netG, ngf) = prepare(tmp, netG, ngf, seed, "onnx" in configs, weights_file,
-                                                           "official" in configs)
+        run_dir, net_path, onnx_file, (netG, ngf) = prepare(tmp, netG, ngf, seed, "onnx" in configs, weights,
+                                                            "official" in configs)
         paths = [str(p) for p in list_images(dataroot)][:images] if dataroot else \
             [str(p) for p in _generated(tmp, images, size, seed)]
-        ctx = dict(run_dir=run_dir, weights=weights, onnx=onnx_file, size=size, netG=netG, ngf=ngf, tmp=tmp,
+        ctx = dict(run_dir=run_dir, weights=net_path, onnx=onnx_file, size=size, netG=netG, ngf=ngf, tmp=tmp,
                    threads=torch.get_num_threads())
         base = {"device_name": perf.device_name("cpu"), "torch": torch.__version__,
-                "threads": torch.get_num_threads(), "netG": netG, "ngf": ngf, "weights": os.path.abspath(weights_file) if weights_file else "random (init normal 0.02)",
+                "threads": torch.get_num_threads(), "netG": netG, "ngf": ngf,
+                "weights": os.path.abspath(weights) if weights else "random (init normal 0.02)",
                 "bf16_native": _native(), "default_amp": load(run_dir, device="cpu").speed.amp}
         log(f"inference benchmark: {', '.join(configs)} on {base['device_name']}, {base['threads']} threads, "
             f"{len(paths)} images at {size} px, {rounds} rounds interleaved")
