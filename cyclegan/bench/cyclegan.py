@@ -39,7 +39,7 @@ CONFIG_SETTINGS = {
     "fp16": {"amp": "fp16"},
     "fast_norm": {"fast_norm": True},
     "bf16_fast_norm": {"amp": "bf16", "fast_norm": True},
-    "bf16_cl": {"amp": "bf16", "fast_norm": True, "channels_last": True},
+    "bf16_fast_norm_cl": {"amp": "bf16", "fast_norm": True, "channels_last": True},
     "cuda_graph": {"cuda_graph": True},
     "default": None,  # the per-device auto defaults
     "all": {"amp": "bf16", "channels_last": True, "compile": True, "cudnn_benchmark": True},
