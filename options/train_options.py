@@ -71,7 +71,8 @@ class TrainOptions(BaseOptions):
                             "a GPU run has verified it, see docs/gpu.md). Stays off, with a one-line reason, "
                             "under DDP, with --compile or with images of varying size")
         p.add_argument("--lr_decay_iters", type=int, default=50, help="multiply by a gamma every lr_decay_iters epochs (step policy)")
-        p.add_argument("--lambda_temporal", type=float, default=0.0, help=TEMPORAL_HELP)
+        p.add_argument("--lambda_temporal", type=float, default=0.0,
+                       help=TEMPORAL_HELP + "; CycleGAN keeps its style better with a *_nearest --netG (docs/video.md)")
         return p
 
     def finish(self, opt):

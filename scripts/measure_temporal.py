@@ -37,7 +37,7 @@ CONTENT, STYLE = ["conv3_1"], ["conv1_1", "conv2_1", "conv3_1"]  # VGG up to con
 FAST = ["--image_size", "64", "--batch_size", "4", "--ngf", "16", "--n_res", "3", "--style_scale", "2",
         "--content_layers", ",".join(CONTENT), "--style_layers", ",".join(STYLE), "--print_freq", "50",
         "--save_freq", "100000"]
-GAN = ["--load_size", "72", "--crop_size", "64", "--ngf", "8", "--ndf", "8", "--netG", "resnet_6blocks",
+GAN = ["--load_size", "72", "--crop_size", "64", "--ngf", "8", "--ndf", "8",
        "--display_id", "0", "--num_threads", "0", "--no_html", "--print_freq", "400",
        "--save_epoch_freq", "1000", "--save_latest_freq", "1000000"]
 
@@ -106,15 +106,15 @@ def part_fast_nst(data, work, vgg, frames, iters, lambdas, seed):
     return rows
 
 
-def part_cyclegan(data, work, vgg, frames, epochs, lambdas, seed):
+def part_cyclegan(data, work, vgg, frames, epochs, lambdas, seed, netG="resnet_6blocks"):
     rows, ck = {}, work / "ck"
     paintings = list_images(data / "vangogh2photo-mini" / "trainA")
     for lam in [0.0, *lambdas]:
-        name = f"cyclegan_l{lam:g}" + (f"_s{seed}" if seed else "")
+        name = f"cyclegan_l{lam:g}" + (f"_s{seed}" if seed else "") + ("" if netG == "resnet_6blocks" else f"_{netG}")
         if not (ck / name / "latest_net_G_B.pth").exists():
             secs = run(["cyclegan.train", "--dataroot", data / "vangogh2photo-mini", "--name", name,
                         "--checkpoints_dir", ck, "--n_epochs", epochs, "--n_epochs_decay", "0",
-                        "--lambda_temporal", lam, "--seed", seed, *GAN], work / f"{name}.log")
+                        "--lambda_temporal", lam, "--seed", seed, "--netG", netG, *GAN], work / f"{name}.log")
             print(f"trained {name} in {secs:.0f} s", flush=True)
         run_dir = ck / name
         process = cyclegan_frames(str(run_dir), amp="none")  # photo -> painting (G_B), float32
@@ -148,6 +148,7 @@ def main():
     p.add_argument("--fast_iters", type=int, default=300)
     p.add_argument("--fast_lambda", type=float, nargs="+", default=[10.0], help="weights to try beside 0")
     p.add_argument("--gan_epochs", type=int, default=2)
+    p.add_argument("--gan_netG", default="resnet_6blocks", help="CycleGAN generator (--netG)")
     p.add_argument("--gan_lambda", type=float, nargs="+", default=[10.0], help="weights to try beside 0")
     p.add_argument("--seed", type=int, default=0, help="training seed (runs of seed N > 0 are named *_sN)")
     a = p.parse_args()
@@ -160,7 +161,8 @@ def main():
     if "fast_nst" in parts:
         results.update(part_fast_nst(a.data, a.work, vgg, frames, a.fast_iters, a.fast_lambda, a.seed))
     if "cyclegan" in parts:
-        results.update(part_cyclegan(a.data, a.work, vgg, frames, a.gan_epochs, a.gan_lambda, a.seed))
+        results.update(part_cyclegan(a.data, a.work, vgg, frames, a.gan_epochs, a.gan_lambda, a.seed,
+                                      a.gan_netG))
     if "stereo" in parts:
         runs = sorted(p.name for p in (a.work / "ck").iterdir() if p.is_dir())
         results["stereo"] = part_stereo(a.data, a.work, runs)

@@ -88,15 +88,16 @@ def test_cyclegan_step_with_lambda_temporal_0_is_the_official_one(one_thread):
         assert all(torch.equal(a[k], b[k]) for k in a), n
 
 
-def test_cyclegan_step_adds_the_loss_of_both_generators(one_thread):
-    on, rng = step(make_opt(lambda_temporal=2.0))
-    again, rng_again = step(make_opt(lambda_temporal=2.0))
+@pytest.mark.parametrize("netG", ["resnet_6blocks", "resnet_6blocks_nearest"])  # the second: docs/video.md's choice
+def test_cyclegan_step_adds_the_loss_of_both_generators(one_thread, netG):
+    on, rng = step(make_opt(lambda_temporal=2.0, netG=netG))
+    again, rng_again = step(make_opt(lambda_temporal=2.0, netG=netG))
     losses = on.get_current_losses()
     assert losses == again.get_current_losses() and torch.equal(rng, rng_again)  # drawn from the seeded RNG
     assert {"temporal_A", "temporal_B"} <= set(on.loss_names) and losses["temporal_A"] > 0 < losses["temporal_B"]
     parts = sum(losses[k] for k in ("G_A", "G_B", "cycle_A", "cycle_B", "idt_A", "idt_B", "temporal_A", "temporal_B"))
     assert float(on.loss_G.detach()) == pytest.approx(parts, rel=1e-5)
-    official, _ = step(make_opt())
+    official, _ = step(make_opt(netG=netG))
     assert not torch.equal(official.netG_A.state_dict()["model.1.weight"], on.netG_A.state_dict()["model.1.weight"])
 
 
