@@ -51,10 +51,11 @@ def run(args, log):
     return time.time() - t0
 
 
-def make_clip(data, work):
+def make_clip(data, work, first=0):
+    """The pan-and-zoom clip over 8 held-out photos from the `first`-th (WORK/pan_zoom.mp4, made once)."""
     path = work / "pan_zoom.mp4"
     if not path.exists():
-        photos = list_images(data / "vangogh2photo-mini" / "testB")[:8]
+        photos = list_images(data / "vangogh2photo-mini" / "testB")[first:first + 8]
         write_clip(pan_zoom_frames(canvas_of(photos), FPS * SECONDS, CLIP_SIZE), path, FPS)
     return read_frames(path)
 
@@ -150,6 +151,9 @@ def main():
     p.add_argument("--gan_epochs", type=int, default=2)
     p.add_argument("--gan_netG", default="resnet_6blocks", help="CycleGAN generator (--netG)")
     p.add_argument("--gan_lambda", type=float, nargs="+", default=[10.0], help="weights to try beside 0")
+    p.add_argument("--clip_from", type=int, default=0,
+                   help="the clip pans over testB photos clip_from..clip_from+7 (8: a second clip, to check a "
+                        "weight chosen on the first)")
     p.add_argument("--seed", type=int, default=0, help="training seed (runs of seed N > 0 are named *_sN)")
     a = p.parse_args()
     torch.set_num_threads(1)
@@ -157,7 +161,7 @@ def main():
     parts = a.part or ["fast_nst", "cyclegan", "stereo"]
     results_path = a.work / "results.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
-    vgg, frames = vgg_file(a.work), make_clip(a.data, a.work)
+    vgg, frames = vgg_file(a.work), make_clip(a.data, a.work, a.clip_from)
     if "fast_nst" in parts:
         results.update(part_fast_nst(a.data, a.work, vgg, frames, a.fast_iters, a.fast_lambda, a.seed))
     if "cyclegan" in parts:
