@@ -3,6 +3,7 @@ CycleGAN trained without and with it at equal steps, on a clip that pans and zoo
 left-right consistency of cyclegan-stereo before and after, on a pair made with a known shift.
 
     python scripts/measure_temporal.py --data ../shared/data --work /tmp/temporal [--part fast_nst|cyclegan|stereo]
+        [--gan_netG resnet_6blocks_nearest --gan_lambda 125 --seed N] [--clip_from 8]
 
 Each training run goes through its command (cyclegan-fast-nst train, cyclegan-train) with one thread; a run that
 finished before is reused. No pretrained VGG exists here: the style loss uses random VGG19 weights saved to
