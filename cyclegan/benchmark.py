@@ -5,6 +5,7 @@
     python -m cyclegan.benchmark fast_nst [options]  fast-NST images/s and memory beside Gatys's time per image
     python -m cyclegan.benchmark c2st [options]      the C2ST's time and its spread over seeds for known answers
     python -m cyclegan.benchmark inference [options] the official test.py against each inference configuration
+    python -m cyclegan.benchmark demo_load [options] many clients against a running cyclegan-demo, answers counted
 
 Add -h for each benchmark's options. Each prints one JSON line per configuration on stdout (c2st: text lines).
 """
@@ -22,7 +23,8 @@ from cyclegan.cli import main_guard
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     commands = {"gatys": gatys_benchmark, "fast_nst": fast_nst_benchmark, "c2st": c2st_benchmark,
-                "inference": inference_benchmark, "cyclegan": cyclegan_benchmark}
+                "inference": inference_benchmark, "cyclegan": cyclegan_benchmark,
+                "demo_load": demo_load_benchmark}
     if argv and argv[0] in commands:
         return commands[argv[0]](argv[1:])
     return cyclegan_benchmark(argv)
@@ -63,6 +65,15 @@ def inference_benchmark(argv):
     opt = InferenceBenchmarkOptions().parse(argv)
     run(opt.configs, opt.size, opt.images, opt.dataroot, opt.rounds, opt.threads, opt.netG, opt.ngf, opt.seed,
         opt.large, not opt.no_memory, opt.profile, weights=opt.weights)
+    return 0
+
+
+def demo_load_benchmark(argv):
+    """`python -m cyclegan.benchmark demo_load --image PHOTO --model KEY [options]`: one JSON line of counts."""
+    from cyclegan.bench.demo_load import run
+    from options.benchmark_options import DemoLoadBenchmarkOptions
+    opt = DemoLoadBenchmarkOptions().parse(argv)
+    run(opt.url, opt.image, opt.model, opt.requests, opt.clients, opt.bad_every, opt.pid)
     return 0
 
 

@@ -238,3 +238,27 @@ class C2STBenchmarkOptions(Options):
             self.parser.error(f"--dataroot {opt.dataroot}: needs trainA/ and trainB/ subfolders of images")
         if opt.seeds < 1:
             self.parser.error(f"--seeds must be at least 1, got {opt.seeds}")
+
+
+class DemoLoadBenchmarkOptions(Options):
+    """`python -m cyclegan.benchmark demo_load`: many clients against a running demo, answers counted."""
+    prog = "cyclegan-benchmark demo_load"
+    description = ("POST /api/stylize --requests times from --clients threads against a running cyclegan-demo, "
+                   "every --bad_every-th request a text file; prints one JSON line of counts (docs/demo.md).")
+    formatter = argparse.ArgumentDefaultsHelpFormatter
+
+    def initialize(self, p):
+        p.add_argument("--url", default="http://127.0.0.1:7860", help="the demo's address")
+        p.add_argument("--image", required=True, help="the photo every good request sends")
+        p.add_argument("--model", required=True, help="the model key the requests name (see GET /api/info)")
+        p.add_argument("--requests", type=int, default=100, help="requests in all")
+        p.add_argument("--clients", type=int, default=16, help="client threads sending at once")
+        p.add_argument("--bad_every", type=int, default=5, help="every N-th request is bad (0: none)")
+        p.add_argument("--pid", type=int, default=None, help="the demo's process id, to report its peak RSS")
+        return p
+
+    def finish(self, opt):
+        if not os.path.isfile(opt.image):
+            self.parser.error(f"--image {opt.image}: no such file")
+        if opt.requests < 1 or opt.clients < 1 or opt.bad_every < 0:
+            self.parser.error("--requests and --clients must be at least 1, --bad_every at least 0")

@@ -172,7 +172,7 @@ def test_queue_positions_limit_and_cancel():
         assert [queue.position(j) for j in (first, second, third)] == [0, 1, 2]
         with pytest.raises(Busy, match="queue is full") as e:
             queue.submit(Job(blocking_work(release)))
-        assert e.value.status == 429
+        assert e.value.status == 429 and e.value.retry_after == 5  # no job has finished yet: 5 s
         queue.cancel(second)  # waiting: taken out at once
         assert second.status == "cancelled" and queue.position(third) == 1
         queue.cancel(first)  # running: its next step raises Cancelled
@@ -329,4 +329,25 @@ def test_gatys_runs_through_the_optimiser_and_cancels_mid_run(vgg_weights_file, 
         wait_for(lambda: job.done.is_set(), timeout=30)
         assert job.status == "cancelled" and job.progress["step"] < 300 and job.results == []
     finally:
+        queue.close()
+
+
+def test_busy_says_when_to_retry_from_recent_job_times():
+    release = threading.Event()
+    queue = JobQueue(workers=1, max_queue=0).start()
+    try:
+        quick = queue.submit(Job(lambda job: time.sleep(0.3)))
+        wait_for(lambda: quick.status == "done")
+        running = queue.submit(Job(blocking_work(release)))
+        wait_for(lambda: running.status == "running")
+        running.started -= 20  # as if it had run 20 s, longer than the 0.3 s jobs take: retry at once
+        with pytest.raises(Busy) as e:
+            queue.submit(Job(blocking_work(release)))
+        assert e.value.retry_after == 1 and "try again in about 1 s" in str(e.value)
+        queue._durations.extend([30.0] * 3)  # recent jobs took 30 s; this one has run 20
+        with pytest.raises(Busy) as e:
+            queue.submit(Job(blocking_work(release)))
+        assert 9 <= e.value.retry_after <= 11
+    finally:
+        release.set()
         queue.close()

@@ -12,6 +12,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.parse
 import urllib.request
@@ -22,7 +23,7 @@ from PIL import Image
 
 from _browser import CHROMIUM, CHROMIUM_ARGS, SKIP_REASON
 from _demo import Server, bomb_png, get_json, make_checkpoints, post
-from conftest import make_images
+from conftest import REPO, make_images, run_env
 
 pytestmark = pytest.mark.slow
 
@@ -291,3 +292,36 @@ def test_without_vgg_weights_it_says_where_they_go_and_sigterm_mid_job_cleans_up
     assert code == 0 and time.monotonic() - started < 30, out
     assert "stopped by SIGTERM" in out and f"removed the temporary folder {temp}" in out, out
     assert list(srv.tmpdir.iterdir()) == [], out
+
+
+def test_under_load_busy_answers_carry_retry_after_and_nothing_is_5xx(tmp_path, files):
+    """`cyclegan-benchmark demo_load`: 40 requests from 16 clients, every 5th a text file, while a long video job
+    holds the one worker (so the queue of 2 fills), cancelled after 3 s so the waiting requests are translated."""
+    from test_video import make_clip
+    srv = Server(tmp_path, make_checkpoints(tmp_path / "ck"), "--device", "cpu", "--max_queue", "2")
+    try:
+        clip = make_clip(tmp_path / "long.mp4", frames=240, audio=False)
+        status, _, body = post(srv.url + "/api/jobs", [("image", "long.mp4", clip.read_bytes()),
+                                                       ("model", None, b"tiny")])
+        assert status == 202, body
+        job_id = json.loads(body)["id"]
+        deadline = time.monotonic() + 120
+        while get_json(f"{srv.url}/api/jobs/{job_id}")[1]["status"] != "running":
+            assert time.monotonic() < deadline, srv.output()
+            time.sleep(0.1)
+        load = subprocess.Popen([sys.executable, "-m", "cyclegan.benchmark", "demo_load", "--url", srv.url,
+                                 "--image", str(files["photo"]), "--model", "tiny", "--requests", "40",
+                                 "--clients", "16", "--bad_every", "5", "--pid", str(srv.proc.pid)],
+                                cwd=REPO, env=run_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(3)
+        assert get_json(f"{srv.url}/api/jobs/{job_id}/cancel", method="POST")[0] == 200
+        out, err = load.communicate(timeout=300)
+        assert load.returncode == 0, err
+        counts = json.loads(out.strip().splitlines()[-1])
+    finally:
+        srv.stop(signal.SIGINT)
+    assert counts["server_5xx"] == 0 and counts["other"] == 0, counts
+    assert counts["bad_sent"] == 8 and counts["bad_400_with_reason"] == 8, counts
+    assert counts["busy_429"] >= 1 and counts["busy_without_retry_after"] == 0, counts
+    assert counts["translated"] >= 1 and counts["translated"] + counts["busy_429"] == 32, counts
+    assert counts["retry_after_range_s"][0] >= 1 and counts["server_peak_rss_mb"] > 0, counts

@@ -35,7 +35,7 @@ from starlette.staticfiles import StaticFiles
 
 from ..errors import UserError
 from .catalog import METHOD_LABELS, METHODS, discover_models, discover_styles, vgg_status
-from .errors import DemoError, NotFound
+from .errors import Busy, DemoError, NotFound
 from .jobs import Job, JobQueue
 from .limits import Limits
 from .plan import build_plan
@@ -113,8 +113,8 @@ class Demo:
             raise
 
 
-def json_error(message, status):
-    return JSONResponse({"error": message, "status": status}, status_code=status)
+def json_error(message, status, headers=None):
+    return JSONResponse({"error": message, "status": status}, status_code=status, headers=headers)
 
 
 def create_app(config=None, log=print):
@@ -196,6 +196,8 @@ def create_app(config=None, log=print):
                             background=BackgroundTask(demo.queue.forget, job))
 
     async def on_error(request, exc):  # a bug's traceback goes to the server log (uvicorn), not to the client
+        if isinstance(exc, Busy):  # RFC 9110: a 429 may say when to come back
+            return json_error(str(exc), exc.status, {"Retry-After": str(exc.retry_after)})
         if isinstance(exc, DemoError):
             return json_error(str(exc), exc.status)
         if isinstance(exc, UserError):

@@ -18,8 +18,13 @@ class TooLarge(InputError):
 
 
 class Busy(DemoError):
-    """The queue is full: 429, try again when a job has finished."""
+    """The queue is full: 429, with `retry_after` seconds (the HTTP Retry-After header): about when a place
+    frees up, from how long recent jobs took."""
     status = 429
+
+    def __init__(self, message, retry_after=1):
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))
 
 
 class NotFound(DemoError):

@@ -8,6 +8,8 @@ step raises Cancelled). Finished jobs are kept for the page to read, the oldest 
     queue.position(job)                 # 1, 2, ... while waiting; 0 once it runs
 """
 import collections
+import math
+import statistics
 import threading
 import time
 import uuid
@@ -89,6 +91,7 @@ class JobQueue:
         self._jobs = collections.OrderedDict()  # id -> job, oldest first
         self._running = set()
         self._threads, self._closing = [], False
+        self._durations = collections.deque(maxlen=16)  # seconds of recent finished jobs, for Retry-After
 
     def start(self):
         for i in range(self.workers):
@@ -100,10 +103,11 @@ class JobQueue:
     def submit(self, job):
         with self._cond:
             if self._closing:
-                raise Busy("the demo is shutting down")
+                raise Busy("the demo is shutting down", retry_after=30)
             if len(self._waiting) >= self.max_queue + max(0, self.workers - len(self._running)):  # idle workers
+                wait = self._retry_after()
                 raise Busy(f"the queue is full ({len(self._running)} running, {len(self._waiting)} waiting; the limit "
-                           f"is --max_queue {self.max_queue}); try again when a job has finished")
+                           f"is --max_queue {self.max_queue}); try again in about {wait} s", retry_after=wait)
             self._waiting.append(job)
             self._jobs[job.id] = job
             self._cond.notify()
@@ -154,6 +158,13 @@ class JobQueue:
         return not any(t.is_alive() for t in self._threads)
 
     # ---- internals
+    def _retry_after(self):
+        """Seconds until a running job is likely to finish (which frees a place in the line): the median of recent
+        job times less the time the oldest running job has run; 5 s before any job has finished."""
+        typical = statistics.median(self._durations) if self._durations else 5.0
+        ran = max((time.time() - j.started for j in self._running if j.started), default=0.0)
+        return max(1, math.ceil(typical - ran))
+
     def _finish(self, job, status, error=None):
         job.status, job.error, job.finished = status, error, time.time()
         job.done.set()
@@ -188,4 +199,5 @@ class JobQueue:
                 status = "cancelled"
             with self._cond:
                 self._running.discard(job)
+                self._durations.append(time.time() - job.started)
                 self._finish(job, status, error)
