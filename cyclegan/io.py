@@ -25,15 +25,35 @@ class CheckpointError(UserError, RuntimeError):
     """A checkpoint or weights file that cannot be used; the message names the file."""
 
 
-def safe_load(path, map_location="cpu"):
-    """torch.load(path, weights_only=True) with errors that name the file and say what to do."""
+# The faults of the disk itself (not of the data): the reason a person is told for each errno.
+DISK_FAULTS = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exceeded",
+               errno.EROFS: "the file system is read-only", errno.EACCES: "permission denied",
+               errno.EPERM: "permission denied"}
+
+
+class DiskError(CheckpointError):
+    """A write refused by the disk (full, over quota, read-only, no permission); nothing was written and the
+    previous file is intact. `reason` is the person's words, `folder` where space or access is missing."""
+
+    def __init__(self, path, folder, error):
+        self.path, self.folder, self.errno = path, folder, error.errno
+        self.reason = f"{DISK_FAULTS[error.errno]} ({error.strerror or os.strerror(error.errno)})"
+        advice = (f"Free some space in {folder} and save again." if error.errno in (errno.ENOSPC, errno.EDQUOT)
+                  else f"Make {folder} writable, or write somewhere else.")
+        super().__init__(f"{path}: {DISK_FAULTS[error.errno]}, nothing was written and the previous file is "
+                         f"intact. {advice}")
+
+
+def safe_load(path, map_location="cpu", mmap=False):
+    """torch.load(path, weights_only=True) with errors that name the file and say what to do; `mmap` maps the
+    tensors instead of reading them (a cheap look at a large file's small values)."""
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise CheckpointError(f"{path}: no such file")
     if os.path.getsize(path) == 0:
         raise CheckpointError(f"{path}: the file is empty (an interrupted save or download?)")
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        return torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
     except pickle.UnpicklingError as e:
         with open(path, "rb") as f:
             magic = f.read(2)
@@ -71,9 +91,35 @@ def load_state_dict_file(path, map_location="cpu"):
     return sd
 
 
+class _WriteRecorder:
+    """A file's write() that remembers the OSError it raised: torch.save reports a failed write (a full disk)
+    only as RuntimeError("unexpected pos ..."), which would hide the cause."""
+
+    def __init__(self, f):
+        self.f, self.error = f, None
+
+    def write(self, data):
+        try:
+            return self.f.write(data)
+        except OSError as e:
+            self.error = e
+            raise
+
+    def flush(self):
+        return self.f.flush()
+
+
 def atomic_save(obj, path):
     """torch.save to a temp file beside `path`, fsync, rename; the old file survives any failure."""
-    _write_atomically(path, lambda f: torch.save(obj, f))
+    def write(f):
+        recorder = _WriteRecorder(f)
+        try:
+            torch.save(obj, recorder)
+        except RuntimeError:
+            if recorder.error is not None:
+                raise recorder.error from None
+            raise
+    _write_atomically(path, write)
 
 
 def atomic_copy(src, dst):
@@ -121,13 +167,25 @@ def _current_umask():
 
 
 _UMASK = _current_umask()
+TEMP_SUFFIX = ".tmp"
+
+
+def temp_prefix(path):
+    """The name every temp file of `path` starts with (`.NAME.`): a process killed mid-write leaves one such
+    file behind, and only this writer's files look like that."""
+    return "." + os.path.basename(path) + "."
 
 
 def _write_atomically(path, write):
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path), suffix=TEMP_SUFFIX, dir=folder)
+    except OSError as e:  # a read-only or full disk refuses even the empty temp file
+        if e.errno in DISK_FAULTS:
+            raise DiskError(path, folder, e) from None
+        raise
     try:
         os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; the target gets the mode open() would give
         with os.fdopen(fd, "wb") as f:
@@ -145,10 +203,8 @@ def _write_atomically(path, write):
             os.unlink(tmp)
         except FileNotFoundError:
             pass
-        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise CheckpointError(
-                f"{path}: the disk is full, nothing was written and the previous file is intact. "
-                f"Free some space in {folder} and save again.") from None
+        if isinstance(e, OSError) and e.errno in DISK_FAULTS:
+            raise DiskError(path, folder, e) from None
         raise
 
 

@@ -1,18 +1,32 @@
-"""Full-state checkpoints: everything needed to resume a run exactly.
+"""Full-state checkpoints: everything needed to resume a run exactly, whatever instant it was stopped at.
 
 `{label}_state.pth` holds model.state_dict() (nets, optimisers, schedulers, image pools, GradScalers), the
 RNG states, the counters and the options. The official `{label}_net_X.pth` weight files are written
 too, so official tools still read them. All writes are atomic; all reads are weights_only; full states carry
 checksums of their tensors that loading verifies.
+
+A save writes the full state first, then the weight files, then the copies under further labels (state first
+again). So a save stopped at any instant leaves either no new state (the previous one is the newest) or a
+complete state whose weight files or copies may be missing or older: `resume` loads the newest complete state
+(by its counters) and `finish_interrupted_save` writes what the save did not, from that very state. A disk
+that refuses a save (full, quota, read-only) stops training with one line (`SaveError`).
 """
+import errno
 import glob
 import os
 import random
+import shutil
 
 import numpy as np
 import torch
 
-from ..io import CheckpointError, atomic_copy, load_checked, save_checked
+from ..errors import UserError
+from ..io import CheckpointError, DiskError, atomic_copy, load_checked, safe_load, save_checked
+
+
+class SaveError(UserError, RuntimeError):
+    """A save the disk refused: the message names the cause and the folder, the last good checkpoint (intact)
+    and the space a save needs."""
 
 
 def rng_state():
@@ -49,19 +63,83 @@ def _np_state():
             "cached_gaussian": float(cached)}
 
 
+def state_file(save_dir, label):
+    return os.path.join(save_dir, f"{label}_state.pth")
+
+
+def net_files(save_dir, label, model):
+    return [os.path.join(save_dir, f"{label}_net_{name}.pth") for name, _ in model.saved_nets()]
+
+
 def save_state(model, labels, counters, opt_dict):
-    """Write the official weight files and the full state under each label (e.g. ['latest', 5]):
-    serialised once for the first label, then copied to the others."""
+    """Write the full state and the official weight files under each label (e.g. [5, 'latest']): serialised
+    once for the first label, then copied to the others. Raises SaveError when the disk refuses it."""
+    save_dir = model.save_dir
+    need = save_size(model) * len(labels)
+    free = shutil.disk_usage(save_dir).free
+    if free < need:  # checked first: no file of this save is written
+        raise SaveError(_refused(save_dir, counters, f"only {_mb(free)} is free there", need))
+    try:
+        _write_labels(model, labels, counters, opt_dict)
+    except DiskError as e:
+        raise SaveError(_refused(save_dir, counters, f"{e.reason}, writing {os.path.basename(e.path)}", need,
+                                 space=e.errno in (errno.ENOSPC, errno.EDQUOT))) from None
+
+
+def _write_labels(model, labels, counters, opt_dict):
     first, *others = labels
-    model.save_networks(first)
     state = {**model.state_dict(), "rng": rng_state(), "counters": dict(counters), "options": opt_dict}
-    save_checked(state, os.path.join(model.save_dir, f"{first}_state.pth"))  # checksummed, verified on load
+    save_checked(state, state_file(model.save_dir, first))  # checksummed, verified on load
+    model.save_networks(first)
     for label in others:
-        for name, _ in model.saved_nets():
-            atomic_copy(os.path.join(model.save_dir, f"{first}_net_{name}.pth"),
-                        os.path.join(model.save_dir, f"{label}_net_{name}.pth"))
-        atomic_copy(os.path.join(model.save_dir, f"{first}_state.pth"),
-                    os.path.join(model.save_dir, f"{label}_state.pth"))
+        atomic_copy(state_file(model.save_dir, first), state_file(model.save_dir, label))
+        for src, dst in zip(net_files(model.save_dir, first, model), net_files(model.save_dir, label, model)):
+            atomic_copy(src, dst)
+
+
+def save_size(model):
+    """Bytes one label of a save writes: the full state and the weight files (tensor bytes, plus a margin for
+    the archive's own records)."""
+    def nbytes(obj):
+        if torch.is_tensor(obj):
+            return obj.numel() * obj.element_size()
+        if isinstance(obj, dict):
+            return sum(nbytes(v) for v in obj.values())
+        if isinstance(obj, (list, tuple)):
+            return sum(nbytes(v) for v in obj)
+        return 0
+    nets = sum(nbytes(net.state_dict()) for _, net in model.saved_nets())
+    return int((nbytes(model.state_dict()) + nets) * 1.02) + 256 * 1024
+
+
+def _mb(n):
+    return f"{n / 2 ** 20:.1f} MB"
+
+
+def _refused(save_dir, counters, cause, need, space=True):
+    what = (f"epoch {counters['epoch'] - 1}" if not counters.get("batches_done") else
+            f"epoch {counters['epoch']} at {counters['total_iters']} images")
+    newest = newest_state(save_dir)
+    if newest:
+        c = newest[1]
+        good = (f"{os.path.basename(newest[0])} (epoch {c['epoch'] - 1} done" if not c.get("batches_done") else
+                f"{os.path.basename(newest[0])} (epoch {c['epoch']}, {c['batches_done']} batches in") + \
+            f", {c['total_iters']} images seen) is intact"
+    else:
+        good = "no earlier checkpoint exists (the run starts from the beginning when resumed)"
+    return (f"could not save the checkpoint of {what} in {save_dir}: {cause}. Training stopped; no partial file is "
+            f"left behind and {good}. A save needs about {_mb(need)} free there "
+            f"({_mb(shutil.disk_usage(save_dir).free)} free now). {'Free some space' if space else 'Make it writable'}, "
+            f"then run the same command with --continue_train.")
+
+
+def free_space_warning(model, labels=2):
+    """A warning line when the run folder has less free space than a save needs (None when it has enough)."""
+    need, free = save_size(model) * labels, shutil.disk_usage(model.save_dir).free
+    if free >= need:
+        return None
+    return (f"warning: {model.save_dir} has {_mb(free)} free, but a save needs about {_mb(need)}; training will "
+            f"stop with a clear message at the first save that does not fit")
 
 
 def load_state(path, model):
@@ -74,10 +152,46 @@ def load_state(path, model):
     return state["counters"]
 
 
-def candidates(save_dir):
-    """Full-state files, newest first: latest, then numbered epochs and iterations by modification time."""
-    files = glob.glob(os.path.join(save_dir, "*_state.pth"))
-    return sorted(files, key=lambda p: (os.path.basename(p) != "latest_state.pth", -os.path.getmtime(p)))
+def read_counters(path):
+    """The counters of a full state, read through a memory map (None when it cannot be read; resume reports that
+    file properly)."""
+    return _counters_or_error(path)[0]
+
+
+def _counters_or_error(path):
+    try:
+        return safe_load(path, mmap=True)["counters"], None
+    except (KeyError, TypeError):
+        return None, f"{path}: not a full-state checkpoint (no counters inside)"
+    except CheckpointError as e:
+        return None, str(e)
+
+
+def _progress(counters):
+    return counters["total_iters"], counters["epoch"], counters.get("batches_done", 0)
+
+
+def candidates(save_dir, report=False):
+    """Full-state files, newest first by their counters (images seen, epoch, batches), so a copy whose mtime
+    changed does not mislead; `latest` before a numbered file of the same progress; unreadable ones last
+    (`report`: each named in a warning)."""
+    found = []
+    for path in glob.glob(os.path.join(save_dir, "*_state.pth")):
+        counters, error = _counters_or_error(path)
+        if error and report:
+            print(f"warning: {error}; it is skipped, the newest readable checkpoint is used", flush=True)
+        key = (1, *_progress(counters)) if counters else (0, 0, 0, 0)
+        found.append((key, os.path.basename(path) == "latest_state.pth", os.path.getmtime(path), path))
+    return [path for *_, path in sorted(found, reverse=True)]
+
+
+def newest_state(save_dir):
+    """(path, counters) of the newest readable full state, or None."""
+    for path in candidates(save_dir):
+        counters = read_counters(path)
+        if counters:
+            return path, counters
+    return None
 
 
 def wanted_state(save_dir, opt):
@@ -85,7 +199,7 @@ def wanted_state(save_dir, opt):
     None means the newest readable one (see resume)."""
     wanted = getattr(opt, "resume_from", None)
     if not wanted and opt.epoch != "latest":
-        path = os.path.join(save_dir, f"{opt.epoch}_state.pth")
+        path = state_file(save_dir, opt.epoch)
         wanted = path if os.path.isfile(path) else None
     return wanted
 
@@ -95,7 +209,7 @@ def resume(model, save_dir, resume_from=None):
 
     Returns (counters, path) or (None, None) when no full-state checkpoint exists.
     """
-    paths = [resume_from] if resume_from else candidates(save_dir)
+    paths = [resume_from] if resume_from else candidates(save_dir, report=True)
     errors = []
     for path in paths:
         try:
@@ -108,3 +222,30 @@ def resume(model, save_dir, resume_from=None):
     if errors:
         raise CheckpointError("no usable full-state checkpoint in " + save_dir + ": " + " | ".join(errors))
     return None, None
+
+
+def label_of(path):
+    return os.path.basename(path)[:-len("_state.pth")]
+
+
+def finish_interrupted_save(model, path, counters, opt_dict):
+    """After resuming from `path`, write what the save that made it did not finish: its weight files, and for an
+    end-of-epoch save the `latest` copies. The model holds exactly the saved state (RNG included), so what is
+    written is what the save would have written. Returns the labels rewritten ([] when the save was complete)."""
+    label = label_of(path)
+    labels = [label] + (["latest"] if label.isdigit() else [])
+    if all(_complete(model, l, counters) for l in labels):
+        return []
+    save_state(model, labels, counters, opt_dict)
+    return labels
+
+
+def _complete(model, label, counters):
+    """Whether `label` holds this progress's state and weight files no older than it (a stopped save leaves them
+    missing or from an earlier save)."""
+    state = state_file(model.save_dir, label)
+    saved = read_counters(state) if os.path.isfile(state) else None
+    if not saved or _progress(saved) != _progress(counters):
+        return False
+    written = os.path.getmtime(state)
+    return all(os.path.isfile(p) and os.path.getmtime(p) >= written for p in net_files(model.save_dir, label, model))

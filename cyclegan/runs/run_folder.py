@@ -24,10 +24,12 @@ import time
 import torch.distributed as dist
 
 from ..errors import UserError
-from ..io import CheckpointError, safe_load
+from ..io import TEMP_SUFFIX
 from . import checkpoint
+from .checkpoint import read_counters
 
 LOCK_NAME = "train.lock"
+OPTIONS_FILE = "train_opt.json"  # what this suite's training writes first, once the folder is claimed
 _HELD = {}  # real path -> RunLock: POSIX locks do not exclude the process that holds them
 
 
@@ -134,12 +136,27 @@ def numbered_epochs(folder):
     return epochs
 
 
-def read_counters(path):
-    """The counters of a full state (None when it cannot be read; resume reports that file properly)."""
-    try:
-        return safe_load(path)["counters"]
-    except (CheckpointError, KeyError, TypeError):
-        return None
+def saved_labels(folder):
+    """The labels (`latest`, `3`, `iter_800`) of the weight files and full states in `folder`."""
+    return {re.sub(r"_(net_.+|state)\.pth$", "", os.path.basename(p)) for p in saved_files(folder)}
+
+
+def starts_afresh(folder):
+    """Whether a --continue_train run in `folder` starts from the beginning: the folder holds this suite's saved
+    options (train_opt.json) but no full state yet, and weight files of one label at most (what a first save
+    stopped before its state was written leaves; the resumed run writes them again). Weights of several labels
+    without a state are another run's (an official folder) and load as such."""
+    return (os.path.isfile(os.path.join(folder, OPTIONS_FILE)) and not checkpoint.candidates(folder)
+            and len(saved_labels(folder)) <= 1)
+
+
+def remove_temp_files(folder):
+    """Delete the temp files of writes that a killed process left in `folder` (only the writer's own `.NAME.*.tmp`
+    files; called under the run lock, so no other writer is at work); returns their names."""
+    left = [p for p in glob.glob(os.path.join(folder, ".*" + TEMP_SUFFIX)) if os.path.isfile(p)]
+    for path in left:
+        os.remove(path)
+    return [os.path.basename(p) for p in left]
 
 
 def describe_run(folder):
@@ -163,7 +180,7 @@ def start_epoch(folder, opt):
         counters = read_counters(explicit)
         label = os.path.basename(explicit)[:-len("_state.pth")] if explicit.endswith("_state.pth") else None
         return (counters["epoch"], label) if counters else (None, None)
-    if checkpoint.candidates(folder):
+    if checkpoint.candidates(folder) or starts_afresh(folder):
         return None, None
     return opt.epoch_count, opt.epoch  # official weights-only resume: counting restarts at --epoch_count
 
@@ -203,6 +220,10 @@ def check(opt, lock):
     """Refuse (RunFolderError) or, with --overwrite, move saved work aside. Returns the lock still held."""
     folder = lock.folder
     overwrite = getattr(opt, "overwrite", False)
+    left = remove_temp_files(folder)
+    if left:
+        print(f"removed {len(left)} temporary file(s) that an interrupted save left in {folder}: {', '.join(left)}",
+              flush=True)
     if not opt.continue_train and saved_files(folder):
         if not overwrite:
             raise RunFolderError(

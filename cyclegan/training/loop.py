@@ -59,7 +59,9 @@ def train_process(opt, opt_dict, ctx):
     model.setup(opt, load=False)  # schedulers; weights are restored below, with everything else
     counters = {"epoch": opt.epoch_count, "batches_done": 0, "total_iters": 0}
     if opt.continue_train:
-        counters = resume_run(model, opt, counters)  # on every rank
+        counters = resume_run(model, opt, counters, opt_dict if ctx.is_main else None)  # on every rank
+    if ctx.is_main and (warning := checkpoint.free_space_warning(model)):
+        print(warning, flush=True)
     distributed.wrap(model, ctx)
     cfg = model.speed
     if model.cuda_graph_off:
@@ -150,13 +152,21 @@ def save(model, labels, next_epoch, batches_done, total_iters, opt_dict):
     checkpoint.save_state(model, labels, counters, opt_dict)
 
 
-def resume_run(model, opt, counters):
-    """Restore the full state (nets, optimisers, schedulers, pools, RNG, counters); fall back to
-    official weights-only files, which restart the optimisers, when no full state exists."""
+def resume_run(model, opt, counters, opt_dict=None):
+    """Restore the newest complete full state (nets, optimisers, schedulers, pools, RNG, counters) and finish the
+    save that wrote it if it was stopped (`opt_dict` given: the main rank); start from the beginning when the run
+    saved its options but no state yet; fall back to official weights-only files, which restart the optimisers."""
     restored, path = checkpoint.resume(model, model.save_dir, checkpoint.wanted_state(model.save_dir, opt))
     if restored is not None:
         print(f"resumed from {path}: epoch {restored['epoch']}, {restored['total_iters']} images seen")
+        if opt_dict is not None and (labels := checkpoint.finish_interrupted_save(model, path, restored, opt_dict)):
+            print(f"finished the save that was interrupted: wrote the weight files and states of "
+                  f"{', '.join(map(str, labels))} again from {os.path.basename(path)}")
         return restored
+    if run_folder.starts_afresh(model.save_dir):
+        print(f"no checkpoint was saved in {model.save_dir} before the run stopped; starting from the beginning "
+              f"(epoch {opt.epoch_count})")
+        return counters
     model.load_networks(opt.epoch)
     print(f"warning: no full-state checkpoint in {model.save_dir}; loaded the weights of epoch {opt.epoch} "
           f"only (optimisers, schedulers and pools start fresh, from --epoch_count {opt.epoch_count})")
