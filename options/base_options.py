@@ -201,7 +201,7 @@ class BaseOptions(Options):
     def build_parser(self, argv):
         """Base flags, then the chosen model's own flags and defaults (official two-pass parse)."""
         parser = super().build_parser(argv)
-        known, _ = parser.parse_known_args(argv)
+        known, _ = parser.parse_known_args(without_help(argv))  # --help waits for the model's flags
         if known.model is not None:
             get_option_setter(known.model)(parser, self.isTrain)
         return parser
@@ -252,6 +252,11 @@ def parse_gpu_ids(text):
     return ids
 
 
+def without_help(argv):
+    """argv less -h/--help: the first, partial parses must not print a help that lacks the later flags."""
+    return [a for a in argv if a not in ("-h", "--help")]
+
+
 def explicit_flags(parser, argv):
     """Names of the options the user actually typed (to tell them apart from defaults)."""
     saved, saved_defaults = {a.dest: a.default for a in parser._actions}, parser._defaults
@@ -259,7 +264,7 @@ def explicit_flags(parser, argv):
         parser._defaults = {}
         for a in parser._actions:
             a.default = argparse.SUPPRESS
-        ns, _ = parser.parse_known_args(argv)
+        ns, _ = parser.parse_known_args(without_help(argv))
     finally:
         parser._defaults = saved_defaults
         for a in parser._actions:

@@ -5,12 +5,12 @@ import os
 
 from cyclegan.models.recipe import RECIPE_KEYS, RECIPES
 
-from .base_options import explicit_flags, load_saved_options
+from .base_options import explicit_flags, load_saved_options, without_help
 
 
 def apply_recipe(parser, argv):
     """Set the defaults of `parser` (a built training parser) from --recipe or, on resume, the saved run."""
-    known, _ = parser.parse_known_args(argv)
+    known, _ = parser.parse_known_args(without_help(argv))
     if getattr(known, "recipe", None) is None:  # a model without recipes
         return parser
     typed = explicit_flags(parser, argv)

@@ -39,14 +39,15 @@ class CycleGANModel(BaseModel):
     def modify_commandline_options(parser, is_train=True):
         parser.set_defaults(no_dropout=True)  # the published CycleGAN did not use dropout
         if is_train:
-            parser.add_argument("--lambda_A", type=float, default=10.0, help="weight for cycle loss (A -> B -> A)")
-            parser.add_argument("--lambda_B", type=float, default=10.0, help="weight for cycle loss (B -> A -> B)")
-            parser.add_argument("--lambda_identity", type=float, default=0.5,
-                                help="identity loss weight, as a fraction of lambda_A/lambda_B; 0 turns it off")
-            parser.add_argument("--lambda_gp", type=float, default=10.0, help="gradient penalty weight (wgangp only)")
-            parser.add_argument("--batched_passes", action=argparse.BooleanOptionalAction, default=None,
-                                help="one call per network on stacked inputs where the math is unchanged "
-                                     "(default: on with --norm instance/none and no dropout)")
+            g = parser.add_argument_group("the cycle_gan model's losses (--model cycle_gan)")
+            g.add_argument("--lambda_A", type=float, default=10.0, help="weight for cycle loss (A -> B -> A)")
+            g.add_argument("--lambda_B", type=float, default=10.0, help="weight for cycle loss (B -> A -> B)")
+            g.add_argument("--lambda_identity", type=float, default=0.5,
+                           help="identity loss weight, as a fraction of lambda_A/lambda_B; 0 turns it off")
+            g.add_argument("--lambda_gp", type=float, default=10.0, help="gradient penalty weight (wgangp only)")
+            g.add_argument("--batched_passes", action=argparse.BooleanOptionalAction, default=None,
+                           help="one call per network on stacked inputs where the math is unchanged "
+                                "(default: on with --norm instance/none and no dropout)")
             add_flags(parser)
         return parser
 
