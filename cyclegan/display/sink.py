@@ -65,11 +65,12 @@ class LossSeries:
 
 class QueuedSink(Sink):
     """A sink that writes from one background thread: scalar points queue up (none is lost, one job writes all
-    that waited), images keep only the newest set while the writer is busy. Subclasses implement
-    write_scalars(points) and write_images(snap, epoch, step); write_* run in the worker thread only."""
+    that waited), images keep only the newest set while the writer is busy (every set with `every_image`, for a
+    caller that shows each picture once, such as testing). Subclasses implement write_scalars(points) and
+    write_images(snap, epoch, step); write_* run in the worker thread only."""
 
-    def __init__(self, name, warn):
-        self.name, self._warn = name, warn
+    def __init__(self, name, warn, every_image=False):
+        self.name, self._warn, self.every_image = name, warn, every_image
         self._points = []  # (step, {tag: value}) waiting for the writer
         self._plock = threading.Lock()
         self._failed = False
@@ -88,7 +89,8 @@ class QueuedSink(Sink):
             self.write_scalars(points)
 
     def images(self, snap, epoch, step, save):
-        self.worker.submit("images", lambda: self.write_images(snap, epoch, step))
+        key = ("images", step) if self.every_image else "images"
+        self.worker.submit(key, lambda: self.write_images(snap, epoch, step))
 
     def write_scalars(self, points):
         raise NotImplementedError

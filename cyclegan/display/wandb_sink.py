@@ -32,9 +32,9 @@ def config_value(v):
 
 class WandbSink(QueuedSink):
     """project, name: the W&B project and run name; options: [(name, value)] (the config); run_dir: where the
-    run's W&B files go (its wandb/ subfolder)."""
+    run's W&B files go (its wandb/ subfolder); every_image: log every image set (testing), not just the newest."""
 
-    def __init__(self, project, name, options, run_dir, warn):
+    def __init__(self, project, name, options, run_dir, warn, every_image=False):
         self.wandb = import_wandb()
         config = {k: config_value(v) for k, v in options}
         self.owned = self.wandb.run is None  # as officially, a W&B run the caller started is reused
@@ -48,7 +48,7 @@ class WandbSink(QueuedSink):
         self.run.define_metric("*", step_metric="iters")
         self._epoch_logged = None
         self._quality_done = 0  # records already queued
-        super().__init__("wandb-writer", warn)
+        super().__init__("wandb-writer", warn, every_image)
 
     def losses(self, epoch, x, step, losses):
         self.queue_scalars(step, {**{k: float(v) for k, v in losses.items()}, "epoch": float(x)})
