@@ -165,3 +165,16 @@ def test_tensorboard_sink_writes_losses_rates_quality_and_images_that_read_back(
     assert "quality/time" not in acc.Tags()["scalars"]
     (image,) = acc.Images("visuals/fake_B")
     assert (image.step, image.width, image.height) == (3, 8, 8)
+
+
+def test_no_copy_leaves_the_device_when_no_sink_wants_the_display(tmp_path, monkeypatch):
+    from cyclegan.display import images as img_utils
+
+    copies = []
+    real = img_utils.snapshot
+    monkeypatch.setattr(img_utils, "snapshot", lambda visuals: copies.append(1) or real(visuals))
+    vis = Visualizer(make_opt(tmp_path, no_html=False))  # the page only: one display per epoch unless saved
+    for epoch, save in ((1, False), (1, False), (1, True), (2, False), (2, False)):
+        vis.display_current_results({"real_A": torch.zeros(1, 3, 4, 4)}, epoch, save_result=save)
+    vis.close()
+    assert len(copies) == 3  # epoch 1's first, the saved one, epoch 2's first

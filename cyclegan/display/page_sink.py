@@ -26,9 +26,12 @@ class PageSink(Sink):
         self.img_dir.mkdir(parents=True, exist_ok=True)
         self.worker = LatestJobWorker("html-writer", on_error=self._failed, min_interval=1.0)
 
+    def wants_images(self, epoch, save):
+        return save or int(epoch) not in self._epochs_seen  # as officially, each epoch's first display is saved
+
     def images(self, snap, epoch, step, save):
         epoch = int(epoch)
-        if not save and epoch in self._epochs_seen:  # as officially, each epoch's first display is saved
+        if not self.wants_images(epoch, save):
             return
         self._epochs_seen.add(epoch)
         self.worker.submit(("images", epoch), lambda: self._save_images(snap, epoch))

@@ -14,6 +14,10 @@ from cyclegan.display.worker import LatestJobWorker
 class Sink:
     """What the training loop shows, one call per event; every method is optional (the default ignores it)."""
 
+    def wants_images(self, epoch, save):
+        """Whether images(...) would use this display; when no sink wants one, no copy is taken off the device."""
+        return True
+
     def images(self, snap, epoch, step, save):
         """The current visuals: `snap` is {name: CPU (3, H, W) tensor in [-1, 1]} (cyclegan.display.images.snapshot);
         `step` counts images seen (total_iters); `save` asks for a saved copy (the page's update_html_freq)."""

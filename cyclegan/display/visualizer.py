@@ -82,11 +82,14 @@ class Visualizer:
     # -- the interface the training loop calls ---------------------------------------------------
     def display_current_results(self, visuals, epoch, save_result=False, step=None):
         """Show the first image of each visual in every sink; save_result asks the page to keep them."""
-        if self._closed or not self.sinks:
+        if self._closed:
             return
         self.step = self.step if step is None else int(step)
+        takers = [sink for sink in self.sinks if sink.wants_images(epoch, bool(save_result))]
+        if not takers:  # e.g. only the page, which keeps one display per epoch: no copy off the device
+            return
         snap = img_utils.snapshot(visuals)  # the one copy off the device, shared by every sink
-        for sink in self.sinks:
+        for sink in takers:
             sink.images(snap, epoch, self.step, bool(save_result))
 
     def plot_current_losses(self, epoch, counter_ratio, losses, step=None):
