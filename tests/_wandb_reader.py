@@ -4,6 +4,7 @@ full/first/middle/last) whose payloads are wandb_internal_pb2.Record messages. w
 of its own, so this one reads the format; it needs only wandb's protobuf classes."""
 import json
 import struct
+import time
 from pathlib import Path
 
 BLOCK = 32768
@@ -38,9 +39,20 @@ def payloads(path):
             parts = []
 
 
-def read_run(run_dir):
+def read_run(run_dir, wait=30.0):
     """{"project", "name", "config": {key: value}, "history": [{key: value}] (nested keys joined by '/'),
-    "finished": whether the run ended, "files": run_dir/files} of an offline-run-* folder."""
+    "finished": whether the run ended, "files": run_dir/files} of an offline-run-* folder. W&B's service process
+    writes the file after run.finish() returns, so this reads again until the run's exit record is there (at most
+    `wait` seconds; then it returns what it found, with finished False)."""
+    deadline = time.monotonic() + wait
+    while True:
+        out = read_once(run_dir)
+        if out["finished"] or time.monotonic() > deadline:
+            return out
+        time.sleep(0.2)
+
+
+def read_once(run_dir):
     from wandb.proto import wandb_internal_pb2 as pb
 
     run_dir = Path(run_dir)

@@ -178,3 +178,29 @@ def test_no_copy_leaves_the_device_when_no_sink_wants_the_display(tmp_path, monk
         vis.display_current_results({"real_A": torch.zeros(1, 3, 4, 4)}, epoch, save_result=save)
     vis.close()
     assert len(copies) == 3  # epoch 1's first, the saved one, epoch 2's first
+
+
+def test_wandb_sink_logs_losses_rates_quality_images_and_the_options_offline(tmp_path, monkeypatch):
+    pytest.importorskip("wandb", reason="wandb not installed: pip install .[wandb] (the test extra has it)")
+    from _wandb_reader import read_run
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    opt = make_opt(tmp_path, use_wandb=True, wandb_project_name="proj")
+    vis = Visualizer(opt)
+    for step in (1, 2):
+        vis.plot_current_losses(1, step / 2, {"G_A": 1.0 / step}, step=step)
+        vis.show_status(1, step, 2e-4, 0.05, step=step)
+    vis.display_current_results({"fake_B": torch.zeros(1, 3, 8, 8)}, 1, step=2)
+    vis.plot_quality([{"epoch": 1, "total_iters": 2, "c2st_A": 0.75, "time": 1.0}])
+    vis.close(timeout=30)
+    (folder,) = (tmp_path / "ck" / "s" / "wandb").glob("offline-run-*")
+    run = read_run(folder)
+    assert run["project"] == "proj" and run["name"] == "s" and run["finished"]
+    assert run["config"]["wandb_project_name"] == "proj" and run["config"]["use_wandb"] is True
+    rows = run["history"]
+    assert [(r["iters"], r["G_A"], r["epoch"]) for r in rows if "G_A" in r] == [(1, 1.0, 1.5), (2, 0.5, 2.0)]
+    assert [(r["iters"], r["lr"]) for r in rows if "lr" in r] == [(1, 2e-4), (2, 2e-4)]
+    assert [(r["iters"], r["quality/c2st_A"]) for r in rows if "quality/c2st_A" in r] == [(2, 0.75)]
+    (image,) = [r for r in rows if "fake_B/path" in r]
+    assert image["iters"] == 2 and (run["files"] / image["fake_B/path"]).is_file() and "Result/_type" in image
