@@ -74,7 +74,7 @@ def test_a_missing_package_is_one_clear_error_at_start(tmp_path, monkeypatch, fl
         Visualizer(make_opt(tmp_path, no_html=False, **{flag: True}))
     message = str(e.value)
     assert f"--{flag} needs the" in message and "pip install" in message and "\n" not in message
-    assert len(page_threads()) == before  # the page sink built before it was stopped again
+    assert len(page_threads()) == before  # no display thread was left running
 
 
 class FakeModel:

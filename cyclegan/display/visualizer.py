@@ -24,7 +24,7 @@ def option_rows(opt):
 
 
 def build_sinks(opt, retry_interval, warn):
-    """The sinks the options ask for, in a fixed order: page, visdom, W&B, TensorBoard. A missing optional
+    """The sinks the options ask for, in a fixed order: W&B, TensorBoard, page, visdom. A missing optional
     package (wandb, tensorboard) is a UserError here, before training starts."""
     name = str(opt.name)
     run_dir = Path(opt.checkpoints_dir) / name
@@ -39,6 +39,14 @@ def build_sinks(opt, retry_interval, warn):
 
 
 def _add_sinks(sinks, opt, name, run_dir, retry_interval, warn):
+    # W&B and TensorBoard first: where a package is missing, nothing else (a thread, a visdom server) has started
+    if opt.use_wandb:
+        from cyclegan.display.wandb_sink import WandbSink
+        sinks.append(WandbSink(opt.wandb_project_name, name, option_rows(opt), run_dir, warn))
+    if opt.use_tensorboard:
+        from cyclegan.display.tensorboard_sink import TensorBoardSink
+        sinks.append(TensorBoardSink(opt.tensorboard_dir, warn))
+    # the older display flags keep their existing fallbacks (_opt) for callers that pass a partial namespace
     ncols, winsize = int(_opt(opt, "display_ncols", 4)), int(_opt(opt, "display_winsize", 256))
     if bool(_opt(opt, "isTrain", True)) and not bool(_opt(opt, "no_html", False)):
         from cyclegan.display.page_sink import PageSink
@@ -47,14 +55,7 @@ def _add_sinks(sinks, opt, name, run_dir, retry_interval, warn):
         from cyclegan.display.visdom_sink import VisdomSink
         sinks.append(VisdomSink(str(_opt(opt, "display_server", "http://localhost")),
                                 int(_opt(opt, "display_port", 8097)), _opt(opt, "display_env", "") or name, name,
-                                ncols, winsize,
-                                bool(_opt(opt, "display_start_server", False)), retry_interval, warn))
-    if opt.use_wandb:
-        from cyclegan.display.wandb_sink import WandbSink
-        sinks.append(WandbSink(opt.wandb_project_name, name, option_rows(opt), run_dir, warn))
-    if opt.use_tensorboard:
-        from cyclegan.display.tensorboard_sink import TensorBoardSink
-        sinks.append(TensorBoardSink(opt.tensorboard_dir, warn))
+                                ncols, winsize, bool(_opt(opt, "display_start_server", False)), retry_interval, warn))
 
 
 class Visualizer:
@@ -63,10 +64,8 @@ class Visualizer:
     def __init__(self, opt, retry_interval=60.0, warn=None, sinks=None):
         self.name = str(opt.name)
         self._warn = warn or (lambda msg: print(msg, file=sys.stderr, flush=True))
-        self.sinks = list(sinks) if sinks is not None else []
+        self.sinks = list(sinks) if sinks is not None else build_sinks(opt, retry_interval, self._warn)
         self._closed = False
-        if sinks is None:
-            self.sinks = build_sinks(opt, retry_interval, self._warn)
         self.step = 0  # images seen, as the loop last said (or a count of loss points where it says nothing)
 
     def of_type(self, kind):
