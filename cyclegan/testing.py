@@ -144,8 +144,8 @@ def run_test(opt, saved=None, overwrite=False):
 
     domains = domain_names((saved or {}).get("dataroot") or opt.dataroot)
     names = captions(opt, domains)
-    wandb = WandbSink(opt.wandb_project_name, opt.name, option_rows(opt), web_dir, warn=lambda m: print(m, file=sys.stderr),
-                      every_image=True) if opt.use_wandb else None
+    wandb = WandbSink(opt.wandb_project_name, opt.name, option_rows(opt), web_dir, every_image=True,
+                      warn=lambda m: print(m, file=sys.stderr)) if opt.use_wandb else None
     rows, done, t0 = [], 0, time.time()
     bar = Progress(total, desc="test", unit="img")
     for data in loader:
