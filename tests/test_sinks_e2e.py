@@ -1,7 +1,8 @@
 """A 30-iteration training run through the real command (30 images, one epoch, the official --print_freq 100 and
 --display_freq 400) with --use_wandb (WANDB_MODE=offline) and --use_tensorboard: each leaves logs that read back
 with the losses at more than one step, the visuals and the options; its training page shows pictures and a loss
-curve of more than one point in headless Chromium; and cyclegan-test --use_wandb logs every translated image."""
+curve of more than one point in headless Chromium; cyclegan-test --use_wandb logs every translated image; and a
+missing wandb or tensorboard package stops cyclegan-train at start with one line (exit 1), before any data is read."""
 import glob
 import importlib.util
 import re
@@ -114,3 +115,15 @@ def test_cyclegan_test_logs_every_translated_image_to_wandb(short_run, tmp_path)
     assert run["project"] == "p" and run["finished"]
     rows = [row for row in run["history"] if "fake_B/path" in row]
     assert len(rows) == 2 and all((Path(run["files"]) / row["fake_B/path"]).is_file() for row in rows)
+
+
+@pytest.mark.parametrize("flag,module", [("--use_wandb", "wandb"), ("--use_tensorboard", "torch.utils.tensorboard")])
+def test_a_missing_package_stops_the_command_at_start_with_one_line(tmp_path, flag, module):
+    code = (f"import sys; sys.modules[{module!r}] = None; from cyclegan.train import main; "
+            f"sys.exit(main(sys.argv[1:]))")
+    p = subprocess.run([sys.executable, "-c", code, "--dataroot", str(tmp_path / "nothing_here"), "--name", "m",
+                        "--checkpoints_dir", str(tmp_path / "ck"), flag, "--display_id", "0"], cwd=REPO,
+                       env=run_env(), capture_output=True, text=True, timeout=300)
+    assert p.returncode == 1, p.stderr[-2000:]
+    assert p.stderr.startswith(f"error: {flag} needs the") and p.stderr.count("\n") == 1 and "pip install" in p.stderr
+    assert "Traceback" not in p.stderr and "training images" not in p.stdout  # before the dataset is read
