@@ -205,3 +205,26 @@ def test_wandb_sink_logs_losses_rates_quality_images_and_the_options_offline(tmp
     assert [(r["iters"], r["quality/c2st_A"]) for r in rows if "quality/c2st_A" in r] == [(2, 0.75)]
     (image,) = [r for r in rows if "fake_B/path" in r]
     assert image["iters"] == 2 and (run["files"] / image["fake_B/path"]).is_file() and "Result/_type" in image
+
+
+def test_a_resumed_tensorboard_log_drops_what_came_after_its_checkpoint(tmp_path):
+    pytest.importorskip("tensorboard", reason="tensorboard not installed: pip install .[tensorboard] (the test "
+                                              "extra has it)")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    opt = make_opt(tmp_path, use_tensorboard=True)
+    first = Visualizer(opt)
+    first.begin(0)
+    for step in (1, 2, 3, 4):  # interrupted after step 4; its last checkpoint was at step 2
+        first.plot_current_losses(1, step / 4, {"G_A": float(step)}, step=step)
+    first.plot_quality([{"epoch": 1, "total_iters": 2, "c2st_A": 0.9}])
+    first.close(timeout=20)
+    resumed = Visualizer(opt)
+    resumed.begin(2)
+    resumed.plot_quality([{"epoch": 1, "total_iters": 2, "c2st_A": 0.9}])  # the earlier point: not written again
+    resumed.plot_current_losses(1, 0.75, {"G_A": 30.0}, step=3)
+    resumed.close(timeout=20)
+    acc = EventAccumulator(str(tmp_path / "tb"), size_guidance={"scalars": 0})
+    acc.Reload()
+    assert [(e.step, e.value) for e in acc.Scalars("loss/G_A")] == [(1, 1.0), (2, 2.0), (3, 30.0)]
+    assert [(e.step, e.value) for e in acc.Scalars("quality/c2st_A")] == [(2, pytest.approx(0.9))]

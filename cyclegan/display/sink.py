@@ -14,6 +14,9 @@ from cyclegan.display.worker import LatestJobWorker
 class Sink:
     """What the training loop shows, one call per event; every method is optional (the default ignores it)."""
 
+    def begin(self, step):
+        """Training starts (step 0) or resumes after `step` images seen; called once, before the first event."""
+
     def wants_images(self, epoch, save):
         """Whether images(...) would use this display; when no sink wants one, no copy is taken off the device."""
         return True

@@ -79,6 +79,12 @@ class Visualizer:
         return None if visdom is None else visdom.sender
 
     # -- the interface the training loop calls ---------------------------------------------------
+    def begin(self, step):
+        """Training starts (0) or resumes after `step` images seen (a resumed TensorBoard log drops what came later)."""
+        self.step = int(step)
+        for sink in self.sinks:
+            sink.begin(self.step)
+
     def display_current_results(self, visuals, epoch, save_result=False, step=None):
         """Show the first image of each visual in every sink; save_result asks the page to keep them."""
         if self._closed:

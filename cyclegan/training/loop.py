@@ -81,8 +81,9 @@ def train_with(opt, opt_dict, ctx, vis):
     log = LossLog(os.path.join(model.save_dir, "loss_log.txt")) if ctx.is_main else distributed.Null()
     guard = NanGuard(model.loss_names, model.device)
     report = Report(opt, model, vis, log, guard, len(dataset))
-    quality = QualityEval(opt, model, vis) if ctx.is_main else distributed.Null()
     total_iters = counters["total_iters"]
+    vis.begin(total_iters)  # where this process starts (a resume), before the quality curve's earlier points
+    quality = QualityEval(opt, model, vis) if ctx.is_main else distributed.Null()
     try:
         with StopSignal() as stop:
             for epoch in range(counters["epoch"], last_epoch + 1):
