@@ -17,8 +17,11 @@ setup(
         "starlette", "uvicorn", "python-multipart",  # cyclegan-demo: the web app, its server, its form parser
     ],
     package_data={"cyclegan.webdemo": ["static/*"]},  # the demo's page, script and style
+    # optional training logs: --use_wandb (Weights & Biases) and --use_tensorboard; each stops a run at start with
+    # a one-line `pip install` hint where it is missing. The test extra has both, so CI reads their logs back.
     # playwright: the demo's browser test drives the system Chromium (never `playwright install`)
-    extras_require={"test": ["pytest", "playwright"]},
+    extras_require={"wandb": ["wandb"], "tensorboard": ["tensorboard"],
+                    "test": ["pytest", "playwright", "wandb", "tensorboard"]},
     entry_points={"console_scripts": [
         "cyclegan-train=cyclegan.train:main",
         "cyclegan-test=cyclegan.test:main",

@@ -6,11 +6,13 @@ export) translates through cyclegan.inference's Translator: the device's precisi
 an image would not fit the memory budget, --tile N to force them); other models load through BaseModel's
 load_networks, which takes the same EMA files (models.files.net_file). A folder that already holds the page
 of a different test (other images, model, epoch or settings) is never replaced silently: the new page goes to
-test_EPOCH_2 (_3, ...) unless `overwrite` is set, and it says which.
+test_EPOCH_2 (_3, ...) unless `overwrite` is set, and it says which. With --use_wandb, as officially, each
+translated image set also goes to Weights & Biases (display/wandb_sink.py; its files under the results folder).
 """
 import json
 import os
 import shutil
+import sys
 import time
 
 import torch
@@ -20,6 +22,8 @@ from .data.domains import domain_names
 from .display.html import write_page
 from .display.plot import loss_svg
 from .display.progress import Progress
+from .display.visualizer import option_rows
+from .display.wandb_sink import WandbSink, import_wandb
 from .images import save_image
 from .io import atomic_write_json
 from .models import create_model
@@ -111,6 +115,8 @@ class TranslatorModel:
 def run_test(opt, saved=None, overwrite=False):
     """Translate every test image (or the first num_test) and write the page; returns the page path.
     saved: the run's saved training options (for the domain names of its dataset)."""
+    if opt.use_wandb:
+        import_wandb()  # a missing package stops the test before any work
     dataset = create_dataset(opt)
     batch_size = 1 if opt.preprocess == "none" else opt.batch_size  # sizes differ: cannot stack
     loader = create_dataloader(dataset, batch_size, shuffle=False, num_workers=opt.num_threads,
@@ -138,6 +144,8 @@ def run_test(opt, saved=None, overwrite=False):
 
     domains = domain_names((saved or {}).get("dataroot") or opt.dataroot)
     names = captions(opt, domains)
+    wandb = WandbSink(opt.wandb_project_name, opt.name, option_rows(opt), web_dir, every_image=True,
+                      warn=lambda m: print(m, file=sys.stderr)) if opt.use_wandb else None
     rows, done, t0 = [], 0, time.time()
     bar = Progress(total, desc="test", unit="img")
     for data in loader:
@@ -157,9 +165,13 @@ def run_test(opt, saved=None, overwrite=False):
                 save_image(batch[j], os.path.join(img_dir, fname), signed=True, aspect_ratio=opt.aspect_ratio)
                 items.append((os.path.join("images", fname), names.get(name, name)))
             rows.append((os.path.basename(model.get_image_paths()[j]), items))
+            if wandb is not None:  # one row of images per input, as the official test.py logs them
+                wandb.images({name: batch[j] for name, batch in cpu.items()}, opt.epoch, done + j + 1, True)
         done += n
         bar.update(n)
     bar.close()
+    if wandb is not None:
+        wandb.close(timeout=60.0)
     compile_s = compile_summary(compiled)[0]
     seconds = max(time.time() - t0 - compile_s, 1e-9)  # images/s without the one-off compilation
     compile_note = describe_compile(compiled)

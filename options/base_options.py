@@ -14,6 +14,7 @@ import torch
 
 from cyclegan.data import DATASET_MODES, DIRECTIONS
 from cyclegan.data.transforms import PREPROCESS_MODES
+from cyclegan.display.wandb_sink import DEFAULT_PROJECT as WANDB_PROJECT
 from cyclegan.io import atomic_write_json, atomic_write_text
 from cyclegan.models import MODELS, get_option_setter
 from cyclegan.models.arch import saved_options
@@ -196,6 +197,11 @@ class BaseOptions(Options):
                        help="unreadable images in the dataset are an error (default: skipped with one warning)")
         p.add_argument("--deterministic", action="store_true",
                        help="deterministic algorithms (with --seed, runs and resumes are repeatable)")
+        # Weights & Biases (official flags; needs `pip install .[wandb]`)
+        p.add_argument("--use_wandb", action="store_true",
+                       help="log to Weights & Biases: training logs losses, visuals, learning rate, quality points and "
+                            "the options; testing logs the translated images (WANDB_MODE=offline keeps it on disk)")
+        p.add_argument("--wandb_project_name", type=str, default=WANDB_PROJECT, help="the W&B project of --use_wandb")
         return p
 
     def build_parser(self, argv):

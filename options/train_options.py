@@ -31,6 +31,12 @@ class TrainOptions(BaseOptions):
         p.add_argument("--update_html_freq", type=int, default=1000, help="frequency of saving training results to html")
         p.add_argument("--print_freq", type=int, default=100, help="frequency of showing training results on console")
         p.add_argument("--no_html", action="store_true", help="do not save intermediate training results to [checkpoints_dir]/[name]/web/")
+        p.add_argument("--use_tensorboard", action="store_true",
+                       help="write losses, learning rate, step time, quality points and visuals for TensorBoard "
+                            "(needs `pip install .[tensorboard]`; watch with tensorboard --logdir CHECKPOINTS_DIR)")
+        p.add_argument("--tensorboard_dir", type=str, default=None,
+                       help="where --use_tensorboard writes its event files (default: the run folder, "
+                            "CHECKPOINTS_DIR/NAME)")
         # saving and loading
         p.add_argument("--save_latest_freq", type=int, default=5000, help="frequency of saving the latest results")
         p.add_argument("--save_epoch_freq", type=int, default=5, help="frequency of saving checkpoints at the end of epochs")
@@ -87,3 +93,5 @@ class TrainOptions(BaseOptions):
             opt.eval_freq = 5 if opt.device.type == "cuda" else 0
         if not opt.display_env:
             opt.display_env = opt.name
+        if opt.tensorboard_dir is None:
+            opt.tensorboard_dir = os.path.join(opt.checkpoints_dir, opt.name)

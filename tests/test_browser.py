@@ -42,7 +42,7 @@ def test_visdom_page_shows_the_grid_the_losses_and_the_status(tmp_path):
         opt = argparse.Namespace(name="shot", checkpoints_dir=str(tmp_path / "ck"), display_id=1,
                                  display_server="http://localhost", display_port=srv.port,
                                  display_env="", display_ncols=4, display_winsize=64, no_html=False,
-                                 display_start_server=False, isTrain=True)
+                                 display_start_server=False, isTrain=True, use_wandb=False, use_tensorboard=False)
         vis = Visualizer(opt)
         fill(vis)
         vis.close(timeout=20)
@@ -70,7 +70,7 @@ def test_visdom_page_shows_the_grid_the_losses_and_the_status(tmp_path):
 
 def test_training_page_shows_every_epoch_and_its_pictures(tmp_path):
     opt = argparse.Namespace(name="shot", checkpoints_dir=str(tmp_path / "ck"), display_id=0, display_ncols=4,
-                             display_winsize=64, no_html=False, isTrain=True)
+                             display_winsize=64, no_html=False, isTrain=True, use_wandb=False, use_tensorboard=False)
     vis = Visualizer(opt)
     fill(vis)
     vis.close(timeout=20)

@@ -29,7 +29,8 @@ EVIL = "<img src=x onerror=alert(1)>.jpg"
 def make_opt(tmp_path, **kw):
     base = dict(name="exp", checkpoints_dir=str(tmp_path / "ck"), display_id=1,
                 display_server="http://localhost", display_port=1, display_env="", display_ncols=4,
-                display_winsize=64, no_html=False, display_start_server=False, isTrain=True)
+                display_winsize=64, no_html=False, display_start_server=False, isTrain=True, use_wandb=False,
+                use_tensorboard=False)
     base.update(kw)
     return argparse.Namespace(**base)
 

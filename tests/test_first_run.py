@@ -42,7 +42,7 @@ def test_training_page_images_load_wherever_checkpoints_dir_points(tmp_path, mon
     monkeypatch.chdir(tmp_path)
     ck = "checkpoints" if relative else str(tmp_path / "abs" / "checkpoints")
     opt = argparse.Namespace(name="pg", checkpoints_dir=ck, display_id=0, display_winsize=64, display_ncols=4,
-                             no_html=False, isTrain=True)
+                             no_html=False, isTrain=True, use_wandb=False, use_tensorboard=False)
     vis = Visualizer(opt)
     for epoch in (1, 2):
         vis.display_current_results({k: torch.rand(1, 3, 16, 16) * 2 - 1 for k in NAMES}, epoch, save_result=True)
@@ -111,7 +111,7 @@ def test_visdom_status_shows_the_decayed_learning_rate(tiny_dataset, tmp_path, m
     from options.train_options import TrainOptions
 
     shown = []
-    monkeypatch.setattr(Visualizer, "show_status", lambda self, epoch, iters, lr, t: shown.append(lr))
+    monkeypatch.setattr(Visualizer, "show_status", lambda self, epoch, iters, lr, t, step=None: shown.append(lr))
     opt = TrainOptions().parse(["--dataroot", str(tiny_dataset), "--name", "lr", "--checkpoints_dir", str(tmp_path),
                                 *TINY, "--n_epochs", "1", "--n_epochs_decay", "2", "--max_dataset_size", "1",
                                 "--print_freq", "1", "--no_html"])

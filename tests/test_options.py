@@ -18,7 +18,31 @@ OFFICIAL_DEFAULTS = dict(
     serial_batches=False, max_dataset_size=float("inf"), preprocess="resize_and_crop", no_flip=False,
     checkpoints_dir="./checkpoints", name="experiment_name", phase="train", model="cycle_gan",
     display_id=1, display_server="http://localhost", display_port=8097, display_ncols=4, display_freq=400,
-    update_html_freq=1000, print_freq=100, no_html=False, save_latest_freq=5000, save_epoch_freq=5)
+    update_html_freq=1000, print_freq=100, no_html=False, save_latest_freq=5000, save_epoch_freq=5,
+    use_wandb=False, wandb_project_name="CycleGAN-and-pix2pix")
+
+# every flag of the official train.py and test.py (options/base_options.py, train_options.py, test_options.py and
+# the cycle_gan / test models' own flags, junyanz/pytorch-CycleGAN-and-pix2pix), with a value where it takes one
+OFFICIAL_BASE_FLAGS = [
+    ("--dataroot", "d"), ("--name", "n"), ("--gpu_ids", "-1"), ("--checkpoints_dir", "./checkpoints"),
+    ("--model", "cycle_gan"), ("--input_nc", "3"), ("--output_nc", "3"), ("--ngf", "64"), ("--ndf", "64"),
+    ("--netD", "basic"), ("--netG", "resnet_9blocks"), ("--n_layers_D", "3"), ("--norm", "instance"),
+    ("--init_type", "normal"), ("--init_gain", "0.02"), ("--no_dropout",), ("--dataset_mode", "unaligned"),
+    ("--direction", "AtoB"), ("--serial_batches",), ("--num_threads", "0"), ("--batch_size", "1"),
+    ("--load_size", "286"), ("--crop_size", "256"), ("--max_dataset_size", "100"),
+    ("--preprocess", "resize_and_crop"), ("--no_flip",), ("--display_winsize", "256"), ("--epoch", "latest"),
+    ("--load_iter", "0"), ("--verbose",), ("--suffix", ""), ("--use_wandb",), ("--wandb_project_name", "p")]
+OFFICIAL_TRAIN_FLAGS = OFFICIAL_BASE_FLAGS + [
+    ("--display_freq", "400"), ("--display_ncols", "4"), ("--display_id", "1"), ("--display_server", "http://localhost"),
+    ("--display_env", "main"), ("--display_port", "8097"), ("--update_html_freq", "1000"), ("--print_freq", "100"),
+    ("--no_html",), ("--save_latest_freq", "5000"), ("--save_epoch_freq", "5"), ("--save_by_iter",),
+    ("--continue_train",), ("--epoch_count", "1"), ("--phase", "train"), ("--n_epochs", "100"),
+    ("--n_epochs_decay", "100"), ("--beta1", "0.5"), ("--lr", "0.0002"), ("--gan_mode", "lsgan"),
+    ("--pool_size", "50"), ("--lr_policy", "linear"), ("--lr_decay_iters", "50"),
+    ("--lambda_A", "10.0"), ("--lambda_B", "10.0"), ("--lambda_identity", "0.5")]
+OFFICIAL_TEST_FLAGS = [f for f in OFFICIAL_BASE_FLAGS if f[0] != "--model"] + [
+    ("--results_dir", "./results/"), ("--aspect_ratio", "1.0"), ("--phase", "test"), ("--eval",),
+    ("--num_test", "50"), ("--model", "test"), ("--model_suffix", "")]
 
 
 def test_train_defaults_are_the_official_ones():
@@ -35,6 +59,14 @@ def flag_error(capsys, parse, argv):
         parse(argv)
     assert e.value.code == 2
     return capsys.readouterr().err
+
+
+def test_every_official_train_and_test_flag_parses():
+    """The official command lines work here unchanged: no official flag is refused (argparse would exit 2)."""
+    train = TrainOptions().parse([a for flag in OFFICIAL_TRAIN_FLAGS for a in flag])
+    assert train.use_wandb and train.wandb_project_name == "p" and train.lambda_identity == 0.5
+    test = TestOptions().parse([a for flag in OFFICIAL_TEST_FLAGS for a in flag] + ["--checkpoints_dir", "/nonexistent"])
+    assert test.use_wandb and test.wandb_project_name == "p" and test.num_test == 50 and test.eval
 
 
 def test_gpu_ids_default_to_cpu_without_a_gpu(capsys):

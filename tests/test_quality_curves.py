@@ -73,9 +73,13 @@ def test_explicit_eval_freq_without_a_heldout_set_is_a_clear_error(tmp_path):
 def test_visdom_gets_the_quality_window(tmp_path):
     import argparse
 
-    from cyclegan.display.visualizer import WIN_QUALITY, Visualizer
-    opt = argparse.Namespace(name="v", checkpoints_dir=str(tmp_path), display_id=0, no_html=False, isTrain=True)
+    from cyclegan.display.visdom_sink import WIN_QUALITY, VisdomSink
+    from cyclegan.display.visualizer import Visualizer
+    opt = argparse.Namespace(name="v", checkpoints_dir=str(tmp_path), display_id=0, no_html=False, isTrain=True,
+                             use_wandb=False, use_tensorboard=False)
+    live = VisdomSink("http://localhost", 9, "v", "v", 4, 64, False, 60.0, lambda msg: None)  # nothing listens on 9
     vis = Visualizer(opt)
+    vis.sinks.append(live)
     calls = []
 
     class Client:
@@ -83,8 +87,8 @@ def test_visdom_gets_the_quality_window(tmp_path):
             calls.append(kw)
 
     vis.plot_quality([{"epoch": 1, "c2st_A": 0.9, "cycle_l1_A": 0.2}, {"epoch": 2, "c2st_A": 0.7, "cycle_l1_A": 0.1}])
-    vis._send_quality(Client())
-    vis.close()
+    live._send_quality(Client())
+    vis.close(timeout=1.0)
     assert calls[0]["win"] == WIN_QUALITY and calls[0]["Y"].shape == (2, 2)
     assert calls[0]["opts"]["legend"] == ["C2ST fake A vs real A", "cycle L1 A"]
     assert "v quality" in (tmp_path / "v" / "web" / "index.html").read_text()

@@ -26,7 +26,7 @@ def make_opt(tmp_path, port, name="live"):
     return argparse.Namespace(name=name, checkpoints_dir=str(tmp_path / "ck"), display_id=1,
                               display_server="http://localhost", display_port=port, display_env="",
                               display_ncols=4, display_winsize=64, no_html=False,
-                              display_start_server=False, isTrain=True)
+                              display_start_server=False, isTrain=True, use_wandb=False, use_tensorboard=False)
 
 
 def windows(srv, env):
@@ -88,7 +88,7 @@ def test_server_starts_only_when_asked(tmp_path):
     vis = Visualizer(opt, warn=messages.append)  # display_start_server is False: nothing starts
     vis.show_status(1, 1, 1e-3, 0.1)
     vis.close(timeout=5)
-    assert vis._server_proc is None and sum("cannot reach" in m for m in messages) == 1
+    assert vis.of_type("VisdomSink")._server_proc is None and sum("cannot reach" in m for m in messages) == 1
 
     opt.display_start_server = True
     messages.clear()
@@ -100,7 +100,7 @@ def test_server_starts_only_when_asked(tmp_path):
         assert any(f"http://localhost:{port}" in m for m in messages)
     finally:
         vis.close(timeout=10)
-    assert vis._server_proc.poll() is not None  # the server it started is gone again
+    assert vis.of_type("VisdomSink")._server_proc.poll() is not None  # the server it started is gone again
 
 
 # -- end to end with the training entry point -------------------------------------------------

@@ -1,8 +1,10 @@
 """The training loop: epochs from epoch_count to n_epochs + n_epochs_decay, read top to bottom.
 
-Per iteration: set_input -> optimize_parameters. Every print_freq: losses to the console, loss_log.txt
-and visdom. Every display_freq: visuals to visdom (and the HTML page every update_html_freq).
-Every save_latest_freq and at epoch ends: atomic checkpoints. Counters count images, as officially.
+Per iteration: set_input -> optimize_parameters, then report.py decides what is shown: losses every print_freq
+(console, loss_log.txt, every display sink), visuals every display_freq (the page every update_html_freq), and
+both at the first iteration and at each epoch's end. The display is one Visualizer (display/visualizer.py) that
+feeds every sink (page, visdom, W&B, TensorBoard); it is built first, so a missing optional package stops the run
+before any work. Every save_latest_freq and at epoch ends: atomic checkpoints. Counters count images, as officially.
 """
 import os
 import random
@@ -12,14 +14,15 @@ import numpy as np
 import torch
 
 from ..data import create_dataloader, create_dataset
+from ..display.loss_log import LossLog
 from ..display.progress import Progress
 from ..display.visualizer import Visualizer
-from ..display.loss_log import LossLog
 from ..models import create_model
 from ..runs import checkpoint, run_folder
 from ..runs.guards import NanGuard, StopSignal
 from . import distributed
 from .quality import QualityEval
+from .report import Report
 
 
 def seed_everything(seed, deterministic=False):
@@ -46,6 +49,14 @@ def train(opt, opt_dict=None, before_start=None):
 
 
 def train_process(opt, opt_dict, ctx):
+    vis = Visualizer(opt) if ctx.is_main else distributed.Null()  # first: a missing wandb/tensorboard stops here
+    try:
+        return train_with(opt, opt_dict, ctx, vis)
+    finally:
+        vis.close()
+
+
+def train_with(opt, opt_dict, ctx, vis):
     opt_dict = opt_dict if opt_dict is not None else {k: v for k, v in vars(opt).items()}
     seed_everything(opt.seed, getattr(opt, "deterministic", False))
     dataset = create_dataset(opt)
@@ -70,10 +81,11 @@ def train_process(opt, opt_dict, ctx):
 
     last_epoch = opt.n_epochs + opt.n_epochs_decay
     log = LossLog(os.path.join(model.save_dir, "loss_log.txt")) if ctx.is_main else distributed.Null()
-    vis = Visualizer(opt) if ctx.is_main else distributed.Null()
     guard = NanGuard(model.loss_names, model.device)
-    quality = QualityEval(opt, model, vis) if ctx.is_main else distributed.Null()
+    report = Report(opt, model, vis, log, guard, len(dataset))
     total_iters = counters["total_iters"]
+    vis.begin(total_iters)  # where this process starts (a resume), before the quality curve's earlier points
+    quality = QualityEval(opt, model, vis) if ctx.is_main else distributed.Null()
     try:
         with StopSignal() as stop:
             for epoch in range(counters["epoch"], last_epoch + 1):
@@ -83,30 +95,17 @@ def train_process(opt, opt_dict, ctx):
                 epoch_iter = start * opt.batch_size * ctx.world_size  # counters count images of all ranks
                 bar = Progress(len(loader.sampler) * ctx.world_size, desc=f"epoch {epoch}/{last_epoch}",
                                unit="img") if ctx.is_main else distributed.Null()
-                window_start, window_iters, t_data = time.time(), 0, 0.0
+                report.start_epoch(bar)
                 data_start = time.time()
                 for i, data in enumerate(loader, start):
-                    t_data += time.time() - data_start
+                    t_data = time.time() - data_start
                     n = data["A"].shape[0] * ctx.world_size
                     total_iters += n
                     epoch_iter += n
                     model.set_input(data)
                     model.optimize_parameters()
                     guard.observe(model, total_iters)
-                    window_iters += 1
-
-                    if total_iters % opt.display_freq < n:
-                        vis.display_current_results(model.get_current_visuals(), epoch,
-                                                    save_result=total_iters % opt.update_html_freq < n)
-                    if total_iters % opt.print_freq < n:
-                        guard.check()
-                        losses = model.get_current_losses()
-                        t_iter = (time.time() - window_start) / window_iters
-                        bar.write(log.write(epoch, epoch_iter, losses, t_iter / n, t_data / window_iters))
-                        vis.plot_current_losses(epoch, epoch_iter / len(dataset), losses)
-                        vis.show_status(epoch, epoch_iter, model.current_lr(), t_iter)
-                        bar.update(0, **losses)
-                        window_start, window_iters, t_data = time.time(), 0, 0.0
+                    report.step(epoch, epoch_iter, total_iters, n, t_data)  # losses and visuals when due
                     bar.update(n)
 
                     stopping = stop.requested is not None
@@ -119,11 +118,13 @@ def train_process(opt, opt_dict, ctx):
                         save(model, [label], epoch, i + 1, total_iters, opt_dict)
                         print(f"saved the latest model (epoch {epoch}, total_iters {total_iters})", flush=True)
                     if stopping:
+                        report.end_epoch(epoch, epoch_iter, total_iters)  # the display ends with the last step
                         bar.close()
                         print(f"stopped by {stop.requested or 'a signal'} at epoch {epoch}, iteration {total_iters}; "
                               f"saved to {model.save_dir}. Resume with the same command plus --continue_train")
                         return model
                     data_start = time.time()
+                report.end_epoch(epoch, epoch_iter, total_iters)  # the epoch's last visuals and losses
                 bar.close()
 
                 guard.check()
@@ -132,7 +133,8 @@ def train_process(opt, opt_dict, ctx):
                 old_lr, lr = model.update_learning_rate(metric)
                 if lr != old_lr:
                     print(f"learning rate {old_lr:.7f} -> {lr:.7f}")
-                    vis.show_status(epoch, epoch_iter, lr, (time.time() - epoch_start) / max(1, len(loader)))
+                    vis.show_status(epoch, epoch_iter, lr, (time.time() - epoch_start) / max(1, len(loader)),
+                                    step=total_iters)
                 if epoch % opt.save_epoch_freq == 0 or epoch == last_epoch:
                     print(f"saving the model at the end of epoch {epoch}, iters {total_iters}")
                     save(model, [epoch, "latest"], epoch + 1, 0, total_iters, opt_dict)
@@ -140,8 +142,7 @@ def train_process(opt, opt_dict, ctx):
                 quality.end_of_epoch(epoch, total_iters)  # held-out curves; scored in the background
                 print(f"End of epoch {epoch} / {last_epoch} \t Time Taken: {time.time() - epoch_start:.0f} sec")
     finally:
-        quality.close()
-        vis.close()
+        quality.close()  # its last point reaches the display before the display closes
     return model
 
 
