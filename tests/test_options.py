@@ -393,3 +393,15 @@ def test_one_named_constant_per_default():
         text = path.read_text()
         assert not re.search(r"DEFAULT_TV_WEIGHT = ", text) or path.name == "optimize.py", path
         assert '"eval_c2st_steps", 150' not in text, path
+
+
+def test_train_help_lists_the_models_and_the_recipes_flags(capsys):
+    from options.train_options import TrainOptions
+    with pytest.raises(SystemExit) as e:
+        TrainOptions().parse(["--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    for flag in ("--lambda_A", "--lambda_identity", "--recipe", "--diffaug", "--ema_decay", "--spectral_norm",
+                 "--dataroot", "--use_wandb"):
+        assert flag in out, flag
+    assert "the cycle_gan model's losses" in out and "training recipe" in out  # grouped by owner
