@@ -4,20 +4,16 @@ used for the training curves) of a saved run, at one or more epochs; prints a ta
     cyclegan-eval --name vangogh2photo_cyclegan --dataroot ./datasets/vangogh2photo --epoch 5,10,latest
 """
 import os
-import re
 import sys
 
 from cyclegan.cli import main_guard
+from cyclegan.runs.layout import RunFolder
 from options.eval_options import EvalOptions
 
 
 def saved_epochs(run_dir):
     """Epochs with both generators saved, numbers first (ascending), then latest."""
-    found = set()
-    for f in os.listdir(run_dir):
-        m = re.fullmatch(r"(.+)_net_G_A\.pth", f)
-        if m and os.path.isfile(os.path.join(run_dir, f"{m.group(1)}_net_G_B.pth")):
-            found.add(m.group(1))
+    found = set(RunFolder(run_dir).generator_pairs())
     return sorted(found, key=lambda e: (not e.isdigit(), int(e) if e.isdigit() else 0, e))
 
 

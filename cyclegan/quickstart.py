@@ -8,12 +8,12 @@ Then test on the held-out images and print the paths of the training page and th
 It says which one it did. Flags it does not know go to cyclegan-train.
 """
 import argparse
-import glob
 import os
 import subprocess
 import sys
 
 from cyclegan.cli import main_guard
+from cyclegan.runs.layout import RunFolder
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SMALL = ["--load_size", "72", "--crop_size", "64", "--ngf", "16", "--ndf", "16", "--netG", "resnet_6blocks",
@@ -64,7 +64,7 @@ def main(argv=None):
               "'photos') and the small preset (2,400 iterations at 64 px; docs/quickstart.md gives timings). It "
               "shows the workflow; it is not a Van Gogh model. ==")
     run_dir = os.path.join(args.checkpoints_dir, name)
-    if not {"--continue_train", "--overwrite"} & set(extra) and glob.glob(os.path.join(run_dir, "*_state.pth")):
+    if not {"--continue_train", "--overwrite"} & set(extra) and RunFolder(run_dir).states():
         # a second quickstart picks up where the first stopped (or just tests a finished run), never replaces it
         print(f"== {os.path.abspath(run_dir)} holds an earlier quickstart run: continuing it "
               f"(pass --overwrite to move it aside and start afresh) ==")

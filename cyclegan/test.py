@@ -8,7 +8,8 @@ import os
 import sys
 
 from cyclegan.cli import main_guard
-from options.base_options import load_saved_options, save_options
+from cyclegan.runs.layout import RunFolder
+from options.base_options import save_options
 from options.test_options import TestOptions
 
 
@@ -25,7 +26,7 @@ def run(argv=None):
     run_dir = os.path.join(opt.checkpoints_dir, opt.name)
     save_options(opt, run_dir, opt.phase, parser.parser, echo=False)
     from cyclegan.testing import run_test
-    page = os.path.abspath(run_test(opt, saved=load_saved_options(run_dir), overwrite=opt.overwrite))
+    page = os.path.abspath(run_test(opt, saved=RunFolder(run_dir).options(), overwrite=opt.overwrite))
     print(f"results page: {page}")
     return page
 

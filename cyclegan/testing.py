@@ -4,7 +4,7 @@ The page names the domains, links the run's training page and shows its loss cur
 generator: a run's {epoch}_net_G{suffix}.pth, its EMA weights when saved unless --raw_weights, or an --onnx
 export) translates through cyclegan.inference's Translator: the device's precision, any image size (tiles when
 an image would not fit the memory budget, --tile N to force them); other models load through BaseModel's
-load_networks, which takes the same EMA files (models.files.net_file). A folder that already holds the page
+load_networks, which takes the same EMA files (runs.layout.RunFolder.net_for_use). A folder that already holds the page
 of a different test (other images, model, epoch or settings) is never replaced silently: the new page goes to
 test_EPOCH_2 (_3, ...) unless `overwrite` is set, and it says which. With --use_wandb, as officially, each
 translated image set also goes to Weights & Biases (display/wandb_sink.py; its files under the results folder).

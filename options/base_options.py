@@ -17,12 +17,12 @@ from cyclegan.data.transforms import PREPROCESS_MODES
 from cyclegan.display.wandb_sink import DEFAULT_PROJECT as WANDB_PROJECT
 from cyclegan.io import atomic_write_json, atomic_write_text
 from cyclegan.models import MODELS, get_option_setter
-from cyclegan.models.arch import saved_options
 from cyclegan.models.discriminators import DISCRIMINATORS
 from cyclegan.models.generators import GENERATORS
 from cyclegan.models.layers import INIT_TYPES, NORM_TYPES
 from cyclegan.models.speed import AMP_DTYPES, resolve_options
 from cyclegan.perf import resolve_device
+from cyclegan.runs.layout import RunFolder
 
 DEFAULT_SEED = 0  # the one seed rule of every command: see add_seed_option
 DEFAULT_CHECKPOINTS_DIR = "./checkpoints"
@@ -300,12 +300,8 @@ def save_options(opt, folder, phase, parser=None, echo=True):
     text = "\n".join(option_lines(opt, parser))
     if echo:
         print(text)
-    atomic_write_text(os.path.join(folder, f"{phase}_opt.txt"), text + "\n")
+    run = RunFolder(folder)
+    atomic_write_text(run.options_file(phase, text=True), text + "\n")
     data = {k: (v if isinstance(v, (int, float, str, bool, list, type(None))) else str(v))
             for k, v in option_items(opt)}
-    atomic_write_json(os.path.join(folder, f"{phase}_opt.json"), data, indent=1, sort_keys=True, default=str)
-
-
-def load_saved_options(folder, phase="train"):
-    """The options a run saved as {phase}_opt.json, or None when it saved none."""
-    return saved_options(folder, phase)
+    atomic_write_json(run.options_file(phase), data, indent=1, sort_keys=True, default=str)

@@ -5,8 +5,9 @@ from cyclegan.metrics.c2st import DEFAULT_FOLDS, DEFAULT_STEPS
 from cyclegan.metrics.evaluate import DEFAULT_EVAL_MAX
 from cyclegan.models.arch import ARCH_KEYS
 
-from .base_options import (Options, add_checkpoints_dir_option, add_device_option, add_seed_option, apply_seed_rule,
-                           load_saved_options)
+from cyclegan.runs.layout import RunFolder
+
+from .base_options import Options, add_checkpoints_dir_option, add_device_option, add_seed_option, apply_seed_rule
 
 
 class EvalOptions(Options):
@@ -43,7 +44,7 @@ class EvalOptions(Options):
             self.parser.error(f"--name {opt.name}: no run folder {opt.run_dir} (check --checkpoints_dir)")
         if opt.folds < 2:
             self.parser.error(f"--folds must be at least 2, got {opt.folds}")
-        saved = load_saved_options(opt.run_dir) or {}
+        saved = RunFolder(opt.run_dir).options() or {}
         opt.arch = {k: saved[k] for k in ARCH_KEYS if k in saved}
         opt.image_size = opt.image_size or saved.get("crop_size", 256)
         opt.json_out = opt.json_out or os.path.join(opt.run_dir, "eval_results.json")

@@ -8,9 +8,9 @@ import os
 
 from cyclegan.models.temporal import TEMPORAL_HELP
 from cyclegan.nst.fast import FAST_NST_TV_WEIGHT
+from cyclegan.runs.layout import RunFolder
 
-from .base_options import (Options, add_checkpoints_dir_option, add_device_option, add_seed_option, apply_seed_rule,
-                           load_saved_options)
+from .base_options import Options, add_checkpoints_dir_option, add_device_option, add_seed_option, apply_seed_rule
 from .gatys_options import add_loss_options, add_weights_options, check_layer_options
 
 PHASE = "fast_nst_train"  # CHECKPOINTS_DIR/NAME/fast_nst_train_opt.{txt,json}
@@ -94,7 +94,7 @@ class FastNSTOptions(Options):
         if not os.path.exists(opt.style):
             p.error(f"--style {opt.style}: no such image file or folder")
         run_dir = os.path.join(opt.checkpoints_dir, opt.name)
-        saved = load_saved_options(run_dir, PHASE)
+        saved = RunFolder(run_dir).options(PHASE)
         started = os.path.isfile(os.path.join(run_dir, "latest_state.pth"))
         if opt.continue_train and (saved is None or not started):
             p.error(f"--continue_train: {run_dir} holds no fast-NST checkpoint to resume")

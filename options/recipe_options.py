@@ -4,8 +4,9 @@ typed, so a resumed run keeps its recipe and the overrides it was started with."
 import os
 
 from cyclegan.models.recipe import RECIPE_KEYS, RECIPES
+from cyclegan.runs.layout import RunFolder
 
-from .base_options import explicit_flags, load_saved_options, without_help
+from .base_options import explicit_flags, without_help
 
 
 def apply_recipe(parser, argv):
@@ -14,7 +15,7 @@ def apply_recipe(parser, argv):
     if getattr(known, "recipe", None) is None:  # a model without recipes
         return parser
     typed = explicit_flags(parser, argv)
-    saved = load_saved_options(os.path.join(known.checkpoints_dir, known.name)) if known.continue_train else None
+    saved = RunFolder(os.path.join(known.checkpoints_dir, known.name)).options() if known.continue_train else None
     if saved and "recipe" not in typed and "recipe" in saved:
         name = saved["recipe"]
         restored = {k: saved[k] for k in RECIPE_KEYS if k in saved and k not in typed}

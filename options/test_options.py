@@ -3,8 +3,9 @@ never repeat it; a typed flag that contradicts the saved value is an error namin
 import os
 
 from cyclegan.models.arch import ARCH_KEYS  # at test time they are taken from train_opt.json
+from cyclegan.runs.layout import RunFolder
 
-from .base_options import DEFAULT_RESULTS_DIR, BaseOptions, apply_seed_rule, load_saved_options
+from .base_options import DEFAULT_RESULTS_DIR, BaseOptions, apply_seed_rule
 
 
 class TestOptions(BaseOptions):
@@ -39,7 +40,7 @@ class TestOptions(BaseOptions):
         parser = super().build_parser(argv)
         known, _ = parser.parse_known_args(argv)
         if known.model is None:
-            saved = load_saved_options(os.path.join(known.checkpoints_dir, known.name)) or {}
+            saved = RunFolder(os.path.join(known.checkpoints_dir, known.name)).options() or {}
             model = "test" if known.onnx else saved.get("model", "test")
             parser.set_defaults(model=model)
             from cyclegan.models import get_option_setter
@@ -58,7 +59,7 @@ class TestOptions(BaseOptions):
             self.parser.error(f"--tile {opt.tile}: give a tile size in pixels (e.g. 512), or 0 for no tiles")
         if opt.model == "test":
             opt.dataset_mode = "single"
-        saved = load_saved_options(os.path.join(opt.checkpoints_dir, opt.name))
+        saved = RunFolder(os.path.join(opt.checkpoints_dir, opt.name)).options()
         if saved:
             conflicts = apply_saved_architecture(opt, saved)
             if conflicts:

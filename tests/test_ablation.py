@@ -15,7 +15,7 @@ from _browser import CHROMIUM, SKIP_REASON, dump_dom, probe_page
 from conftest import REPO, make_images, run_env
 from cyclegan.ablation.plan import AblationError, Variant, parse_variant, plan, slug
 from cyclegan.display.curves import curves_svg
-from cyclegan.runs.run_folder import read_counters
+from cyclegan.runs.checkpoint import read_counters
 
 
 def describe(flags):

@@ -14,7 +14,7 @@ import torch
 from cyclegan.io import atomic_save, safe_load
 from cyclegan.models import CycleGANModel, create_model
 from cyclegan.models.diffaug import DiffAugment, cutout, parse_policy, translation
-from cyclegan.models.files import net_file
+from cyclegan.runs.layout import RunFolder
 from cyclegan.models.generators import define_G
 from cyclegan.models.losses import gan_loss
 from cyclegan.models.recipe import RECIPES, InitFromError, Recipe
@@ -266,11 +266,11 @@ def test_ema_files_beside_the_raw_ones_and_the_state_resumes_exactly(tmp_path):
 
 def test_net_file_prefers_the_average_unless_raw(tmp_path):
     (tmp_path / "5_net_G_A.pth").write_bytes(b"x")
-    assert net_file(tmp_path, 5, "G_A") == str(tmp_path / "5_net_G_A.pth")
+    assert RunFolder(tmp_path).net_for_use(5, "G_A") == str(tmp_path / "5_net_G_A.pth")
     (tmp_path / "5_net_G_A_ema.pth").write_bytes(b"x")
-    assert net_file(tmp_path, 5, "G_A") == str(tmp_path / "5_net_G_A_ema.pth")
-    assert net_file(tmp_path, 5, "G_A", raw=True) == str(tmp_path / "5_net_G_A.pth")
-    assert net_file(tmp_path, "latest", "G_B") == str(tmp_path / "latest_net_G_B.pth")
+    assert RunFolder(tmp_path).net_for_use(5, "G_A") == str(tmp_path / "5_net_G_A_ema.pth")
+    assert RunFolder(tmp_path).net_for_use(5, "G_A", raw=True) == str(tmp_path / "5_net_G_A.pth")
+    assert RunFolder(tmp_path).net_for_use("latest", "G_B") == str(tmp_path / "latest_net_G_B.pth")
 
 
 def test_testing_and_the_translator_load_the_average_unless_raw_weights(tmp_path):

@@ -13,7 +13,7 @@ from cyclegan import stereo as stereo_cli
 from cyclegan.images import save_image
 from cyclegan.io import atomic_save
 from cyclegan.media import stereo
-from cyclegan.nst.fast import NET_FILE
+from cyclegan.runs.layout import RunFolder
 from cyclegan.nst.transformer import TransformerNet, stylize
 from test_warp_error import colour_map, textured_canvas
 
@@ -61,7 +61,7 @@ def test_anaglyph_takes_red_from_the_left_eye():
 @pytest.fixture
 def run(tmp_path, net):
     """A fast-NST run folder holding an untrained network (the stereo path is under test, not the style)."""
-    atomic_save(net.state_dict(), tmp_path / "ck" / "rand" / NET_FILE.format(label="latest"))
+    atomic_save(net.state_dict(), RunFolder(tmp_path / "ck" / "rand").net("latest", "T"))
     return ["--method", "fast_nst", "--name", "rand", "--checkpoints_dir", str(tmp_path / "ck"), "--device", "cpu"]
 
 

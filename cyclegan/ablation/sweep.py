@@ -21,6 +21,7 @@ from ..io import atomic_write_json, read_json
 from ..metrics.c2st import DEFAULT_FOLDS, DEFAULT_STEPS
 from ..metrics.evaluate import DEFAULT_EVAL_MAX, check_heldout_size, heldout_dirs, load_heldout, read_jsonl
 from ..runs import run_folder
+from ..runs.layout import RunFolder
 from . import measure, report
 from .plan import AblationError, plan, steps_per_epoch
 
@@ -108,7 +109,7 @@ class Sweep:
                 *self.s.common, *run.flags, *resume]
 
     def trained(self, run):
-        path = os.path.join(self.runs_dir, run.folder, "latest_state.pth")
+        path = RunFolder(os.path.join(self.runs_dir, run.folder)).state("latest")
         counters = run_folder.read_counters(path) if os.path.isfile(path) else None
         return bool(counters) and counters["epoch"] > run.epochs
 

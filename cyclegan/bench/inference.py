@@ -44,6 +44,7 @@ from ..inference.arch import describe_arch, identify
 from ..inference.errors import ModelFileError
 from ..models.generators import define_G
 from ..io import load_state_dict_file
+from ..runs.layout import RunFolder
 
 CONFIGS = {"official": None, "fp32": dict(amp="none"), "bf16": dict(amp="bf16", bf16_math="autocast"),
            "bf16_cl": dict(amp="bf16", bf16_math="autocast", channels_last=True),
@@ -117,7 +118,7 @@ def prepare(tmp, netG, ngf, seed, need_onnx, weights_file=None, with_official=Tr
     run_dir = os.path.join(tmp, "run")
     os.makedirs(run_dir, exist_ok=True)
     torch.manual_seed(seed)
-    weights = os.path.join(run_dir, "latest_net_G.pth")
+    weights = RunFolder(run_dir).net("latest", "G")
     if weights_file:
         state = load_state_dict_file(weights_file)
         arch = identify(state, weights_file)
@@ -125,7 +126,7 @@ def prepare(tmp, netG, ngf, seed, need_onnx, weights_file=None, with_official=Tr
             if with_official:
                 raise ModelFileError(f"{weights_file}: holds a {describe_arch(arch)}; the official test.py runs "
                                      f"CycleGAN generators only: drop official from --configs (e.g. fp32,default)")
-            netG, ngf, weights = "fast_nst", arch["ngf"], os.path.join(run_dir, "latest_net_T.pth")
+            netG, ngf, weights = "fast_nst", arch["ngf"], RunFolder(run_dir).net("latest", "T")
         elif arch["norm"] != "instance" or (arch["input_nc"], arch["output_nc"]) != (3, 3):
             raise ModelFileError(f"{weights_file}: holds a {describe_arch(arch)}; the benchmark compares the official "
                                  f"test.py, which needs a 3-channel CycleGAN generator with instance norm")

@@ -4,15 +4,14 @@ fast-NST run, an exported .onnx file), loaded as a Translator.
 Which generator of a CycleGAN run: the official datasets put paintings in A and photos in B
 (vangogh2photo, monet2photo, ...), so photo2painting is G_B and painting2photo G_A; a run trained with
 --direction BtoA has them the other way round (read from its train_opt.json). Its EMA weights
-({epoch}_net_G_B_ema.pth) are used when they exist, unless raw_weights (models.files.net_file).
+({epoch}_net_G_B_ema.pth) are used when they exist, unless raw_weights (RunFolder.net_for_use).
 The architecture comes from the weights' keys and shapes; the run's saved options, where present, must agree.
 """
 import os
 
 from ..io import CheckpointError, load_state_dict_file
-from ..models.arch import ARCH_KEYS, saved_options
-from ..models.files import net_file, net_saved
-from ..nst.fast import NET_FILE as FAST_NST_FILE
+from ..models.arch import ARCH_KEYS
+from ..runs.layout import RunFolder
 from .arch import build, describe_arch, identify, multiple_of
 from .errors import MissingModelError, ModelFileError
 from .onnx import OnnxNet
@@ -34,7 +33,7 @@ def generator_name(direction, train_direction="AtoB"):
 def saved_settings(folder):
     """The run's train_opt.json as a dict ({} when absent or not a JSON object)."""
     try:
-        saved = saved_options(folder)
+        saved = RunFolder(folder).options()
     except (OSError, ValueError):
         return {}
     return saved if isinstance(saved, dict) else {}
@@ -55,25 +54,27 @@ def resolve_source(source, checkpoints_dir=None):
 
 def run_files(run_dir, direction, epoch="latest", raw=False, generator=None):
     """(weights file, the other direction's file or None, direction or None) of a run folder."""
+    run = RunFolder(run_dir)
     if generator is None:
-        if net_saved(run_dir, epoch, "G_A") and net_saved(run_dir, epoch, "G_B"):
+        if run.has_net(epoch, "G_A") and run.has_net(epoch, "G_B"):
             generator = generator_name(direction, saved_settings(run_dir).get("direction", "AtoB"))
-        elif net_saved(run_dir, epoch, "G"):
+        elif run.has_net(epoch, "G"):
             generator, direction = "G", None
         else:
             have = sorted(os.listdir(run_dir))
-            raise MissingModelError(f"{run_dir}: no {epoch}_net_G_A.pth / {epoch}_net_G_B.pth (a CycleGAN run), "
-                                 f"{epoch}_net_G.pth (a pretrained generator) or {FAST_NST_FILE.format(label=epoch)} "
+            names = [os.path.basename(run.net(epoch, n)) for n in ("G_A", "G_B", "G", "T")]
+            raise MissingModelError(f"{run_dir}: no {names[0]} / {names[1]} (a CycleGAN run), "
+                                 f"{names[2]} (a pretrained generator) or {names[3]} "
                                  f"(a fast-NST run: `cyclegan-fast-nst train`) there; files: "
                                  f"{', '.join(have[:12]) or 'none'}{' ...' if len(have) > 12 else ''}. Check the name "
                                  f"and --epoch")
-    path = net_file(run_dir, epoch, generator, raw)
+    path = run.net_for_use(epoch, generator, raw)
     if not os.path.isfile(path):
         have = sorted(os.listdir(run_dir))
         raise MissingModelError(f"{path} not found: check the name, --checkpoints_dir, --epoch and the generator "
                              f"(files there: {', '.join(have[:12]) or 'none'}{' ...' if len(have) > 12 else ''})")
     other = {"G_A": "G_B", "G_B": "G_A"}.get(generator)
-    back = net_file(run_dir, epoch, other, raw) if other else None
+    back = run.net_for_use(epoch, other, raw) if other else None
     back = back if back and os.path.isfile(back) else None
     return path, back, direction if generator in ("G_A", "G_B") else None
 
@@ -110,7 +111,7 @@ def load(source, direction="photo2painting", epoch="latest", device="auto", raw_
     options = dict(device=device, amp=amp, tile=tile, channels_last=channels_last, compile=compile,
                    batch_size=batch_size, memory_budget_mb=memory_budget_mb, bf16_math=bf16_math)
     if os.path.isdir(path):
-        fast = os.path.join(path, FAST_NST_FILE.format(label=epoch))
+        fast = RunFolder(path).net(epoch, "T")
         if generator is None and os.path.isfile(fast):
             net, info = load_weights(fast)
             return Translator(net, {**info, "source": path}, **options)

@@ -18,7 +18,7 @@ import torch.nn as nn
 
 from ..errors import MissingFileError
 from ..io import CheckpointError, atomic_save, load_state_dict_file
-from .files import net_file
+from ..runs.layout import RunFolder
 from .graph_step import FIXED_SIZE_PREPROCESS, GraphStep
 from .schedulers import get_scheduler
 from .speed import (SpeedConfig, fuse, instance_norm_channels_last_ok, make_scalers, renew_scaler, resolve_options,
@@ -247,14 +247,14 @@ class BaseModel:
         """Write {epoch}_net_{name}.pth: plain CPU state dicts, readable by the official code."""
         for name, net in self.saved_nets():
             sd = {k: v.detach().cpu() for k, v in net.state_dict().items()}
-            atomic_save(sd, os.path.join(self.save_dir, f"{epoch}_net_{name}.pth"))
+            atomic_save(sd, RunFolder(self.save_dir).net(epoch, name))
 
     def load_networks(self, epoch):
         """Load {epoch}_net_{name}.pth; testing takes the averaged {epoch}_net_{name}_ema.pth where the run
         saved one (unless --raw_weights); training always the raw weights, and restarts the averages."""
         raw = self.isTrain or getattr(self.opt, "raw_weights", False)
         for name, net in self.nets():
-            path = net_file(self.save_dir, epoch, name, raw)
+            path = RunFolder(self.save_dir).net_for_use(epoch, name, raw)
             if path.endswith("_ema.pth"):
                 print(f"loading the averaged (EMA) weights {path} (--raw_weights for the raw ones)")
             if not os.path.isfile(path):

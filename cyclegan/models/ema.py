@@ -1,6 +1,6 @@
 """Generator EMA (--ema_decay D): exponential moving averages of the generators' weights, updated after every
 training step. The averages are what testing, evaluation, the comparison, video and the quality curves use by
-default (cyclegan.models.files.net_file picks `{epoch}_net_G_A_ema.pth` when a run saved it; --raw_weights
+default (cyclegan.runs.layout.RunFolder.net_for_use picks `{epoch}_net_G_A_ema.pth` when a run saved it; --raw_weights
 for the raw ones), while the official `{epoch}_net_G_A.pth` keep the raw weights.
 
 Formula (update t = 0, 1, ...; the warm-up keeps early random weights out of short runs' averages):

@@ -17,9 +17,9 @@ import math
 import os
 
 from ..errors import UserError
+from ..runs.layout import RunFolder
 from .diffaug import augmenter, identity, parse_policy
 from .ema import EMA
-from .files import net_file
 from .regularizers import R1
 from .upsample import bilinear_init_
 
@@ -101,7 +101,7 @@ def learning_rate(opt, net):
 def init_files(spec, names):
     """{net name: file} for --init_from: a run folder (latest, averaged first) or NAME=FILE pairs."""
     if os.path.isdir(spec):
-        files = {n: net_file(spec, "latest", n) for n in names}
+        files = {n: RunFolder(spec).net_for_use("latest", n) for n in names}
     else:
         files = {}
         for part in spec.split(","):
@@ -112,8 +112,8 @@ def init_files(spec, names):
             files[name] = path
     missing = [f for f in files.values() if not os.path.isfile(f)]
     if missing:
-        raise InitFromError(f"--init_from {spec}: {', '.join(missing)} not found (a run folder needs latest_net_G_A.pth"
-                            f" and latest_net_G_B.pth)")
+        raise InitFromError(f"--init_from {spec}: {', '.join(missing)} not found (a run folder needs the latest "
+                            f"weights of {' and '.join(names)})")
     return files
 
 

@@ -1,5 +1,5 @@
-"""Fast neural style: the perceptual loss that trains a TransformerNet, the photo sampler and the trained
-network's file name (NET_FILE). The training loop and stylize_paths are in fast_train.py; cyclegan.load
+"""Fast neural style: the perceptual loss that trains a TransformerNet and the photo sampler (the trained
+network is saved as {label}_net_T.pth, named by runs.layout.RunFolder). The training loop and stylize_paths are in fast_train.py; cyclegan.load
 (cyclegan/inference) loads and runs a trained network.
 
     st = Stylizer("vgg19", weights="vgg19.pth")                 # the Gatys feature extractor and style loss
@@ -19,8 +19,6 @@ from cyclegan.nst.optimize import DEFAULT_STYLE_WEIGHT
 # Johnson et al. weigh content 1 and style 5; our size-normalised Gram loss needs the Gatys-scale
 # weights of optimize.DEFAULT_STYLE_WEIGHT, and the output is smoothed a little more than Gatys's.
 FAST_NST_TV_WEIGHT = 1e-1  # fast NST's own default (Gatys's is optimize.DEFAULT_TV_WEIGHT)
-NET_FILE = "{label}_net_T.pth"
-
 
 class PerceptualLoss:
     """content + style + total variation of a batch of outputs against their photos and pooled style targets."""

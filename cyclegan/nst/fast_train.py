@@ -24,8 +24,9 @@ from ..models import speed
 from ..models.temporal import temporal_loss
 from ..perf import resolve_device
 from ..runs import checkpoint, run_folder
+from ..runs.layout import RunFolder
 from ..runs.guards import NanGuard, StopSignal
-from .fast import NET_FILE, PerceptualLoss, PhotoSampler
+from .fast import PerceptualLoss, PhotoSampler
 from .images import load_image
 from .optimize import Stylizer
 from .transformer import TransformerNet
@@ -42,6 +43,8 @@ class FastNSTRun:
     def nets(self):
         return [("T", self.net)]
 
+    saved_nets = nets  # the weight files a save writes (no averaged copies)
+
     def state_dict(self):
         return {"nets": {"T": {k: v.detach().cpu() for k, v in self.net.state_dict().items()}},
                 "optimizers": {"T": self.optimizer.state_dict()}}
@@ -52,7 +55,7 @@ class FastNSTRun:
 
     def save_networks(self, label):
         atomic_save({k: v.detach().cpu().contiguous() for k, v in self.net.state_dict().items()},
-                    os.path.join(self.save_dir, NET_FILE.format(label=label)))
+                    RunFolder(self.save_dir).net(label, "T"))
 
 
 class Quiet:
@@ -92,7 +95,7 @@ def train(opt, opt_dict, log=print, on_ready=None, report=None):
     lock = run_folder.RunLock(save_dir).acquire()
     try:
         # checked again under the lock: another process may have started this run since the options were parsed
-        if not opt.continue_train and os.path.isfile(os.path.join(save_dir, "latest_state.pth")):
+        if not opt.continue_train and os.path.isfile(RunFolder(save_dir).state("latest")):
             raise run_folder.RunFolderError(f"{save_dir} already holds a fast-NST run: pass --continue_train to "
                                             f"resume it, or choose another --name (nothing was overwritten)")
         return _train(opt, opt_dict, save_dir, log, on_ready, report)
@@ -187,7 +190,7 @@ def _train(opt, opt_dict, save_dir, log, on_ready, report):
     h = counters["history"]
     return {"iteration": counters["iteration"], "seconds": time.time() - start_time,
             "first_loss": h["total"][0] if h["total"] else None, "last_loss": h["total"][-1] if h["total"] else None,
-            "net": os.path.join(save_dir, NET_FILE.format(label="latest")),
+            "net": RunFolder(save_dir).net("latest", "T"),
             "page": os.path.join(save_dir, "web", "index.html")}
 
 

@@ -12,7 +12,6 @@ complete state whose weight files or copies may be missing or older: `resume` lo
 that refuses a save (full, quota, read-only) stops training with one line (`SaveError`).
 """
 import errno
-import glob
 import os
 import random
 import shutil
@@ -22,6 +21,7 @@ import torch
 
 from ..errors import UserError
 from ..io import CheckpointError, DiskError, atomic_copy, load_checked, safe_load, save_checked
+from .layout import RunFolder
 
 
 class SaveError(UserError, RuntimeError):
@@ -64,11 +64,11 @@ def _np_state():
 
 
 def state_file(save_dir, label):
-    return os.path.join(save_dir, f"{label}_state.pth")
+    return RunFolder(save_dir).state(label)
 
 
 def net_files(save_dir, label, model):
-    return [os.path.join(save_dir, f"{label}_net_{name}.pth") for name, _ in model.saved_nets()]
+    return [RunFolder(save_dir).net(label, name) for name, _ in model.saved_nets()]
 
 
 def save_state(model, labels, counters, opt_dict):
@@ -176,12 +176,12 @@ def candidates(save_dir, report=False):
     changed does not mislead; `latest` before a numbered file of the same progress; unreadable ones last
     (`report`: each named in a warning)."""
     found = []
-    for path in glob.glob(os.path.join(save_dir, "*_state.pth")):
+    for path in RunFolder(save_dir).states():
         counters, error = _counters_or_error(path)
         if error and report:
             print(f"warning: {error}; it is skipped, the newest readable checkpoint is used", flush=True)
         key = (1, *_progress(counters)) if counters else (0, 0, 0, 0)
-        found.append((key, os.path.basename(path) == "latest_state.pth", os.path.getmtime(path), path))
+        found.append((key, label_of(path) == "latest", os.path.getmtime(path), path))
     return [path for *_, path in sorted(found, reverse=True)]
 
 
@@ -225,7 +225,7 @@ def resume(model, save_dir, resume_from=None):
 
 
 def label_of(path):
-    return os.path.basename(path)[:-len("_state.pth")]
+    return RunFolder.parse(path)[0]
 
 
 def finish_interrupted_save(model, path, counters, opt_dict):

@@ -14,7 +14,6 @@ import fcntl
 import glob
 import json
 import os
-import re
 import shutil
 import signal
 import socket
@@ -27,9 +26,8 @@ from ..errors import UserError
 from ..io import TEMP_SUFFIX
 from . import checkpoint
 from .checkpoint import read_counters
+from .layout import RunFolder
 
-LOCK_NAME = "train.lock"
-OPTIONS_FILE = "train_opt.json"  # what this suite's training writes first, once the folder is claimed
 _HELD = {}  # real path -> RunLock: POSIX locks do not exclude the process that holds them
 
 
@@ -42,7 +40,7 @@ class RunLock:
 
     def __init__(self, folder):
         self.folder = folder
-        self.path = os.path.join(folder, LOCK_NAME)
+        self.path = RunFolder(folder).lock_file()
         self.fd = None
 
     def acquire(self):
@@ -85,7 +83,7 @@ class RunLock:
     def moved(self, folder):
         """The locked folder was renamed to `folder` (by --overwrite)."""
         _HELD.pop(os.path.realpath(self.path), None)
-        self.folder, self.path = folder, os.path.join(folder, LOCK_NAME)
+        self.folder, self.path = folder, RunFolder(folder).lock_file()
         _HELD[os.path.realpath(self.path)] = self
 
     def release(self):
@@ -123,22 +121,12 @@ def _same_file(fd, path):
 
 def saved_files(folder):
     """Weight files and full states in `folder` (what makes it hold a run)."""
-    return sorted(glob.glob(os.path.join(folder, "*_net_*.pth")) + glob.glob(os.path.join(folder, "*_state.pth")))
+    return RunFolder(folder).saved_files()
 
 
 def numbered_epochs(folder):
     """{epoch: [files]} for the end-of-epoch files N_net_X.pth and N_state.pth."""
-    epochs = {}
-    for path in saved_files(folder):
-        m = re.match(r"(\d+)_(net_.+|state)\.pth$", os.path.basename(path))
-        if m:
-            epochs.setdefault(int(m.group(1)), []).append(path)
-    return epochs
-
-
-def saved_labels(folder):
-    """The labels (`latest`, `3`, `iter_800`) of the weight files and full states in `folder`."""
-    return {re.sub(r"_(net_.+|state)\.pth$", "", os.path.basename(p)) for p in saved_files(folder)}
+    return RunFolder(folder).numbered_epochs()
 
 
 def starts_afresh(folder):
@@ -146,8 +134,8 @@ def starts_afresh(folder):
     options (train_opt.json) but no full state yet, and weight files of one label at most (what a first save
     stopped before its state was written leaves; the resumed run writes them again). Weights of several labels
     without a state are another run's (an official folder) and load as such."""
-    return (os.path.isfile(os.path.join(folder, OPTIONS_FILE)) and not checkpoint.candidates(folder)
-            and len(saved_labels(folder)) <= 1)
+    run = RunFolder(folder)
+    return os.path.isfile(run.options_file()) and not checkpoint.candidates(folder) and len(run.labels()) <= 1
 
 
 def remove_temp_files(folder):
@@ -162,7 +150,7 @@ def remove_temp_files(folder):
 def describe_run(folder):
     epochs = numbered_epochs(folder)
     parts = [f"last saved epoch {max(epochs)}"] if epochs else []
-    counters = read_counters(os.path.join(folder, "latest_state.pth"))
+    counters = read_counters(RunFolder(folder).state("latest"))
     if counters:
         done = counters["epoch"] - 1
         parts.append(f"latest_state.pth: end of epoch {done}" if not counters.get("batches_done")
@@ -178,7 +166,7 @@ def start_epoch(folder, opt):
     explicit = checkpoint.wanted_state(folder, opt)  # the state resume_run will load
     if explicit:
         counters = read_counters(explicit)
-        label = os.path.basename(explicit)[:-len("_state.pth")] if explicit.endswith("_state.pth") else None
+        label = RunFolder.parse(explicit)[0]
         return (counters["epoch"], label) if counters else (None, None)
     if checkpoint.candidates(folder) or starts_afresh(folder):
         return None, None
@@ -193,15 +181,14 @@ def later_files(folder, opt):
         return None, None, []
     files = [p for n, paths in numbered_epochs(folder).items() if n >= start for p in paths]
     if source != "latest":
-        files += [p for pattern in ("latest_net_*.pth", "latest_state.pth")
-                  for p in glob.glob(os.path.join(folder, pattern))]
+        files += [p for p in saved_files(folder) if RunFolder.parse(p)[0] == "latest"]
     return start, source, sorted(files)
 
 
 def _labels(files):
-    epochs = sorted({int(m.group(1)) for m in (re.match(r"(\d+)_", os.path.basename(p)) for p in files) if m})
-    names = [str(n) for n in epochs] + (["latest"] if any(os.path.basename(p).startswith("latest_") for p in files)
-                                        else [])
+    labels = {RunFolder.parse(p)[0] for p in files}
+    epochs = sorted(int(label) for label in labels if label.isdigit())
+    names = [str(n) for n in epochs] + (["latest"] if "latest" in labels else [])
     return epochs, ", ".join(names)
 
 
@@ -242,7 +229,7 @@ def check(opt, lock):
         start, source, files = later_files(folder, opt)
         if files and not overwrite:
             epochs, names = _labels(files)
-            if getattr(opt, "resume_from", None) or os.path.isfile(os.path.join(folder, f"{source}_state.pth")):
+            if getattr(opt, "resume_from", None) or os.path.isfile(RunFolder(folder).state(source)):
                 how = "Resume from the newest state (drop --epoch / --resume_from)"
             else:  # an official weights-only resume counts epochs from --epoch_count
                 how = (f"{'Resume from the latest weights (drop --epoch) with' if 'latest' in names else 'Pass'} "
@@ -255,7 +242,7 @@ def check(opt, lock):
             aside = aside_name(folder)
             os.makedirs(aside)
             for p in files:  # the files training loads from are copied, the others moved
-                keep = os.path.basename(p).startswith(f"{source}_")
+                keep = RunFolder.parse(p)[0] == str(source)
                 (shutil.copy2 if keep else os.rename)(p, os.path.join(aside, os.path.basename(p)))
             print(f"--overwrite: moved the checkpoints saved from epoch {start} on ({_labels(files)[1]}) to {aside} "
                   f"(nothing was deleted)", flush=True)

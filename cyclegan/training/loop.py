@@ -178,6 +178,6 @@ def prune_states(save_dir, keep=2):
     """Keep latest_state.pth and the `keep` newest numbered full states (they are large)."""
     if not distributed.is_main():
         return
-    numbered = [p for p in checkpoint.candidates(save_dir) if not p.endswith("latest_state.pth")]
+    numbered = [p for p in checkpoint.candidates(save_dir) if checkpoint.label_of(p) != "latest"]
     for path in numbered[keep:]:
         os.remove(path)

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 
 from ..images import is_image_file
 from ..inference import DIRECTIONS
-from ..models.files import net_saved
-from ..nst.fast import NET_FILE as FAST_NST_FILE
+from ..runs.layout import RunFolder
 from ..nst.weights import cached_weights_path, missing_weights_message
 from .errors import InputError
 
@@ -46,7 +45,8 @@ class ModelEntry:
         """(name, mtime) of its weight files: a changed file reloads the model."""
         found = []
         for f in sorted(os.listdir(self.path)):
-            if f.startswith(f"{EPOCH}_net_") and f.endswith(".pth"):
+            label, net = RunFolder.parse(f)
+            if label == EPOCH and net:
                 found.append((f, os.stat(os.path.join(self.path, f)).st_mtime_ns))
         return tuple(found)
 
@@ -56,7 +56,7 @@ class ModelEntry:
 
 
 def _has(folder, name):
-    return net_saved(folder, EPOCH, name)
+    return RunFolder(folder).has_net(EPOCH, name)
 
 
 def discover_models(checkpoints_dir):
@@ -69,7 +69,7 @@ def discover_models(checkpoints_dir):
         if d.name.startswith(".") or not d.is_dir():
             continue
         path = os.path.abspath(d.path)
-        if os.path.isfile(os.path.join(path, FAST_NST_FILE.format(label=EPOCH))):
+        if os.path.isfile(RunFolder(path).net(EPOCH, "T")):
             found[d.name] = ModelEntry(d.name, d.name, "fast_nst", path)
         elif _has(path, "G_A") and _has(path, "G_B"):
             for direction in DIRECTIONS:

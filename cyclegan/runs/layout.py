@@ -1,0 +1,101 @@
+"""The one place a run folder's file names are built and read back: `RunFolder(path)`.
+
+    {label}_net_{name}.pth       official weight files (label: latest, an epoch, iter_N); name: G_A, D_B, T, ...
+    {label}_net_{name}_ema.pth   averaged generator weights (--ema_decay), taken for use unless raw weights are asked
+    {label}_state.pth            the full state a resume loads (runs/checkpoint.py)
+    {phase}_opt.txt / .json      the options the run was started with (official text layout, and JSON to read back)
+    train.lock                   the run lock (runs/run_folder.py)
+
+Every other module asks a RunFolder for a path instead of writing a name out; only plain paths and dicts come back,
+so callers need nothing else from here.
+"""
+import glob
+import os
+import re
+
+from ..io import read_json
+
+LOCK = "train.lock"
+_SAVED = re.compile(r"(?P<label>.+?)_(?:net_(?P<name>.+)|state)\.pth$")
+
+
+class RunFolder:
+    """The files of one run folder (`path`); nothing is read or created until asked."""
+
+    def __init__(self, path):
+        self.path = os.fspath(path)
+
+    def __repr__(self):
+        return f"RunFolder({self.path!r})"
+
+    def file(self, name):
+        return os.path.join(self.path, name)
+
+    # ---- weights
+    def net(self, label, name, ema=False):
+        """{label}_net_{name}.pth (or its _ema twin)."""
+        return self.file(f"{label}_net_{name}{'_ema' if ema else ''}.pth")
+
+    def net_for_use(self, label, name, raw=False):
+        """The file to load net `name` from for use (translation, export, evaluation): the averaged
+        {label}_net_{name}_ema.pth when the run saved it and `raw` is False, else the raw official file."""
+        ema = self.net(label, name, ema=True)
+        return ema if not raw and os.path.isfile(ema) else self.net(label, name)
+
+    def has_net(self, label, name):
+        """Whether the run saved net `name` under `label`, raw or averaged."""
+        return os.path.isfile(self.net(label, name)) or os.path.isfile(self.net(label, name, ema=True))
+
+    def generator_pairs(self):
+        """Labels under which both G_A and G_B were saved (what cyclegan-eval scores), oldest file first."""
+        found = []
+        for path in sorted(glob.glob(self.file("*_net_G_A.pth")), key=os.path.getmtime):
+            label = self.parse(path)[0]
+            if os.path.isfile(self.net(label, "G_B")):
+                found.append(label)
+        return found
+
+    # ---- full states
+    def state(self, label):
+        """{label}_state.pth."""
+        return self.file(f"{label}_state.pth")
+
+    def states(self):
+        """Every full-state file in the folder (unordered)."""
+        return glob.glob(self.file("*_state.pth"))
+
+    # ---- what the folder holds
+    def saved_files(self):
+        """Weight files and full states (what makes a folder hold a run), sorted."""
+        return sorted(glob.glob(self.file("*_net_*.pth")) + self.states())
+
+    def labels(self):
+        """The labels (`latest`, `3`, `iter_800`) of the weight files and full states."""
+        return {self.parse(p)[0] for p in self.saved_files()}
+
+    def numbered_epochs(self):
+        """{epoch: [files]} of the end-of-epoch files N_net_X.pth and N_state.pth."""
+        epochs = {}
+        for path in self.saved_files():
+            label = self.parse(path)[0]
+            if label.isdigit():
+                epochs.setdefault(int(label), []).append(path)
+        return epochs
+
+    @staticmethod
+    def parse(path):
+        """(label, net name or None for a full state) of a saved file's name; (None, None) for other files."""
+        m = _SAVED.match(os.path.basename(path))
+        return (m.group("label"), m.group("name")) if m else (None, None)
+
+    # ---- the saved options
+    def options_file(self, phase="train", text=False):
+        """{phase}_opt.json (or the official {phase}_opt.txt)."""
+        return self.file(f"{phase}_opt.{'txt' if text else 'json'}")
+
+    def options(self, phase="train"):
+        """The options the run saved as {phase}_opt.json, or None when it saved none."""
+        return read_json(self.options_file(phase))
+
+    def lock_file(self):
+        return self.file(LOCK)
