@@ -38,7 +38,7 @@ def main(argv=None):
         tr = load(opt.run_dir, epoch=epoch, device=device, generator="G_A", arch=opt.arch, back=True, amp="none",
                   compile=False, raw_weights=opt.raw_weights)
         if tr.back is None:
-            raise MissingFileError(f"{opt.run_dir}/{epoch}_net_G_B.pth not found: cyclegan-eval needs both "
+            raise MissingFileError(f"{RunFolder(opt.run_dir).net(epoch, 'G_B')} not found: cyclegan-eval needs both "
                                    f"generators of a cycle_gan run")
         rec = {"epoch": epoch, "weights": [os.path.basename(f) for f in tr.info["files"]],
                **evaluate_generators(tr.net, tr.back, heldout, device, opt.seed, opt.folds,

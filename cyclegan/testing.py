@@ -1,10 +1,11 @@
 """Batch inference over a folder and the results page: results/NAME/test_EPOCH/{images/, index.html}.
 
-The page names the domains, links the run's training page and shows its loss curves. `--model test` (one
-generator: a run's {epoch}_net_G{suffix}.pth, its EMA weights when saved unless --raw_weights, or an --onnx
-export) translates through cyclegan.inference's Translator: the device's precision, any image size (tiles when
-an image would not fit the memory budget, --tile N to force them); other models load through BaseModel's
-load_networks, which takes the same EMA files (runs.layout.RunFolder.net_for_use). A folder that already holds the page
+The page names the domains, links the run's training page and shows its loss curves. Every model translates
+through cyclegan.load's Translator, as the Python API, video, the demo and export do: `--model test` (one
+generator: a run's {epoch}_net_G{suffix}.pth, or an --onnx export) and `--model cycle_gan` (G_A with G_B as its
+back generator: the official six pictures), with the EMA weights when saved unless --raw_weights, the device's
+precision and any image size (tiles when an image would not fit the memory budget, --tile N to force them). A
+folder that already holds the page
 of a different test (other images, model, epoch or settings) is never replaced silently: the new page goes to
 test_EPOCH_2 (_3, ...) unless `overwrite` is set, and it says which. With --use_wandb, as officially, each
 translated image set also goes to Weights & Biases (display/wandb_sink.py; its files under the results folder).
@@ -28,6 +29,7 @@ from .images import save_image
 from .io import atomic_write_json
 from .models import create_model
 from .display.loss_log import read_loss_log
+from .inference.errors import MissingModelError
 from .inference.compiled import compile_for_inference, compile_nets, compile_summary, describe_compile
 from .models.speed import resolve_options
 
@@ -80,21 +82,28 @@ def captions(opt, domains):
     return {k: f"{k}: {v}" for k, v in side.items()}
 
 
+def load_translator(opt, generator, back=False, onnx=None):
+    """cyclegan.load for the test options: the run (or --onnx file), its epoch, the typed architecture flags the
+    weights must have, the speed flags, --tile and --raw_weights."""
+    from .inference import load
+    epoch = f"iter_{opt.load_iter}" if opt.load_iter > 0 else opt.epoch
+    arch = {k: getattr(opt, k) for k in ARCH_FLAGS if k in opt.explicit}
+    source = onnx or os.path.join(opt.checkpoints_dir, opt.name)
+    translator = load(source, epoch=epoch, device=opt.device, generator=generator, arch=arch, amp=opt.amp,
+                      channels_last=opt.channels_last, compile=opt.compile, tile=getattr(opt, "tile", None),
+                      raw_weights=getattr(opt, "raw_weights", False), back=back)
+    print(f"translating with {translator}")
+    return translator
+
+
 class TranslatorModel:
     """`--model test` through cyclegan.inference: the model surface run_test walks (set_input, test, visuals)
     around one Translator, its visuals real and fake as the official TestModel's."""
     visual_names = ["real", "fake"]
 
     def __init__(self, opt):
-        from .inference import load
-        epoch = f"iter_{opt.load_iter}" if getattr(opt, "load_iter", 0) > 0 else opt.epoch
-        arch = {k: getattr(opt, k) for k in ARCH_FLAGS if k in getattr(opt, "explicit", ())}
-        source = getattr(opt, "onnx", None) or os.path.join(opt.checkpoints_dir, opt.name)
-        self.translator = load(source, epoch=epoch, device=opt.device, generator="G" + opt.model_suffix, arch=arch,
-                               amp=opt.amp, channels_last=opt.channels_last, compile=opt.compile,
-                               tile=getattr(opt, "tile", None), raw_weights=getattr(opt, "raw_weights", False))
+        self.translator = load_translator(opt, "G" + opt.model_suffix, onnx=opt.onnx)
         self.device, self.compiled = self.translator.device, self.translator.compiled
-        print(f"translating with {self.translator}")
 
     def set_input(self, data):
         self.real, self.image_paths = data["A"], data["A_paths"]
@@ -112,6 +121,43 @@ class TranslatorModel:
         return self.image_paths
 
 
+class CycleTranslatorModel(TranslatorModel):
+    """`--model cycle_gan` through cyclegan.inference: G_A and G_B as one Translator and its back generator, the
+    official CycleGANModel.test's six visuals (real, fake and reconstructed of both sides), --direction BtoA
+    swapping the sides as officially."""
+    visual_names = ["real_A", "fake_B", "rec_A", "real_B", "fake_A", "rec_B"]
+
+    def __init__(self, opt):
+        self.translator = load_translator(opt, "G_A", back=True)
+        if self.translator.back is None:
+            raise MissingModelError(f"{opt.name}: --model cycle_gan needs both generators (G_A and G_B) of the run; "
+                                    f"for one direction use --model test --model_suffix _A or _B")
+        self.device, self.compiled = self.translator.device, self.translator.compiled
+        self.AtoB = opt.direction == "AtoB"
+
+    def set_input(self, data):
+        a, b = ("A", "B") if self.AtoB else ("B", "A")
+        self.real_A, self.real_B = data[a], data[b]
+        self.image_paths, self.image_paths_B = data[f"{a}_paths"], data[f"{b}_paths"]
+
+    def test(self):
+        forward, back = self.translator.forward, self.translator.back
+        self.fake_B = forward(self.real_A)
+        self.rec_A = forward(self.fake_B, back)
+        self.fake_A = forward(self.real_B, back)
+        self.rec_B = forward(self.fake_A)
+
+    def get_current_visuals(self):
+        return {n: getattr(self, n) for n in self.visual_names}
+
+    def get_visual_paths(self):
+        return {n: self.image_paths_B if n in ("real_B", "fake_A", "rec_B") else self.image_paths
+                for n in self.visual_names}
+
+
+TRANSLATORS = {"test": TranslatorModel, "cycle_gan": CycleTranslatorModel}
+
+
 def run_test(opt, saved=None, overwrite=False):
     """Translate every test image (or the first num_test) and write the page; returns the page path.
     saved: the run's saved training options (for the domain names of its dataset)."""
@@ -122,8 +168,8 @@ def run_test(opt, saved=None, overwrite=False):
     loader = create_dataloader(dataset, batch_size, shuffle=False, num_workers=opt.num_threads,
                                seed=opt.seed, pin_memory=opt.device.type == "cuda")
     loader.sampler.set_epoch(0)
-    if opt.model == "test":
-        model = TranslatorModel(opt)
+    if opt.model in TRANSLATORS:  # one inference path: cyclegan.load, as the API, video, demo and export use
+        model = TRANSLATORS[opt.model](opt)
         compiled = model.compiled
     else:
         model = create_model(opt)
