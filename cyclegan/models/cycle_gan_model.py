@@ -29,7 +29,7 @@ from .generators import define_G
 from .graph_step import CaptureSpec
 from .image_pool import ImagePool
 from .losses import gan_loss, gradient_penalty
-from .recipe import Recipe, add_flags, learning_rate
+from .recipe import Recipe, RecipeSettings, add_flags, learning_rate
 from .speed import make_adam
 from .temporal import temporal_loss
 
@@ -71,7 +71,7 @@ class CycleGANModel(BaseModel):
         self.netG_B = define_G(opt.output_nc, opt.input_nc, **g).to(self.device)
         if self.isTrain:
             d = dict(ndf=opt.ndf, netD=opt.netD, n_layers_D=opt.n_layers_D, norm=opt.norm, init_type=opt.init_type,
-                     init_gain=opt.init_gain, spectral_norm=getattr(opt, "spectral_norm", False))
+                     init_gain=opt.init_gain, spectral_norm=RecipeSettings.from_opt(opt).spectral_norm)
             self.netD_A = define_D(opt.output_nc, **d).to(self.device)
             self.netD_B = define_D(opt.input_nc, **d).to(self.device)
             if opt.lambda_identity > 0.0 and opt.input_nc != opt.output_nc:

@@ -15,9 +15,11 @@ The numbers that chose `fast` are in docs/recipes.md (cyclegan-ablate measures t
 import argparse
 import math
 import os
+from dataclasses import dataclass
 
 from ..errors import UserError
 from ..runs.layout import RunFolder
+from ..settings import Settings, flag
 from .diffaug import augmenter, identity, parse_policy
 from .ema import EMA
 from .regularizers import R1
@@ -55,45 +57,45 @@ def _decay(text):
     return d
 
 
+@dataclass(frozen=True)
+class RecipeSettings(Settings):
+    """The recipe's flags, declared once: --help, the defaults and what the training step reads."""
+    recipe: str = flag("official", "official: the official defaults; fast: the combination the ablation selected "
+                       "(docs/recipes.md); typed flags override it", choices=list(RECIPES))
+    diffaug: str = flag("", "DiffAugment policy on every discriminator input: a comma list of color, "
+                        "translation[:RATIO], cutout[:RATIO]; empty: off", type=_policy)
+    ema_decay: float = flag(0.0, "keep exponential moving averages of the generators (e.g. 0.999), saved as "
+                            "{epoch}_net_G_A_ema.pth and used by test/eval by default; 0 = off", type=_decay)
+    spectral_norm: bool = flag(False, "spectral normalisation of the discriminators' weights",
+                               action=argparse.BooleanOptionalAction)
+    lambda_r1: float = flag(0.0, "R1 penalty weight on real inputs; 0 = off", type=float)
+    r1_every: int = flag(16, "lazy R1: apply it every N steps, weighted by N", type=int)
+    lr_G: float = flag(None, "generators' learning rate; None: --lr", type=float)
+    lr_D: float = flag(None, "discriminators' learning rate; None: --lr", type=float)
+    lr_batch_rule: str = flag("none", "scale the learning rates with --batch_size: sqrt (the rule for Adam), "
+                              "linear, or none (official)", choices=LR_BATCH_RULES)
+    upsample_init: str = flag("random", "bilinear: start the generators' transposed convs as bilinear upsampling "
+                              "(no checkerboard at the start; the official layout and files)",
+                              choices=("random", "bilinear"))
+    init_from: str = flag(None, "start the generators from a run folder (its latest generators, averaged ones "
+                          "first) or from files: G_A=FILE,G_B=FILE (either one alone is fine)")
+    raw_weights: bool = flag(False, "quality curves (--eval_freq) with the raw generators, not the --ema_decay "
+                             "averages")
+
+
 def add_flags(parser):
-    """The recipe flags of training (cycle_gan's option setter adds them)."""
-    g = parser.add_argument_group("training recipe (docs/recipes.md); every technique is off by default")
-    g.add_argument("--recipe", default="official", choices=list(RECIPES),
-                   help="official: the official defaults; fast: the combination the ablation selected "
-                        "(docs/recipes.md); typed flags override it")
-    g.add_argument("--diffaug", type=_policy, default="",
-                   help="DiffAugment policy on every discriminator input: a comma list of color, "
-                        "translation[:RATIO], cutout[:RATIO] (default: off)")
-    g.add_argument("--ema_decay", type=_decay, default=0.0,
-                   help="keep exponential moving averages of the generators (e.g. 0.999), saved as "
-                        "{epoch}_net_G_A_ema.pth and used by test/eval by default; 0 = off")
-    g.add_argument("--spectral_norm", action=argparse.BooleanOptionalAction, default=False,
-                   help="spectral normalisation of the discriminators' weights")
-    g.add_argument("--lambda_r1", type=float, default=0.0, help="R1 penalty weight on real inputs; 0 = off")
-    g.add_argument("--r1_every", type=int, default=16, help="lazy R1: apply it every N steps, weighted by N")
-    g.add_argument("--lr_G", type=float, default=None, help="generators' learning rate (default: --lr)")
-    g.add_argument("--lr_D", type=float, default=None, help="discriminators' learning rate (default: --lr)")
-    g.add_argument("--lr_batch_rule", default="none", choices=LR_BATCH_RULES,
-                   help="scale the learning rates with --batch_size: sqrt (the rule for Adam), linear, or none "
-                        "(official)")
-    g.add_argument("--upsample_init", default="random", choices=("random", "bilinear"),
-                   help="bilinear: start the generators' transposed convs as bilinear upsampling (no checkerboard "
-                        "at the start; the official layout and files)")
-    g.add_argument("--init_from", default=None,
-                   help="start the generators from a run folder (its latest generators, averaged ones first) "
-                        "or from files: G_A=FILE,G_B=FILE (either one alone is fine)")
-    g.add_argument("--raw_weights", action="store_true",
-                   help="quality curves (--eval_freq) with the raw generators, not the --ema_decay averages")
-    return parser
+    """The recipe flags of training (cycle_gan's option setter adds them), generated from RecipeSettings."""
+    return RecipeSettings.add_arguments(
+        parser.add_argument_group("training recipe (docs/recipes.md); every technique is off by default"))
 
 
 def learning_rate(opt, net):
     """The initial learning rate of net 'G' or 'D': --lr_G/--lr_D (else --lr), scaled by --lr_batch_rule."""
-    lr = getattr(opt, f"lr_{net}", None) or opt.lr
-    rule = getattr(opt, "lr_batch_rule", "none")
-    if rule == "linear":
+    s = RecipeSettings.from_opt(opt)
+    lr = (s.lr_G if net == "G" else s.lr_D) or opt.lr
+    if s.lr_batch_rule == "linear":
         return lr * opt.batch_size
-    if rule == "sqrt":
+    if s.lr_batch_rule == "sqrt":
         return lr * math.sqrt(opt.batch_size)
     return lr
 
@@ -134,15 +136,16 @@ class Recipe:
     random draws, no state), so the step stays the official one."""
 
     def __init__(self, opt, generators, train=True):
-        self.augment = augmenter(getattr(opt, "diffaug", "")) if train else identity
-        gamma = getattr(opt, "lambda_r1", 0.0) if train else 0.0
-        self.r1 = R1(gamma, getattr(opt, "r1_every", 16)) if gamma > 0 else None
-        if train and getattr(opt, "upsample_init", "random") == "bilinear":
+        s = RecipeSettings.from_opt(opt)
+        self.augment = augmenter(s.diffaug) if train else identity
+        gamma = s.lambda_r1 if train else 0.0
+        self.r1 = R1(gamma, s.r1_every) if gamma > 0 else None
+        if train and s.upsample_init == "bilinear":
             for net in generators.values():
                 bilinear_init_(net, opt.init_gain)
-        if train and getattr(opt, "init_from", None) and not getattr(opt, "continue_train", False):
-            init_generators(opt.init_from, generators)
-        decay = getattr(opt, "ema_decay", 0.0) if train else 0.0
+        if train and s.init_from and not opt.continue_train:
+            init_generators(s.init_from, generators)
+        decay = s.ema_decay if train else 0.0
         self.ema = EMA(generators, decay) if decay > 0 else None
         self.steps = 0  # training steps taken (the lazy R1's clock)
 
