@@ -26,9 +26,12 @@ class Settings:
     """Base of the settings dataclasses (subclasses are @dataclass(frozen=True))."""
 
     @classmethod
-    def add_arguments(cls, parser):
-        """Add --NAME for every field to `parser` (an ArgumentParser or an argument group)."""
+    def add_arguments(cls, parser, only=None, skip=()):
+        """Add --NAME for every field (or those named in `only`, less `skip`) to `parser` (an ArgumentParser or an
+        argument group)."""
         for f in dataclasses.fields(cls):
+            if (only is not None and f.name not in only) or f.name in skip:
+                continue
             kwargs = dict(f.metadata)
             if kwargs.get("action") is None and isinstance(f.default, bool) and "type" not in kwargs:
                 kwargs["action"] = argparse.BooleanOptionalAction if f.default else "store_true"

@@ -14,7 +14,7 @@ import torch
 
 from cyclegan.data import DATASET_MODES, DIRECTIONS
 from cyclegan.data.transforms import PREPROCESS_MODES
-from cyclegan.display.wandb_sink import DEFAULT_PROJECT as WANDB_PROJECT
+from cyclegan.display.settings import SHARED as SHARED_DISPLAY_FLAGS, DisplaySettings
 from cyclegan.io import atomic_write_json, atomic_write_text
 from cyclegan.models import MODELS, get_option_setter
 from cyclegan.models.discriminators import DISCRIMINATORS
@@ -174,7 +174,6 @@ class BaseOptions(Options):
         p.add_argument("--preprocess", type=str, default="resize_and_crop", choices=PREPROCESS_MODES,
                        help="scaling and cropping of images at load time")
         p.add_argument("--no_flip", action="store_true", help="if specified, do not flip the images for augmentation")
-        p.add_argument("--display_winsize", type=int, default=256, help="display window size for visdom and HTML")
         # additional parameters
         p.add_argument("--epoch", type=str, default="latest", help="which epoch to load? set to latest to use latest cached model")
         p.add_argument("--load_iter", type=int, default=0, help="which iteration to load? if > 0, load iter_{load_iter}")
@@ -197,11 +196,9 @@ class BaseOptions(Options):
                        help="unreadable images in the dataset are an error (default: skipped with one warning)")
         p.add_argument("--deterministic", action="store_true",
                        help="deterministic algorithms (with --seed, runs and resumes are repeatable)")
-        # Weights & Biases (official flags; needs `pip install .[wandb]`)
-        p.add_argument("--use_wandb", action="store_true",
-                       help="log to Weights & Biases: training logs losses, visuals, learning rate, quality points and "
-                            "the options; testing logs the translated images (WANDB_MODE=offline keeps it on disk)")
-        p.add_argument("--wandb_project_name", type=str, default=WANDB_PROJECT, help="the W&B project of --use_wandb")
+        # the display flags training and testing share (--display_winsize, Weights & Biases)
+        self.display_group = p.add_argument_group("display (training page, visdom, W&B, TensorBoard)")
+        DisplaySettings.add_arguments(self.display_group, only=SHARED_DISPLAY_FLAGS)
         return p
 
     def build_parser(self, argv):

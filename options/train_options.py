@@ -5,6 +5,7 @@ from cyclegan.metrics.c2st import DEFAULT_STEPS as C2ST_STEPS
 from cyclegan.metrics.evaluate import DEFAULT_EVAL_MAX
 from cyclegan.models.losses import GAN_MODES
 from cyclegan.models.schedulers import LR_POLICIES
+from cyclegan.display.settings import SHARED as SHARED_DISPLAY_FLAGS, DisplaySettings
 from cyclegan.models.temporal import TEMPORAL_HELP
 
 from cyclegan.runs.layout import RunFolder
@@ -21,24 +22,8 @@ class TrainOptions(BaseOptions):
 
     def initialize(self, parser):
         p = super().initialize(parser)
-        # visdom and HTML display
-        p.add_argument("--display_freq", type=int, default=400, help="frequency of showing training results on screen")
-        p.add_argument("--display_ncols", type=int, default=4, help="if positive, display all images in a single visdom panel with this many images per row")
-        p.add_argument("--display_id", type=int, default=1, help="window id of the web display; 0 turns visdom off")
-        p.add_argument("--display_server", type=str, default="http://localhost", help="visdom server of the web display")
-        p.add_argument("--display_env", type=str, default="", help="visdom display environment name (default: the experiment name)")
-        p.add_argument("--display_port", type=int, default=8097, help="visdom port of the web display")
-        p.add_argument("--display_start_server", action="store_true",
-                       help="start a local visdom server if none answers (never done without this flag)")
-        p.add_argument("--update_html_freq", type=int, default=1000, help="frequency of saving training results to html")
-        p.add_argument("--print_freq", type=int, default=100, help="frequency of showing training results on console")
-        p.add_argument("--no_html", action="store_true", help="do not save intermediate training results to [checkpoints_dir]/[name]/web/")
-        p.add_argument("--use_tensorboard", action="store_true",
-                       help="write losses, learning rate, step time, quality points and visuals for TensorBoard "
-                            "(needs `pip install .[tensorboard]`; watch with tensorboard --logdir CHECKPOINTS_DIR)")
-        p.add_argument("--tensorboard_dir", type=str, default=None,
-                       help="where --use_tensorboard writes its event files (default: the run folder, "
-                            "CHECKPOINTS_DIR/NAME)")
+        # the training display: visdom, the HTML page, TensorBoard (declared in cyclegan/display/settings.py)
+        DisplaySettings.add_arguments(self.display_group, skip=SHARED_DISPLAY_FLAGS)
         # saving and loading
         p.add_argument("--save_latest_freq", type=int, default=5000, help="frequency of saving the latest results")
         p.add_argument("--save_epoch_freq", type=int, default=5, help="frequency of saving checkpoints at the end of epochs")

@@ -10,12 +10,8 @@ import sys
 from pathlib import Path
 
 from cyclegan.display import images as img_utils
+from cyclegan.display.settings import DisplaySettings
 from cyclegan.display.visdom_sink import WIN_LOSSES, WIN_QUALITY, WIN_STATUS, WIN_VISUALS  # noqa: F401 (re-exported)
-
-
-def _opt(opt, name, default):
-    value = getattr(opt, name, default)
-    return default if value is None else value
 
 
 def option_rows(opt):
@@ -39,23 +35,22 @@ def build_sinks(opt, retry_interval, warn):
 
 
 def _add_sinks(sinks, opt, name, run_dir, retry_interval, warn):
+    d = DisplaySettings.from_opt(opt)
     # W&B and TensorBoard first: where a package is missing, nothing else (a thread, a visdom server) has started
-    if opt.use_wandb:
+    if d.use_wandb:
         from cyclegan.display.wandb_sink import WandbSink
-        sinks.append(WandbSink(opt.wandb_project_name, name, option_rows(opt), run_dir, warn))
-    if opt.use_tensorboard:
+        sinks.append(WandbSink(d.wandb_project_name, name, option_rows(opt), run_dir, warn))
+    if d.use_tensorboard:
         from cyclegan.display.tensorboard_sink import TensorBoardSink
-        sinks.append(TensorBoardSink(opt.tensorboard_dir, warn))
-    # the older display flags keep their existing fallbacks (_opt) for callers that pass a partial namespace
-    ncols, winsize = int(_opt(opt, "display_ncols", 4)), int(_opt(opt, "display_winsize", 256))
-    if bool(_opt(opt, "isTrain", True)) and not bool(_opt(opt, "no_html", False)):
+        sinks.append(TensorBoardSink(d.tensorboard_dir or str(run_dir), warn))
+    if not d.no_html:
         from cyclegan.display.page_sink import PageSink
-        sinks.append(PageSink(run_dir / "web", name, [(k, str(v)) for k, v in option_rows(opt)], ncols, winsize, warn))
-    if int(_opt(opt, "display_id", 1)) > 0:
+        sinks.append(PageSink(run_dir / "web", name, [(k, str(v)) for k, v in option_rows(opt)], d.display_ncols,
+                              d.display_winsize, warn))
+    if d.display_id > 0:
         from cyclegan.display.visdom_sink import VisdomSink
-        sinks.append(VisdomSink(str(_opt(opt, "display_server", "http://localhost")),
-                                int(_opt(opt, "display_port", 8097)), _opt(opt, "display_env", "") or name, name,
-                                ncols, winsize, bool(_opt(opt, "display_start_server", False)), retry_interval, warn))
+        sinks.append(VisdomSink(d.display_server, d.display_port, d.display_env or name, name, d.display_ncols,
+                                d.display_winsize, d.display_start_server, retry_interval, warn))
 
 
 class Visualizer:

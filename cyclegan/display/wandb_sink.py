@@ -12,7 +12,6 @@ from cyclegan.display.sink import QueuedSink, quality_scalars
 from cyclegan.errors import UserError
 from cyclegan.images import to_uint8
 
-DEFAULT_PROJECT = "CycleGAN-and-pix2pix"  # the official --wandb_project_name
 INSTALL_HINT = "pip install wandb (or: pip install .[wandb] in this repository)"
 
 
