@@ -15,7 +15,7 @@ import torch
 from cyclegan.data import DATASET_MODES, DIRECTIONS
 from cyclegan.data.transforms import PREPROCESS_MODES
 from cyclegan.io import atomic_write_json, atomic_write_text
-from cyclegan.models import MODELS, get_option_setter
+from cyclegan.models import MODELS, apply_presets, get_option_setter
 from cyclegan.models.arch import saved_options
 from cyclegan.models.discriminators import DISCRIMINATORS
 from cyclegan.models.generators import GENERATORS
@@ -142,7 +142,7 @@ class BaseOptions(Options):
         add_seed_option(p, "weights, data order and augmentation", resumes=self.isTrain)
         # model parameters
         p.add_argument("--model", type=str, default="cycle_gan", choices=list(MODELS),
-                       help="cycle_gan, or test for a single generator (one direction)")
+                       help="cycle_gan, cut (CUT / FastCUT: --CUT_mode), or test for a single generator (one direction)")
         p.add_argument("--input_nc", type=int, default=3, help="# of input image channels: 3 RGB, 1 grayscale")
         p.add_argument("--output_nc", type=int, default=3, help="# of output image channels: 3 RGB, 1 grayscale")
         p.add_argument("--ngf", type=int, default=64, help="# of gen filters in the last conv layer")
@@ -199,11 +199,14 @@ class BaseOptions(Options):
         return p
 
     def build_parser(self, argv):
-        """Base flags, then the chosen model's own flags and defaults (official two-pass parse)."""
+        """Base flags, then the chosen model's own flags and defaults (official two-pass parse); -h/--help is
+        held back from the first passes so the help lists the model's flags too."""
         parser = super().build_parser(argv)
+        argv = [a for a in argv if a not in ("-h", "--help")]
         known, _ = parser.parse_known_args(argv)
         if known.model is not None:
             get_option_setter(known.model)(parser, self.isTrain)
+            apply_presets(known.model, parser, argv, self.isTrain)
         return parser
 
     def gather_options(self, argv=None):

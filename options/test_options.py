@@ -37,7 +37,7 @@ class TestOptions(BaseOptions):
 
     def build_parser(self, argv):
         parser = super().build_parser(argv)
-        known, _ = parser.parse_known_args(argv)
+        known, _ = parser.parse_known_args([a for a in argv if a not in ("-h", "--help")])
         if known.model is None:
             saved = load_saved_options(os.path.join(known.checkpoints_dir, known.name)) or {}
             model = "test" if known.onnx else saved.get("model", "test")

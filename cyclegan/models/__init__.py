@@ -1,10 +1,11 @@
-"""The model layer: CycleGANModel and TestModel with their nets, losses, pool, schedulers and runtime (speed
-settings, the CUDA-graph step, compiled inference); this module is the registry (`--model cycle_gan | test`)."""
+"""The model layer: CycleGANModel, CUTModel (CUT / FastCUT) and TestModel with their nets, losses, pool, schedulers and runtime (speed
+settings, the CUDA-graph step, compiled inference); this module is the registry (`--model cycle_gan | cut | test`)."""
 from .base_model import BaseModel
+from .cut_model import CUTModel
 from .cycle_gan_model import CycleGANModel
 from .test_model import TestModel
 
-MODELS = {"cycle_gan": CycleGANModel, "test": TestModel}
+MODELS = {"cycle_gan": CycleGANModel, "cut": CUTModel, "test": TestModel}
 
 
 def find_model_class(name):
@@ -17,6 +18,12 @@ def get_option_setter(name):
     return find_model_class(name).modify_commandline_options
 
 
+def apply_presets(name, parser, argv, is_train):
+    """The model's presets (BaseModel.apply_presets) for the command line `argv`, once its flags are added."""
+    known, _ = parser.parse_known_args(argv)
+    find_model_class(name).apply_presets(parser, known, is_train)
+
+
 def create_model(opt):
     """Instantiate the model named by opt.model (official API: then call model.setup(opt))."""
     model = find_model_class(opt.model)(opt)
@@ -24,4 +31,4 @@ def create_model(opt):
     return model
 
 
-__all__ = ["BaseModel", "CycleGANModel", "TestModel", "create_model", "get_option_setter", "MODELS"]
+__all__ = ["BaseModel", "CUTModel", "CycleGANModel", "apply_presets", "TestModel", "create_model", "get_option_setter", "MODELS"]

@@ -52,6 +52,11 @@ class BaseModel:
     def modify_commandline_options(parser, is_train):
         return parser
 
+    @staticmethod
+    def apply_presets(parser, known, is_train=True):
+        """Defaults that depend on the model's own flags (`known`: the command line parsed once with them), set
+        with parser.set_defaults so typed flags win; e.g. CUTModel's --CUT_mode. None by default."""
+
     # -- to be filled by subclasses --
     def set_input(self, data):
         raise NotImplementedError
