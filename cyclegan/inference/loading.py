@@ -10,7 +10,7 @@ The architecture comes from the weights' keys and shapes; the run's saved option
 import os
 
 from ..io import CheckpointError, load_state_dict_file
-from ..models.arch import ARCH_KEYS, saved_options
+from ..models.arch import arch_hint, saved_options
 from ..models.files import net_file, net_saved
 from ..nst.fast import NET_FILE as FAST_NST_FILE
 from .arch import build, describe_arch, identify, multiple_of
@@ -114,7 +114,7 @@ def load(source, direction="photo2painting", epoch="latest", device="auto", raw_
         if generator is None and os.path.isfile(fast):
             net, info = load_weights(fast)
             return Translator(net, {**info, "source": path}, **options)
-        hint = {**{k: v for k, v in saved_settings(path).items() if k in ARCH_KEYS}, **(arch or {})}
+        hint = {**arch_hint(saved_settings(path)), **(arch or {})}
         weights, back_file, direction = run_files(path, direction, epoch, raw_weights, generator)
         net, info = load_weights(weights, hint)
         back_net = load_weights(back_file, hint)[0] if back and back_file else None
