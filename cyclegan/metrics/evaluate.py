@@ -66,27 +66,36 @@ def load_heldout(dir_A, dir_B, size=256, max_images=None):
 
 @torch.no_grad()
 def translate(G_A, G_B, heldout, device="cpu"):
-    """Run G_A on real A and G_B on real B and each output back through the other generator.
+    """Run G_A on real A and G_B on real B and each output back through the other generator. G_B None (a model
+    with one generator, A -> B: CUT): only G_A on real A, no B -> A images and no cycle.
 
     Generators map [-1, 1] -> [-1, 1] (as trained) and run through the Translator's one forward (float32);
     they are put in eval mode and restored after.
-    Returns {"fake_B": [...], "fake_A": [...], "cycle_l1_A": float, "cycle_l1_B": float} on the CPU."""
-    modes = [G_A.training, G_B.training]
-    G_A.eval(), G_B.eval()
-    t_A, t_B = Translator.wrap(G_A, device), Translator.wrap(G_B, device)
-    out = {}
+    Returns {"fake_B": [...], "fake_A": [...], "cycle_l1_A": float, "cycle_l1_B": float} on the CPU (an empty
+    fake_A and None cycles without G_B)."""
+    nets = [G for G in (G_A, G_B) if G is not None]
+    modes = [G.training for G in nets]
+    for G in nets:
+        G.eval()
+    t_A = Translator.wrap(G_A, device)
+    t_B = Translator.wrap(G_B, device) if G_B is not None else None
+    out = {"fake_A": [], "cycle_l1_A": None, "cycle_l1_B": None}
     try:
         for src, fwd, back, fake_key, cyc_key in ((heldout.A, t_A, G_B, "fake_B", "cycle_l1_A"),
                                                   (heldout.B, t_B, G_A, "fake_A", "cycle_l1_B")):
+            if fwd is None:
+                continue
             fakes, l1 = [], []
             for img in src:
                 x = img.unsqueeze(0).to(device) * 2 - 1
                 y = fwd.forward(x)
-                l1.append(float((fwd.forward(y, back) - x).abs().mean()) / 2)
+                if back is not None:
+                    l1.append(float((fwd.forward(y, back) - x).abs().mean()) / 2)
                 fakes.append(((y[0].float() + 1) / 2).clamp(0, 1).cpu())
             out[fake_key], out[cyc_key] = fakes, (statistics.fmean(l1) if l1 else None)
     finally:
-        G_A.train(modes[0]), G_B.train(modes[1])
+        for G, mode in zip(nets, modes):
+            G.train(mode)
     return out
 
 
@@ -95,6 +104,10 @@ def score(outputs, heldout, seed=0, folds=DEFAULT_FOLDS, device=None, num_thread
     C2ST intervals and p-values (c2st_B_ci, c2st_B_p, ...) and notes for what could not be computed."""
     rec, notes = {"cycle_l1_A": outputs["cycle_l1_A"], "cycle_l1_B": outputs["cycle_l1_B"]}, []
     for dom, real, fake in (("B", heldout.B, outputs["fake_B"]), ("A", heldout.A, outputs["fake_A"])):
+        if not fake and dom == "A":  # one generator (A -> B): nothing to score in A
+            rec["c2st_A"] = None
+            notes.append("C2ST A: not computed (the model has one generator, A -> B)")
+            continue
         try:
             r = c2st(real, fake, folds=folds, seed=seed, device=device, num_threads=num_threads,
                      **(c2st_settings or {}))

@@ -48,8 +48,9 @@ class QualityEval:
         vis.plot_quality(self.records)
 
     def _load(self, opt, model):
-        if len(model.generators()) != 2:
-            raise SettingError("--eval_freq needs a model with two generators (cycle_gan); pass --eval_freq 0")
+        if len(model.generators()) not in (1, 2):
+            raise SettingError("--eval_freq needs a model with one generator (A -> B: cut) or two (cycle_gan); "
+                               "pass --eval_freq 0")
         dir_A, dir_B = heldout_dirs(opt.dataroot, getattr(opt, "eval_dir", None))
         self.heldout = load_heldout(dir_A, dir_B, size=opt.crop_size, max_images=getattr(opt, "eval_max", None))
         for path, why in self.heldout.skipped:
@@ -60,7 +61,7 @@ class QualityEval:
         if self.worker is None or epoch % self.freq:
             return
         start = time.perf_counter()
-        forward, backward = eval_generators(self.model, self.raw)  # A -> B, B -> A
+        forward, backward = (*eval_generators(self.model, self.raw), None)[:2]  # A -> B, B -> A (None: cut)
         outputs = translate(forward, backward, self.heldout, self.model.device)
         translate_s = time.perf_counter() - start
         self.worker.submit(("epoch", epoch), lambda: self._score(outputs, epoch, total_iters, translate_s))
