@@ -15,7 +15,7 @@ import torch
 from cyclegan.data import DATASET_MODES, DIRECTIONS
 from cyclegan.data.transforms import PREPROCESS_MODES
 from cyclegan.io import atomic_write_json, atomic_write_text
-from cyclegan.models import MODELS, apply_presets, get_option_setter
+from cyclegan.models import MODELS, find_model_class, get_option_setter
 from cyclegan.models.arch import saved_options
 from cyclegan.models.discriminators import DISCRIMINATORS
 from cyclegan.models.generators import GENERATORS
@@ -206,7 +206,8 @@ class BaseOptions(Options):
         known, _ = parser.parse_known_args(argv)
         if known.model is not None:
             get_option_setter(known.model)(parser, self.isTrain)
-            apply_presets(known.model, parser, argv, self.isTrain)
+            with_flags, _ = parser.parse_known_args(argv)  # the model's presets read its own flags (--CUT_mode)
+            find_model_class(known.model).apply_presets(parser, with_flags, self.isTrain)
         return parser
 
     def gather_options(self, argv=None):

@@ -144,3 +144,26 @@ def test_one_training_step_moves_every_network_and_logs_the_cut_losses(tmp_path)
     for n, net in m.nets():
         assert any(not torch.equal(a, b) for a, b in zip(before[n], net.parameters())), f"net{n} did not move"
     assert set(m.get_current_visuals()) == {"real_A", "fake_B", "real_B", "idt_B"}
+
+
+def test_over_the_memory_budget_a_cut_generator_runs_whole_with_a_warning(tmp_path):
+    ref = reference_generator("resnet_6blocks", 4, "instance", seed=1)
+    torch.save(ref.state_dict(), tmp_path / "latest_net_G.pth")
+    t = cyclegan.load(tmp_path / "latest_net_G.pth", device="cpu", amp="none", memory_budget_mb=0.001)
+    assert t.untileable
+    x = smooth(4)
+    with pytest.warns(UserWarning, match="cannot run in tiles"):
+        got = t(x)
+    with torch.no_grad():
+        assert float((got - ((ref(x * 2 - 1) + 1) / 2).clamp(0, 1)).abs().max()) < 1e-5
+
+
+def test_the_cuda_graph_step_is_off_for_cut_with_its_reason(tmp_path):
+    from cyclegan.models import create_model
+    from cyclegan.models.speed import SpeedConfig
+    o = parse("--name", "g", "--checkpoints_dir", str(tmp_path), "--ngf", "4", "--ndf", "4", "--netG",
+              "resnet_6blocks", "--netF_nc", "8")
+    m = create_model(o)
+    assert m.capture_spec() is None and "numpy" in m.no_capture_reason
+    with pytest.raises(ValueError, match="without torchrun"):
+        m.configure(SpeedConfig(device_type="cpu"), world_size=2)

@@ -18,12 +18,6 @@ def get_option_setter(name):
     return find_model_class(name).modify_commandline_options
 
 
-def apply_presets(name, parser, argv, is_train):
-    """The model's presets (BaseModel.apply_presets) for the command line `argv`, once its flags are added."""
-    known, _ = parser.parse_known_args(argv)
-    find_model_class(name).apply_presets(parser, known, is_train)
-
-
 def create_model(opt):
     """Instantiate the model named by opt.model (official API: then call model.setup(opt))."""
     model = find_model_class(opt.model)(opt)
@@ -31,4 +25,5 @@ def create_model(opt):
     return model
 
 
-__all__ = ["BaseModel", "CUTModel", "CycleGANModel", "apply_presets", "TestModel", "create_model", "get_option_setter", "MODELS"]
+__all__ = ["BaseModel", "CUTModel", "CycleGANModel", "TestModel", "create_model", "find_model_class",
+           "get_option_setter", "MODELS"]

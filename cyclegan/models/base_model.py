@@ -140,7 +140,7 @@ class BaseModel:
                             "not both"),
             (preprocess not in FIXED_SIZE_PREPROCESS,
              f"--preprocess {preprocess} gives images of varying size; a graph replays fixed shapes"),
-            (self.capture_spec() is None, "this model has no captured step"),
+            (self.capture_spec() is None, self.no_capture_reason),
             (technique is not None, technique),
         ) if failed), None) if asked else None
         if not asked or self.cuda_graph_off:
@@ -148,6 +148,8 @@ class BaseModel:
         elif self.graph_step is None or speed != previous:  # it captures lazily, after its warm-up steps
             self.graph_step = GraphStep(self, self.capture_spec())
         return self
+
+    no_capture_reason = "this model has no captured step"  # why the CUDA-graph step is off when capture_spec is None
 
     def capture_spec(self):
         """What the training step reads and writes, for a captured step (a graph_step.CaptureSpec), or None when

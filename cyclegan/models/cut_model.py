@@ -56,6 +56,9 @@ def nce_layer_list(text):
 
 
 class CUTModel(BaseModel):
+    no_capture_reason = ("--model cut has no captured step: F draws its patch positions and --flip_equivariance its "
+                         "flips from numpy on the host each step, which a CUDA graph cannot replay")
+
     @staticmethod
     def modify_commandline_options(parser, is_train=True):
         p = parser
