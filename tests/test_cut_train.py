@@ -89,3 +89,22 @@ def test_eval_freq_scores_the_one_generator(tmp_path):
     rec = json.loads((ck / "q" / "eval_log.jsonl").read_text().splitlines()[0])
     assert isinstance(rec["c2st_B"], float) and 0 <= rec["c2st_B"] <= 1 and rec["c2st_A"] is None
     assert rec["cycle_l1_A"] is None and "one generator" in " ".join(rec["notes"])
+
+
+def test_the_ablation_measures_cut_and_fastcut_beside_the_official_recipe(tmp_path):
+    from test_ablation import run_sweep, sweep_cmd
+    root = tmp_path / "data"
+    for i, sub in enumerate(("trainA", "trainB", "testA", "testB")):
+        make_images(root / sub, 12, size=(36, 36), seed=i)
+    ck = tmp_path / "ck"
+    out = run_sweep(sweep_cmd(root, ck, "--variants", "official,cut,fastcut"))
+    assert "training official_s1" in out
+    data = json.loads((ck / "sw" / "ablation.json").read_text())
+    for name in ("cut", "fastcut"):
+        final = data["summary"][name]["final"]
+        assert final["c2st_A"]["complete"] and 0 <= final["c2st_A"]["mean"] <= 1, final  # photo -> painting
+        assert not final["c2st_B"].get("mean"), final  # one generator: nothing into B
+        assert data["summary"][name]["cost"]["ratio"] > 0
+    runs = sorted(p.name for p in (ck / "sw" / "runs").iterdir() if p.is_dir())
+    assert sum((ck / "sw" / "runs" / r / "latest_net_G.pth").exists() for r in runs) == 2, runs
+    assert len(list((ck / "sw" / "samples" / "cut").glob("*.png"))) == 2

@@ -66,20 +66,20 @@ def load_heldout(dir_A, dir_B, size=256, max_images=None):
 
 @torch.no_grad()
 def translate(G_A, G_B, heldout, device="cpu"):
-    """Run G_A on real A and G_B on real B and each output back through the other generator. G_B None (a model
-    with one generator, A -> B: CUT): only G_A on real A, no B -> A images and no cycle.
+    """Run G_A on real A and G_B on real B and each output back through the other generator. One of them None (a
+    model with one generator: CUT): only the other one runs, with no cycle.
 
     Generators map [-1, 1] -> [-1, 1] (as trained) and run through the Translator's one forward (float32);
     they are put in eval mode and restored after.
-    Returns {"fake_B": [...], "fake_A": [...], "cycle_l1_A": float, "cycle_l1_B": float} on the CPU (an empty
-    fake_A and None cycles without G_B)."""
+    Returns {"fake_B": [...], "fake_A": [...], "cycle_l1_A": float, "cycle_l1_B": float} on the CPU (empty
+    fakes of the missing generator and None cycles with one generator)."""
     nets = [G for G in (G_A, G_B) if G is not None]
     modes = [G.training for G in nets]
     for G in nets:
         G.eval()
-    t_A = Translator.wrap(G_A, device)
+    t_A = Translator.wrap(G_A, device) if G_A is not None else None
     t_B = Translator.wrap(G_B, device) if G_B is not None else None
-    out = {"fake_A": [], "cycle_l1_A": None, "cycle_l1_B": None}
+    out = {"fake_A": [], "fake_B": [], "cycle_l1_A": None, "cycle_l1_B": None}
     try:
         for src, fwd, back, fake_key, cyc_key in ((heldout.A, t_A, G_B, "fake_B", "cycle_l1_A"),
                                                   (heldout.B, t_B, G_A, "fake_A", "cycle_l1_B")):
@@ -104,9 +104,9 @@ def score(outputs, heldout, seed=0, folds=DEFAULT_FOLDS, device=None, num_thread
     C2ST intervals and p-values (c2st_B_ci, c2st_B_p, ...) and notes for what could not be computed."""
     rec, notes = {"cycle_l1_A": outputs["cycle_l1_A"], "cycle_l1_B": outputs["cycle_l1_B"]}, []
     for dom, real, fake in (("B", heldout.B, outputs["fake_B"]), ("A", heldout.A, outputs["fake_A"])):
-        if not fake and dom == "A":  # one generator (A -> B): nothing to score in A
-            rec["c2st_A"] = None
-            notes.append("C2ST A: not computed (the model has one generator, A -> B)")
+        if not fake:  # one generator (CUT): nothing translated into this domain
+            rec[f"c2st_{dom}"] = None
+            notes.append(f"C2ST {dom}: not computed (the model has one generator, into the other domain)")
             continue
         try:
             r = c2st(real, fake, folds=folds, seed=seed, device=device, num_threads=num_threads,
