@@ -108,3 +108,29 @@ def test_the_ablation_measures_cut_and_fastcut_beside_the_official_recipe(tmp_pa
     runs = sorted(p.name for p in (ck / "sw" / "runs").iterdir() if p.is_dir())
     assert sum((ck / "sw" / "runs" / r / "latest_net_G.pth").exists() for r in runs) == 2, runs
     assert len(list((ck / "sw" / "samples" / "cut").glob("*.png"))) == 2
+
+
+def test_compare_shows_a_cut_run_as_a_fourth_method(tiny_run, vgg_weights_file, tmp_path):
+    root = tmp_path / "data"
+    for i, sub in enumerate(("trainA", "trainB", "testA", "testB")):
+        make_images(root / sub, 6, size=(48, 40), seed=i)
+    ck = tmp_path / "ck"
+    tiny_run.copy_to(ck)
+    run_to_end([sys.executable, "-m", "cyclegan.train", "--dataroot", str(root), "--name", "tinycut",
+                "--checkpoints_dir", str(ck), *TINY, *CUT, "--direction", "BtoA", "--n_epochs", "1",
+                "--n_epochs_decay", "0"])
+    args = [sys.executable, "-m", "cyclegan.compare", "--name", tiny_run.name, "--checkpoints_dir", str(ck),
+            "--photos", str(root / "testB"), "--style", str(root / "testA"), "--num", "2", "--image_size", "32",
+            "--weights", str(vgg_weights_file), "--num_iters", "2", "--style_mode", "domain",
+            "--results_dir", str(tmp_path / "res"), "--seed", "1", "--cut", "tinycut"]
+    r = subprocess.run(args, cwd=REPO, env=run_env(), capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    out = tmp_path / "res" / f"compare_{tiny_run.name}"
+    data = json.loads((out / "metrics.json").read_text())
+    assert data["summary"]["cut"]["images"] == 2 and data["summary"]["cut"]["time_s"] > 0
+    assert len(list((out / "images").glob("*_cut.png"))) == 2
+    page = (out / "index.html").read_text()
+    assert "CUT (Park et al.; --model cut)" in page and "translates its dataset's B -&gt; A" in page
+    bad = subprocess.run(args[:-1] + [tiny_run.name], cwd=REPO, env=run_env(), capture_output=True, text=True,
+                         timeout=900)
+    assert bad.returncode != 0 and "not a CUT run" in bad.stderr + bad.stdout
