@@ -67,6 +67,19 @@ def test_cut_run_tests_exports_and_loads(tiny_dataset, tmp_path):
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     images = {p.name for p in (tmp_path / "res" / "c" / "test_latest" / "images").iterdir()}
     assert any(n.endswith("_fake_B.png") for n in images) and not any("rec_A" in n for n in images)
+    # --model test (one generator through cyclegan.load) and the video stylizer and demo catalogue take the run
+    r = subprocess.run([sys.executable, "-m", "cyclegan.test", "--dataroot", str(tiny_dataset / "testA"), "--name",
+                        "c", "--model", "test", "--checkpoints_dir", str(ck), "--results_dir", str(tmp_path / "res1"),
+                        "--gpu_ids", "-1", "--num_threads", "0", "--crop_size", "32", "--load_size", "32"],
+                       cwd=REPO, env=run_env(), capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert list((tmp_path / "res1" / "c" / "test_latest" / "images").glob("*_fake.png"))
+    from cyclegan.media.stylizers import cyclegan_frames
+    from cyclegan.webdemo.catalog import discover_models
+    frames = cyclegan_frames(ck / "c", amp="none")
+    x = torch.rand(2, 3, 36, 44)
+    assert torch.allclose(frames.translate(x), t.translate(x), atol=1e-6)
+    assert discover_models(str(ck))["c"].path.endswith("c")
     # cyclegan-export: the ONNX graph gives the .pth's output
     onnx_path = tmp_path / "cut.onnx"
     r = subprocess.run([sys.executable, "-m", "cyclegan.export", "--name", "c", "--checkpoints_dir", str(ck),
