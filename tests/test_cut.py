@@ -167,3 +167,18 @@ def test_the_cuda_graph_step_is_off_for_cut_with_its_reason(tmp_path):
     assert m.capture_spec() is None and "numpy" in m.no_capture_reason
     with pytest.raises(ValueError, match="without torchrun"):
         m.configure(SpeedConfig(device_type="cpu"), world_size=2)
+
+
+@pytest.mark.parametrize("flags,message", [
+    (["--netG", "unet_128"], "--netG unet_128: --model cut trains resnet_9blocks or resnet_6blocks"),
+    (["--gan_mode", "wgangp"], "--gan_mode wgangp"),
+    (["--nce_layers", "0,4,99"], "--nce_layers 0,4,99: this generator has layers 0 to"),
+    (["--nce_layers", "a,b"], "--nce_layers 'a,b'"),
+])
+def test_settings_cut_cannot_train_are_user_errors_naming_the_flag(tmp_path, flags, message):
+    from cyclegan.errors import UserError
+    from cyclegan.models import create_model
+    o = parse("--name", "e", "--checkpoints_dir", str(tmp_path), "--ngf", "4", "--ndf", "4", *flags)
+    with pytest.raises(UserError) as e:
+        create_model(o)
+    assert message in str(e.value)

@@ -20,6 +20,7 @@ import argparse
 import numpy as np
 import torch
 
+from ..errors import SettingError
 from .base_model import BaseModel
 from .cut_networks import CUT_GENERATORS, CUT_SAMPLERS, define_cut_D, define_cut_G, define_F
 from .layers import NORM_TYPES
@@ -49,9 +50,9 @@ def nce_layer_list(text):
     try:
         layers = [int(x) for x in str(text).split(",") if x.strip()]
     except ValueError:
-        raise ValueError(f"--nce_layers {text!r}: give comma-separated layer indices such as 0,4,8,12,16") from None
+        raise SettingError(f"--nce_layers {text!r}: give comma-separated layer indices such as 0,4,8,12,16") from None
     if not layers:
-        raise ValueError("--nce_layers is empty: give layer indices such as 0,4,8,12,16")
+        raise SettingError("--nce_layers is empty: give layer indices such as 0,4,8,12,16")
     return layers
 
 
@@ -114,7 +115,8 @@ class CUTModel(BaseModel):
         self.model_names = ["G", "F", "D"] if self.isTrain else ["G"]
         self.generator_names = ["G"]
         if opt.netG not in CUT_GENERATORS:
-            raise ValueError(f"--netG {opt.netG}: --model cut trains {', '.join(CUT_GENERATORS)}")
+            raise SettingError(f"--netG {opt.netG}: --model cut trains resnet_9blocks or resnet_6blocks (the CUT "
+                               f"code's resnet generators with anti-aliased sampling)")
         self.netG = define_cut_G(opt.input_nc, opt.output_nc, opt.ngf, opt.netG, opt.normG, not opt.no_dropout,
                                  opt.init_type, opt.init_gain, opt.no_antialias, opt.no_antialias_up).to(self.device)
         if not self.isTrain:
@@ -124,9 +126,9 @@ class CUTModel(BaseModel):
         self.netD = define_cut_D(opt.output_nc, opt.ndf, opt.netD, opt.n_layers_D, opt.normD, opt.init_type,
                                  opt.init_gain, opt.no_antialias).to(self.device)
         if opt.nce_idt and opt.input_nc != opt.output_nc:
-            raise ValueError("--nce_idt needs --input_nc == --output_nc (G runs on B images too)")
+            raise SettingError("--nce_idt needs --input_nc == --output_nc (G runs on B images too)")
         if opt.gan_mode == "wgangp":
-            raise ValueError("--gan_mode wgangp: --model cut has no gradient penalty (the CUT code neither); use "
+            raise SettingError("--gan_mode wgangp: --model cut has no gradient penalty (the CUT code neither); use "
                              "lsgan (its default), vanilla or hinge")
         self.criterionGAN = gan_loss(opt.gan_mode).to(self.device)
         self.criterionNCE = PatchNCELoss(opt.nce_T, opt.nce_includes_all_negatives_from_minibatch)
@@ -142,7 +144,7 @@ class CUTModel(BaseModel):
     def configure(self, speed=None, world_size=1):
         """BaseModel.configure, refusing what CUT's step does not support (one line each, naming the flag)."""
         if world_size > 1:
-            raise ValueError("--model cut trains in one process: its generator runs up to three times per step "
+            raise SettingError("--model cut trains in one process: its generator runs up to three times per step "
                              "(image, NCE features of the output and of the input), which DistributedDataParallel's "
                              "gradient hooks do not allow; run it without torchrun")
         return super().configure(speed, world_size)

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from ..errors import SettingError
 from .antialias import Downsample, Upsample
 from .generators import ResnetBlock
 from .layers import get_norm_layer, init_weights, uses_bias
@@ -68,7 +69,7 @@ class CUTResnetGenerator(nn.Module):
     def feature_channels(self, layers):
         """The channel count of the output of each layer index in `layers` (for building PatchSampleF)."""
         if max(layers) >= len(self.model) or min(layers) < 0:
-            raise ValueError(f"--nce_layers {','.join(map(str, layers))}: this generator has layers 0 to "
+            raise SettingError(f"--nce_layers {','.join(map(str, layers))}: this generator has layers 0 to "
                              f"{len(self.model) - 1}")
         channels, out = self.input_nc, {}
         for i, layer in enumerate(self.model):
@@ -82,7 +83,7 @@ def define_cut_G(input_nc, output_nc, ngf, netG, norm="instance", use_dropout=Fa
                  init_gain=0.02, no_antialias=False, no_antialias_up=False):
     """Build and initialise a CUT generator on the CPU: resnet_9blocks | resnet_6blocks | resnet_4blocks."""
     if netG not in CUT_GENERATORS:
-        raise ValueError(f"--netG {netG!r}: --model cut trains one of: {', '.join(CUT_GENERATORS)}")
+        raise SettingError(f"--netG {netG!r}: --model cut trains one of: {', '.join(CUT_GENERATORS)}")
     net = CUTResnetGenerator(input_nc, output_nc, ngf, get_norm_layer(norm), use_dropout, CUT_GENERATORS[netG],
                              no_antialias=no_antialias, no_antialias_up=no_antialias_up)
     return init_weights(net, init_type, init_gain)
@@ -123,7 +124,7 @@ def define_cut_D(input_nc, ndf, netD, n_layers_D=3, norm="instance", init_type="
                  no_antialias=False):
     """Build and initialise the CUT code's discriminator: basic (3 layers) | n_layers (--n_layers_D)."""
     if netD not in ("basic", "n_layers"):
-        raise ValueError(f"--netD {netD!r}: --model cut trains basic or n_layers")
+        raise SettingError(f"--netD {netD!r}: --model cut trains basic or n_layers")
     net = CUTDiscriminator(input_nc, ndf, 3 if netD == "basic" else n_layers_D, get_norm_layer(norm), no_antialias)
     return init_weights(net, init_type, init_gain)
 
@@ -173,5 +174,5 @@ class PatchSampleF(nn.Module):
 def define_F(channels, netF, nc=256, init_type="xavier", init_gain=0.02):
     """The patch sampler: mlp_sample (MLP per layer) | sample (no weights), initialised as the CUT code does."""
     if netF not in CUT_SAMPLERS:
-        raise ValueError(f"--netF {netF!r} is not one of: {', '.join(CUT_SAMPLERS)}")
+        raise SettingError(f"--netF {netF!r} is not one of: {', '.join(CUT_SAMPLERS)}")
     return init_weights(PatchSampleF(channels, use_mlp=netF == "mlp_sample", nc=nc), init_type, init_gain)
