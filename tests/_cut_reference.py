@@ -173,3 +173,140 @@ def reference_patchnce(feat_q, feat_k, batch_size, nce_T=0.07, all_negatives=Fal
     l_neg = l_neg_curbatch.view(-1, npatches)
     out = torch.cat((l_pos, l_neg), dim=1) / nce_T
     return torch.nn.CrossEntropyLoss(reduction='none')(out, torch.zeros(out.size(0), dtype=torch.long))
+
+
+class NLayerDiscriminator(nn.Module):
+    """The CUT code's PatchGAN with its anti-aliased downsampling."""
+
+    def __init__(self, input_nc, ndf=64, n_layers=3, norm_layer=nn.BatchNorm2d, no_antialias=False):
+        super().__init__()
+        if type(norm_layer) == functools.partial:
+            use_bias = norm_layer.func == nn.InstanceNorm2d
+        else:
+            use_bias = norm_layer == nn.InstanceNorm2d
+        kw, padw = 4, 1
+        if no_antialias:
+            sequence = [nn.Conv2d(input_nc, ndf, kernel_size=kw, stride=2, padding=padw), nn.LeakyReLU(0.2, True)]
+        else:
+            sequence = [nn.Conv2d(input_nc, ndf, kernel_size=kw, stride=1, padding=padw), nn.LeakyReLU(0.2, True),
+                        Downsample(ndf)]
+        nf_mult = 1
+        for n in range(1, n_layers):
+            nf_mult_prev = nf_mult
+            nf_mult = min(2 ** n, 8)
+            if no_antialias:
+                sequence += [nn.Conv2d(ndf * nf_mult_prev, ndf * nf_mult, kernel_size=kw, stride=2, padding=padw,
+                                       bias=use_bias), norm_layer(ndf * nf_mult), nn.LeakyReLU(0.2, True)]
+            else:
+                sequence += [nn.Conv2d(ndf * nf_mult_prev, ndf * nf_mult, kernel_size=kw, stride=1, padding=padw,
+                                       bias=use_bias), norm_layer(ndf * nf_mult), nn.LeakyReLU(0.2, True),
+                             Downsample(ndf * nf_mult)]
+        nf_mult_prev = nf_mult
+        nf_mult = min(2 ** n_layers, 8)
+        sequence += [nn.Conv2d(ndf * nf_mult_prev, ndf * nf_mult, kernel_size=kw, stride=1, padding=padw,
+                               bias=use_bias), norm_layer(ndf * nf_mult), nn.LeakyReLU(0.2, True)]
+        sequence += [nn.Conv2d(ndf * nf_mult, 1, kernel_size=kw, stride=1, padding=padw)]
+        self.model = nn.Sequential(*sequence)
+
+    def forward(self, input):
+        return self.model(input)
+
+
+class Normalize(nn.Module):
+    def __init__(self, power=2):
+        super().__init__()
+        self.power = power
+
+    def forward(self, x):
+        norm = x.pow(self.power).sum(1, keepdim=True).pow(1. / self.power)
+        return x.div(norm + 1e-7)
+
+
+class PatchSampleF(nn.Module):
+    """The CUT code's sampler; its MLPs (created on the first forward there) are created here from `channels`,
+    with the same structure and names, so weights can be copied in."""
+
+    def __init__(self, channels, nc=256):
+        super().__init__()
+        self.l2norm = Normalize(2)
+        self.nc = nc
+        for mlp_id, input_nc in enumerate(channels):
+            setattr(self, 'mlp_%d' % mlp_id,
+                    nn.Sequential(*[nn.Linear(input_nc, self.nc), nn.ReLU(), nn.Linear(self.nc, self.nc)]))
+
+    def forward(self, feats, num_patches=64, patch_ids=None):
+        return_ids, return_feats = [], []
+        for feat_id, feat in enumerate(feats):
+            feat_reshape = feat.permute(0, 2, 3, 1).flatten(1, 2)
+            if patch_ids is not None:
+                patch_id = patch_ids[feat_id]
+            else:
+                patch_id = np.random.permutation(feat_reshape.shape[1])
+                patch_id = patch_id[:int(min(num_patches, patch_id.shape[0]))]
+            patch_id = torch.as_tensor(patch_id, dtype=torch.long, device=feat.device)  # the CUT code: torch.tensor
+            x_sample = feat_reshape[:, patch_id, :].flatten(0, 1)
+            x_sample = getattr(self, 'mlp_%d' % feat_id)(x_sample)
+            return_ids.append(patch_id)
+            return_feats.append(self.l2norm(x_sample))
+        return return_feats, return_ids
+
+
+class CUTStep:
+    """models/cut_model.py's CUTModel.optimize_parameters (lsgan, mlp_sample) around given G, D, F."""
+
+    def __init__(self, G, D, F, opt):
+        self.netG, self.netD, self.netF, self.opt = G, D, F, opt
+        self.nce_layers = [int(i) for i in opt["nce_layers"].split(',')]
+        self.mse = nn.MSELoss()
+        self.optimizer_G = torch.optim.Adam(G.parameters(), lr=opt["lr"], betas=(opt["beta1"], 0.999))
+        self.optimizer_D = torch.optim.Adam(D.parameters(), lr=opt["lr"], betas=(opt["beta1"], 0.999))
+        self.optimizer_F = torch.optim.Adam(F.parameters(), lr=opt["lr"], betas=(opt["beta1"], 0.999))
+
+    def gan(self, pred, real):
+        return self.mse(pred, torch.full_like(pred, 1.0 if real else 0.0))
+
+    def calculate_NCE_loss(self, src, tgt):
+        feat_q = self.netG(tgt, self.nce_layers, encode_only=True)
+        if self.opt["flip_equivariance"] and self.flipped_for_equivariance:
+            feat_q = [torch.flip(fq, [3]) for fq in feat_q]
+        feat_k = self.netG(src, self.nce_layers, encode_only=True)
+        feat_k_pool, sample_ids = self.netF(feat_k, self.opt["num_patches"], None)
+        feat_q_pool, _ = self.netF(feat_q, self.opt["num_patches"], sample_ids)
+        total = 0.0
+        for f_q, f_k in zip(feat_q_pool, feat_k_pool):
+            loss = reference_patchnce(f_q, f_k, self.opt["batch_size"], self.opt["nce_T"]) * self.opt["lambda_NCE"]
+            total += loss.mean()
+        return total / len(self.nce_layers)
+
+    def step(self, real_A, real_B):
+        o = self.opt
+        real = torch.cat((real_A, real_B), dim=0) if o["nce_idt"] else real_A
+        self.flipped_for_equivariance = False
+        if o["flip_equivariance"]:
+            self.flipped_for_equivariance = np.random.random() < 0.5
+            if self.flipped_for_equivariance:
+                real = torch.flip(real, [3])
+        fake = self.netG(real)
+        fake_B = fake[:real_A.size(0)]
+        idt_B = fake[real_A.size(0):] if o["nce_idt"] else None
+        for p in self.netD.parameters():
+            p.requires_grad = True
+        self.optimizer_D.zero_grad()
+        loss_D = (self.gan(self.netD(fake_B.detach()), False).mean() + self.gan(self.netD(real_B), True).mean()) * 0.5
+        loss_D.backward()
+        self.optimizer_D.step()
+        for p in self.netD.parameters():
+            p.requires_grad = False
+        self.optimizer_G.zero_grad()
+        self.optimizer_F.zero_grad()
+        loss_G_GAN = self.gan(self.netD(fake_B), True).mean() * o["lambda_GAN"]
+        loss_NCE = self.calculate_NCE_loss(real_A, fake_B)
+        if o["nce_idt"]:
+            loss_NCE_both = (loss_NCE + self.calculate_NCE_loss(real_B, idt_B)) * 0.5
+        else:
+            loss_NCE_both = loss_NCE
+        loss_G = loss_G_GAN + loss_NCE_both
+        loss_G.backward()
+        self.optimizer_G.step()
+        self.optimizer_F.step()
+        return {"D": float(loss_D), "G": float(loss_G), "NCE": float(loss_NCE)}

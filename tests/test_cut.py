@@ -182,3 +182,60 @@ def test_settings_cut_cannot_train_are_user_errors_naming_the_flag(tmp_path, fla
     with pytest.raises(UserError) as e:
         create_model(o)
     assert message in str(e.value)
+
+
+@pytest.mark.parametrize("mode,batch", [("CUT", 1), ("FastCUT", 2)])
+def test_training_steps_equal_the_cut_codes_steps(tmp_path, mode, batch):
+    """Our model and a transcription of the CUT code's step (tests/_cut_reference.py), from the same weights and
+    numpy seed (patch positions, flips), take the same steps: the same losses and weights after three steps."""
+    import _cut_reference as ref
+    from cyclegan.models import create_model
+    o = parse("--name", "s", "--checkpoints_dir", str(tmp_path), "--ngf", "4", "--ndf", "4", "--netG",
+              "resnet_6blocks", "--num_patches", "8", "--netF_nc", "8", "--amp", "none", "--crop_size", "32",
+              "--CUT_mode", mode, "--batch_size", str(batch))
+    m = create_model(o)
+    m.configure()
+    m.setup(o, load=False)
+    G = ref.ResnetGenerator(3, 3, 4, ref.get_norm_layer("instance"), False, 6)
+    D = ref.NLayerDiscriminator(3, 4, 3, ref.get_norm_layer("instance"))
+    F = ref.PatchSampleF(m.netG.feature_channels(m.nce_layers), nc=8)
+    for theirs, ours in ((G, m.netG), (D, m.netD), (F, m.netF)):
+        assert list(theirs.state_dict()) == list(ours.state_dict())  # the CUT code's keys, D's and F's too
+        theirs.load_state_dict(ours.state_dict())
+    step = ref.CUTStep(G, D, F, dict(vars(o)))
+    batches = [(smooth(10 + i, 32, 32).repeat(batch, 1, 1, 1) * 2 - 1, smooth(20 + i, 32, 32).expand(batch, -1, -1, -1)
+                * 2 - 1) for i in range(3)]
+    batches = [(a + 0.05 * torch.randn(a.shape, generator=torch.Generator().manual_seed(i)), b)
+               for i, (a, b) in enumerate(batches)]
+    np.random.seed(3)
+    mine = []
+    for a, b in batches:
+        m.set_input({"A": a, "B": b, "A_paths": ["a"] * batch, "B_paths": ["b"] * batch})
+        m.optimize_parameters()
+        mine.append({k: float(getattr(m, "loss_" + k).detach()) for k in ("D", "G", "NCE")})
+    np.random.seed(3)
+    theirs = [step.step(a, b) for a, b in batches]
+    for x, y in zip(mine, theirs):
+        for k in x:
+            assert x[k] == pytest.approx(y[k], rel=1e-4, abs=1e-6), (k, x, y)
+    for net_ref, net in ((G, m.netG), (D, m.netD), (F, m.netF)):
+        free = normed_biases(net)
+        assert free or net is m.netF
+        for (k, a), b in zip(net.state_dict().items(), net_ref.state_dict().values()):
+            # a conv bias before an instance norm has a zero gradient up to rounding, which Adam scales to steps
+            # of up to lr each way: after 3 steps the two may differ by 6 lr; every other tensor agrees to rounding
+            atol = 6 * o.lr if k in free else 1e-5
+            assert torch.allclose(a, b, atol=atol, rtol=1e-4), k
+
+
+def normed_biases(net):
+    """State-dict keys of the conv biases that an InstanceNorm2d follows directly (gradient zero up to rounding)."""
+    out = set()
+    for name, mod in net.named_modules():
+        if isinstance(mod, torch.nn.Sequential):
+            layers = list(mod)
+            for i, layer in enumerate(layers[:-1]):
+                if isinstance(layer, torch.nn.Conv2d) and layer.bias is not None and \
+                        isinstance(layers[i + 1], torch.nn.InstanceNorm2d):
+                    out.add(f"{name}.{i}.bias" if name else f"{i}.bias")
+    return out
