@@ -146,16 +146,32 @@ def test_one_training_step_moves_every_network_and_logs_the_cut_losses(tmp_path)
     assert set(m.get_current_visuals()) == {"real_A", "fake_B", "real_B", "idt_B"}
 
 
-def test_over_the_memory_budget_a_cut_generator_runs_whole_with_a_warning(tmp_path):
-    ref = reference_generator("resnet_6blocks", 4, "instance", seed=1)
+@pytest.mark.parametrize("norm,no_aa_up", [("instance", False), ("batch", True)])
+def test_over_the_memory_budget_a_cut_generator_runs_in_tiles_with_the_same_result(tmp_path, norm, no_aa_up):
+    ref = reference_generator("resnet_6blocks", 4, norm, False, no_aa_up, seed=1)
     torch.save(ref.state_dict(), tmp_path / "latest_net_G.pth")
-    t = cyclegan.load(tmp_path / "latest_net_G.pth", device="cpu", amp="none", memory_budget_mb=0.001)
-    assert t.untileable
+    whole = cyclegan.load(tmp_path / "latest_net_G.pth", device="cpu", amp="none", tile=0)
+    tiled = cyclegan.load(tmp_path / "latest_net_G.pth", device="cpu", amp="none", tile=24)
+    auto = cyclegan.load(tmp_path / "latest_net_G.pth", device="cpu", amp="none", memory_budget_mb=0.001)
+    assert tiled.untileable is None and auto.tile_for(1, 64, 88) is not None
+    x = smooth(4, 64, 88)
+    want = whole(x)
+    with torch.no_grad():
+        assert float((want - ((ref(x * 2 - 1) + 1) / 2).clamp(0, 1)).abs().max()) < 1e-5
+    for t in (tiled, auto):
+        assert float((t(x) - want).abs().max()) < 1e-4
+
+
+def test_a_net_without_a_tiled_form_runs_whole_over_the_budget_with_a_warning():
+    from cyclegan.inference import Translator
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 3, 3, padding=1), torch.nn.GELU()).eval()
+    t = Translator(net, {"ngf": 64}, device="cpu", amp="none", memory_budget_mb=0.001)
+    assert "GELU" in t.untileable
     x = smooth(4)
     with pytest.warns(UserWarning, match="cannot run in tiles"):
         got = t(x)
     with torch.no_grad():
-        assert float((got - ((ref(x * 2 - 1) + 1) / 2).clamp(0, 1)).abs().max()) < 1e-5
+        assert torch.allclose(got, ((net(x * 2 - 1) + 1) / 2).clamp(0, 1), atol=1e-6)
 
 
 def test_the_cuda_graph_step_is_off_for_cut_with_its_reason(tmp_path):

@@ -12,7 +12,7 @@ bf16 once, in channels_last with instance norm by the group_norm kernel, and run
 recasts the weights every call and runs each reflection pad in float32 (two casts per convolution). Images
 whose estimated memory is over the budget (or all images, with tile=N) run layer by layer in tiles with
 whole-image instance-norm statistics (cyclegan.inference.tiling): the same result in bounded memory. A net with
-layers that have no tiled form (a CUT generator's anti-aliasing) runs such images whole, with a warning.
+layers that have no tiled form runs such images whole, with a warning.
 """
 import contextlib
 import os
@@ -95,8 +95,7 @@ class Translator:
         self.multiple = int(self.info.get("multiple") or getattr(net, "multiple", 4))
         self.tile, self.batch_size = tile, max(1, int(batch_size))
         self.budget_mb = memory_budget_mb
-        # why the net cannot run in tiles (None: it can); automatic tiling then runs images whole (a CUT
-        # generator's anti-aliasing layers have no tiled form yet)
+        # why the net cannot run in tiles (None: it can); automatic tiling then runs such images whole
         self.untileable = None if self.onnx else tileable(unwrap(net))
         self._warned_whole = False
         use_compile = not self.onnx and compile_for_inference(self.device.type, compile)

@@ -25,6 +25,12 @@ def blur_kernel(size):
     return (k / k.sum()).float()
 
 
+def _fixed(conv, filt):
+    """`conv` (a bias-free depthwise Conv2d / ConvTranspose2d) with `filt` as its frozen weight (shared memory)."""
+    conv.weight = nn.Parameter(filt, requires_grad=False)
+    return conv
+
+
 class Downsample(nn.Module):
     """Blur then keep every second pixel: pad (reflect, (k-1)/2 each side), depthwise conv with `filt`, stride 2."""
 
@@ -39,6 +45,13 @@ class Downsample(nn.Module):
         if self.filt_size == 1:
             return x[:, :, ::self.stride, ::self.stride]
         return F.conv2d(self.pad(x), self.filt.to(x.dtype), stride=self.stride, groups=x.shape[1])
+
+    def as_layers(self):
+        """(pad, conv) doing the same as forward, for the tiled runner (inference/lowering.py)."""
+        k = self.filt_size
+        conv = nn.Conv2d(self.channels, self.channels, k, stride=self.stride, groups=self.channels, bias=False,
+                         device=self.filt.device, dtype=self.filt.dtype)
+        return self.pad, _fixed(conv, self.filt)
 
 
 class Upsample(nn.Module):
@@ -55,3 +68,13 @@ class Upsample(nn.Module):
         out = F.conv_transpose2d(self.pad(x), self.filt.to(x.dtype), stride=self.stride, padding=1 + self.pad_size,
                                  groups=x.shape[1])[:, :, 1:, 1:]
         return out if self.filt_size % 2 == 1 else out[:, :, :-1, :-1]
+
+    def as_layers(self):
+        """(pad, transposed conv) doing the same as forward for an even kernel (cropping one more pixel each
+        side is one more unit of padding), for the tiled runner; None for odd kernels."""
+        if self.filt_size % 2:
+            return None
+        k = self.filt_size
+        conv = nn.ConvTranspose2d(self.channels, self.channels, k, stride=self.stride, padding=2 + self.pad_size,
+                                  groups=self.channels, bias=False, device=self.filt.device, dtype=self.filt.dtype)
+        return self.pad, _fixed(conv, self.filt)
