@@ -79,7 +79,8 @@ def test_cut_run_tests_exports_and_loads(tiny_dataset, tmp_path):
     frames = cyclegan_frames(ck / "c", amp="none")
     x = torch.rand(2, 3, 36, 44)
     assert torch.allclose(frames.translate(x), t.translate(x), atol=1e-6)
-    assert discover_models(str(ck))["c"].path.endswith("c")
+    entry = discover_models(str(ck))["c"]
+    assert entry.kind == "cut" and entry.label == "c (CUT)" and entry.method == "cyclegan"
     # cyclegan-export: the ONNX graph gives the .pth's output
     onnx_path = tmp_path / "cut.onnx"
     r = subprocess.run([sys.executable, "-m", "cyclegan.export", "--name", "c", "--checkpoints_dir", str(ck),
