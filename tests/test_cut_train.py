@@ -148,3 +148,21 @@ def test_compare_shows_a_cut_run_as_a_fourth_method(tiny_run, vgg_weights_file, 
     bad = subprocess.run(args[:-1] + [tiny_run.name], cwd=REPO, env=run_env(), capture_output=True, text=True,
                          timeout=900)
     assert bad.returncode != 0 and "not a CUT run" in bad.stderr + bad.stdout
+
+
+def test_cyclegan_eval_scores_a_cut_run_in_its_one_direction(tmp_path):
+    root = tmp_path / "data"
+    for i, (sub, n) in enumerate((("trainA", 4), ("trainB", 4), ("testA", 10), ("testB", 10))):
+        make_images(root / sub, n, size=(36, 36), seed=i, prefix=f"{sub}_")
+    ck = tmp_path / "ck"
+    run_to_end([sys.executable, "-m", "cyclegan.train", "--dataroot", str(root), "--name", "e", "--checkpoints_dir",
+                str(ck), *TINY, *CUT, "--direction", "BtoA", "--n_epochs", "1", "--n_epochs_decay", "0",
+                "--save_epoch_freq", "1"])
+    r = subprocess.run([sys.executable, "-m", "cyclegan.evaluate", "--name", "e", "--checkpoints_dir", str(ck),
+                        "--dataroot", str(root), "--epoch", "all", "--c2st_steps", "8", "--image_size", "32"],
+                       cwd=REPO, env=run_env(), capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    results = json.loads((ck / "e" / "eval_results.json").read_text())["results"]
+    assert [x["epoch"] for x in results] == ["1", "latest"]
+    for x in results:  # BtoA: photos (B) -> paintings (A): the C2ST of A only
+        assert isinstance(x["c2st_A"], float) and x["c2st_B"] is None and x["cycle_l1_B"] is None

@@ -10,11 +10,9 @@ from ..data import create_dataloader, create_dataset
 from ..errors import MissingFileError
 from ..images import save_image
 from ..inference import load
-from ..inference.loading import saved_settings
-from ..metrics.evaluate import append_jsonl, evaluate_generators, read_jsonl
+from ..metrics.evaluate import append_jsonl, evaluate_generators, one_generator_target, read_jsonl
 from ..models import create_model
 from ..models.arch import arch_hint
-from ..models.files import net_saved
 from ..bench.cyclegan import BatchStream, device_name, time_training  # the benchmark's step timer
 
 EVAL_LOG = "ablate_eval.jsonl"
@@ -26,12 +24,6 @@ def arch_of(opt):
             if k in ("netG", "ngf", "norm", "no_dropout", "no_antialias", "no_antialias_up")}
 
 
-def one_generator(run_dir, epoch):
-    """For a run with one generator ({epoch}_net_G.pth: cut), the domain it translates into as the dataset names
-    them ('A' when it trained with --direction BtoA, else 'B'); None for a CycleGAN run."""
-    if not net_saved(run_dir, epoch, "G"):
-        return None
-    return "A" if saved_settings(run_dir).get("direction") == "BtoA" else "B"
 
 
 def load_generator(run_dir, arch, epoch, name, kind, device, back=False):
@@ -54,7 +46,7 @@ def evaluate_run(run, run_dir, arch, heldout, settings, device, log=print, stopp
         for kind in sorted({w for _, w in run.variants}):
             if (epoch, kind) in done or stopped():
                 continue
-            into = one_generator(run_dir, epoch)
+            into = one_generator_target(run_dir, epoch)
             tr = load_generator(run_dir, arch, epoch, "G" if into else "G_A", kind, device, back=not into)
             nets = (tr.net, tr.back) if not into else (None, tr.net) if into == "A" else (tr.net, None)
             rec = {"epoch": epoch, "step": epoch * run.steps_per_epoch, "weights": kind, "seed": run.seed,
@@ -83,7 +75,7 @@ def write_samples(run, run_dir, arch, photos, out_dir, device):
         if all(os.path.isfile(f) for f in files):
             continue
         os.makedirs(folder, exist_ok=True)
-        single = one_generator(run_dir, run.epochs) is not None
+        single = one_generator_target(run_dir, run.epochs) is not None
         tr = load_generator(run_dir, arch, run.epochs, "G" if single else "G_B", kind, device)
         for photo, f in zip(photos, files):
             save_image(tr.translate(photo.unsqueeze(0))[0], f)

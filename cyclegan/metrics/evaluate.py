@@ -19,7 +19,9 @@ import torch
 
 from ..errors import MissingFileError
 from ..images import load_image
+from ..inference.loading import saved_settings
 from ..inference.translator import Translator
+from ..models.files import net_saved
 from .c2st import DEFAULT_FOLDS, C2STError, c2st, needed_per_class
 from .color import color_distance, pool_lab_pixels
 from .images import list_images
@@ -97,6 +99,15 @@ def translate(G_A, G_B, heldout, device="cpu"):
         for G, mode in zip(nets, modes):
             G.train(mode)
     return out
+
+
+def one_generator_target(run_dir, epoch):
+    """For a run with one generator ({epoch}_net_G.pth and no G_A: cut), the domain it translates into as the
+    dataset names them ('A' when it trained with --direction BtoA, else 'B'); None for a CycleGAN run. The
+    caller then passes it as G_B (into A) or G_A (into B) to translate()."""
+    if net_saved(run_dir, epoch, "G_A") or not net_saved(run_dir, epoch, "G"):
+        return None
+    return "A" if saved_settings(run_dir).get("direction") == "BtoA" else "B"
 
 
 def score(outputs, heldout, seed=0, folds=DEFAULT_FOLDS, device=None, num_threads=None, c2st_settings=None):
