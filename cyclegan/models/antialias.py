@@ -12,8 +12,20 @@ import torch.nn.functional as F
 
 BINOMIAL = {1: [1.0], 2: [1.0, 1.0], 3: [1.0, 2.0, 1.0], 4: [1.0, 3.0, 3.0, 1.0], 5: [1.0, 4.0, 6.0, 4.0, 1.0],
             6: [1.0, 5.0, 10.0, 10.0, 5.0, 1.0], 7: [1.0, 6.0, 15.0, 20.0, 15.0, 6.0, 1.0]}
-PADS = {"reflect": nn.ReflectionPad2d, "refl": nn.ReflectionPad2d, "replicate": nn.ReplicationPad2d,
-        "repl": nn.ReplicationPad2d, "zero": nn.ZeroPad2d}
+class SlicedReplicationPad2d(nn.ReplicationPad2d):
+    """ReplicationPad2d as edge slices and cat: the same values, and a backward of copies and adds. With
+    torch.compile (torch 2.14, CPU) the aten replication_pad2d backward fails a stride check inside the
+    generator; this form compiles."""
+
+    def forward(self, x):
+        left, right, top, bottom = self.padding
+        x = torch.cat([x[..., :1].expand(*x.shape[:-1], left), x, x[..., -1:].expand(*x.shape[:-1], right)], -1)
+        return torch.cat([x[..., :1, :].expand(*x.shape[:-2], top, x.shape[-1]), x,
+                          x[..., -1:, :].expand(*x.shape[:-2], bottom, x.shape[-1])], -2)
+
+
+PADS = {"reflect": nn.ReflectionPad2d, "refl": nn.ReflectionPad2d, "replicate": SlicedReplicationPad2d,
+        "repl": SlicedReplicationPad2d, "zero": nn.ZeroPad2d}
 
 
 def blur_kernel(size):
