@@ -59,6 +59,8 @@ class TestOptions(BaseOptions):
         if opt.model == "test":
             opt.dataset_mode = "single"
         saved = load_saved_options(os.path.join(opt.checkpoints_dir, opt.name))
+        if saved and opt.model == "cut" and "direction" not in opt.explicit and "direction" in saved:
+            opt.direction = saved["direction"]  # CUT's one generator takes the domain it was trained on
         if saved:
             conflicts = apply_saved_architecture(opt, saved)
             if conflicts:

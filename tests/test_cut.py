@@ -258,3 +258,17 @@ def normed_biases(net):
                         isinstance(layers[i + 1], torch.nn.InstanceNorm2d):
                     out.add(f"{name}.{i}.bias" if name else f"{i}.bias")
     return out
+
+
+def test_testing_a_cut_run_takes_its_direction_and_architecture_from_the_run(tmp_path):
+    import json
+    from options.test_options import TestOptions
+    run = tmp_path / "r"
+    run.mkdir()
+    (run / "train_opt.json").write_text(json.dumps({"model": "cut", "direction": "BtoA", "netG": "resnet_6blocks",
+                                                    "ngf": 8, "normG": "batch", "no_antialias": True}))
+    base = ["--dataroot", "x", "--name", "r", "--checkpoints_dir", str(tmp_path)]
+    o = TestOptions().parse(base)
+    assert (o.model, o.direction, o.netG, o.ngf, o.normG, o.no_antialias) == \
+        ("cut", "BtoA", "resnet_6blocks", 8, "batch", True)
+    assert TestOptions().parse(base + ["--direction", "AtoB"]).direction == "AtoB"  # typed: kept
