@@ -129,7 +129,7 @@ class CUTModel(BaseModel):
             raise SettingError("--nce_idt needs --input_nc == --output_nc (G runs on B images too)")
         if opt.gan_mode == "wgangp":
             raise SettingError("--gan_mode wgangp: --model cut has no gradient penalty (the CUT code neither); use "
-                             "lsgan (its default), vanilla or hinge")
+                               "lsgan (its default), vanilla or hinge")
         self.criterionGAN = gan_loss(opt.gan_mode).to(self.device)
         self.criterionNCE = PatchNCELoss(opt.nce_T, opt.nce_includes_all_negatives_from_minibatch)
         betas = (opt.beta1, 0.999)
@@ -144,9 +144,9 @@ class CUTModel(BaseModel):
     def configure(self, speed=None, world_size=1):
         """BaseModel.configure, refusing what CUT's step does not support (one line each, naming the flag)."""
         if world_size > 1:
-            raise SettingError("--model cut trains in one process: its generator runs up to three times per step "
-                             "(image, NCE features of the output and of the input), which DistributedDataParallel's "
-                             "gradient hooks do not allow; run it without torchrun")
+            raise SettingError("--model cut trains in one process: its generator runs up to three times per "
+                               "step (image, NCE features of the output and of the input), which "
+                               "DistributedDataParallel's gradient hooks do not allow; run it without torchrun")
         return super().configure(speed, world_size)
 
     def set_input(self, data):

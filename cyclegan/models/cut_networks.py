@@ -70,7 +70,7 @@ class CUTResnetGenerator(nn.Module):
         """The channel count of the output of each layer index in `layers` (for building PatchSampleF)."""
         if max(layers) >= len(self.model) or min(layers) < 0:
             raise SettingError(f"--nce_layers {','.join(map(str, layers))}: this generator has layers 0 to "
-                             f"{len(self.model) - 1}")
+                               f"{len(self.model) - 1}")
         channels, out = self.input_nc, {}
         for i, layer in enumerate(self.model):
             if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d)):
