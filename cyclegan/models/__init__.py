@@ -1,5 +1,6 @@
-"""The model layer: CycleGANModel, CUTModel (CUT / FastCUT) and TestModel with their nets, losses, pool, schedulers and runtime (speed
-settings, the CUDA-graph step, compiled inference); this module is the registry (`--model cycle_gan | cut | test`)."""
+"""The model layer: CycleGANModel, CUTModel (CUT / FastCUT) and TestModel with their nets, losses, pool,
+schedulers and runtime (speed settings, the CUDA-graph step, compiled inference); this module is the registry
+(`--model cycle_gan | cut | test`)."""
 from .base_model import BaseModel
 from .cut_model import CUTModel
 from .cycle_gan_model import CycleGANModel
