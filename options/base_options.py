@@ -206,9 +206,14 @@ class BaseOptions(Options):
         known, _ = parser.parse_known_args(argv)
         if known.model is not None:
             get_option_setter(known.model)(parser, self.isTrain)
-            with_flags, _ = parser.parse_known_args(argv)  # the model's presets read its own flags (--CUT_mode)
-            find_model_class(known.model).apply_presets(parser, with_flags, self.isTrain)
+            self.model_presets(parser, known.model, argv)
         return parser
+
+    def model_presets(self, parser, model, argv):
+        """The model's presets (BaseModel.apply_presets: defaults that depend on its own flags, e.g. --CUT_mode),
+        once its flags are on the parser."""
+        known, _ = parser.parse_known_args(argv)
+        find_model_class(model).apply_presets(parser, known, self.isTrain)
 
     def gather_options(self, argv=None):
         argv = sys.argv[1:] if argv is None else list(argv)

@@ -7,7 +7,9 @@ from cyclegan.models.losses import GAN_MODES
 from cyclegan.models.schedulers import LR_POLICIES
 from cyclegan.models.temporal import TEMPORAL_HELP
 
-from .base_options import BaseOptions, apply_seed_rule, load_saved_options
+from cyclegan.models import find_model_class
+
+from .base_options import BaseOptions, apply_seed_rule, explicit_flags, load_saved_options
 from .recipe_options import apply_recipe
 
 
@@ -16,6 +18,14 @@ class TrainOptions(BaseOptions):
 
     def build_parser(self, argv):
         return apply_recipe(super().build_parser(argv), argv)  # --recipe NAME: its flags as defaults
+
+    def model_presets(self, parser, model, argv):
+        """As BaseOptions, and on --continue_train the model gets the run's saved options and the typed flags, so a
+        resumed run keeps its mode and settings (BaseModel.apply_presets)."""
+        known, _ = parser.parse_known_args(argv)
+        saved = load_saved_options(os.path.join(known.checkpoints_dir, known.name)) if known.continue_train else None
+        saved = saved if saved and saved.get("model") == model else None
+        find_model_class(model).apply_presets(parser, known, True, saved, explicit_flags(parser, argv))
 
     def initialize(self, parser):
         p = super().initialize(parser)

@@ -272,3 +272,21 @@ def test_testing_a_cut_run_takes_its_direction_and_architecture_from_the_run(tmp
     assert (o.model, o.direction, o.netG, o.ngf, o.normG, o.no_antialias) == \
         ("cut", "BtoA", "resnet_6blocks", 8, "batch", True)
     assert TestOptions().parse(base + ["--direction", "AtoB"]).direction == "AtoB"  # typed: kept
+
+
+def test_a_resumed_cut_run_keeps_its_mode_and_settings_unless_typed(tmp_path):
+    import json
+    run = tmp_path / "r"
+    run.mkdir()
+    (run / "train_opt.json").write_text(json.dumps({"model": "cut", "CUT_mode": "FastCUT", "nce_idt": False,
+                                                    "lambda_NCE": 3.0, "flip_equivariance": True, "n_epochs": 7,
+                                                    "n_epochs_decay": 2, "num_patches": 64}))
+    base = ["--name", "r", "--checkpoints_dir", str(tmp_path), "--continue_train"]
+    o = parse(*base)
+    assert (o.CUT_mode, o.nce_idt, o.lambda_NCE, o.flip_equivariance, o.n_epochs, o.n_epochs_decay, o.num_patches) \
+        == ("FastCUT", False, 3.0, True, 7, 2, 64)
+    o = parse(*base, "--lambda_NCE", "5", "--num_patches", "32")
+    assert (o.CUT_mode, o.lambda_NCE, o.num_patches, o.n_epochs) == ("FastCUT", 5.0, 32, 7)
+    o = parse(*base, "--CUT_mode", "CUT")  # a typed mode: its preset, nothing restored (as a typed --recipe)
+    assert (o.CUT_mode, o.nce_idt, o.lambda_NCE, o.num_patches) == ("CUT", True, 1.0, 256)
+    assert parse("--name", "r", "--checkpoints_dir", str(tmp_path)).CUT_mode == "CUT"  # a new run: no restore

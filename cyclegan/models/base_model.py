@@ -53,9 +53,10 @@ class BaseModel:
         return parser
 
     @staticmethod
-    def apply_presets(parser, known, is_train=True):
+    def apply_presets(parser, known, is_train=True, saved=None, typed=()):
         """Defaults that depend on the model's own flags (`known`: the command line parsed once with them), set
-        with parser.set_defaults so typed flags win; e.g. CUTModel's --CUT_mode. None by default."""
+        with parser.set_defaults so typed flags win; e.g. CUTModel's --CUT_mode. On --continue_train `saved` is
+        the run's train_opt.json and `typed` the flags on the command line. None by default."""
 
     # -- to be filled by subclasses --
     def set_input(self, data):

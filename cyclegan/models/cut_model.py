@@ -32,6 +32,10 @@ MODES = ("CUT", "cut", "FastCUT", "fastcut")
 # the CUT code's modify_commandline_options, as parser defaults (typed flags win)
 PRESETS = {"cut": dict(nce_idt=True, lambda_NCE=1.0, n_epochs=200, n_epochs_decay=200),
            "fastcut": dict(nce_idt=False, lambda_NCE=10.0, flip_equivariance=True, n_epochs=150, n_epochs_decay=50)}
+# what a resumed run takes back from its train_opt.json unless typed: CUT's flags and what its presets set
+RESUMED = ("CUT_mode", "lambda_GAN", "lambda_NCE", "nce_idt", "nce_layers", "nce_includes_all_negatives_from_minibatch",
+           "netF", "netF_nc", "nce_T", "num_patches", "flip_equivariance", "normG", "normD", "no_antialias",
+           "no_antialias_up", "n_epochs", "n_epochs_decay")
 
 
 def str2bool(text):
@@ -96,13 +100,17 @@ class CUTModel(BaseModel):
         return p
 
     @staticmethod
-    def apply_presets(parser, known, is_train=True):
+    def apply_presets(parser, known, is_train=True, saved=None, typed=()):
         """--CUT_mode's preset as parser defaults (`known`: the command line parsed once with this model's flags),
-        so typed flags keep their values."""
-        preset = dict(PRESETS[known.CUT_mode.lower()])
+        so typed flags keep their values; on --continue_train (`saved`: the run's options) without a typed
+        --CUT_mode, the run's mode and CUT settings come back unless typed, as `--recipe` does for CycleGAN."""
+        restore = saved and "CUT_mode" not in typed
+        restored = {k: saved[k] for k in RESUMED if k in saved and k not in typed} if restore else {}
+        mode = restored.get("CUT_mode", known.CUT_mode)
+        preset = dict(PRESETS[mode.lower()])
         if not is_train:  # the test parser has no epoch flags
             preset = {k: v for k, v in preset.items() if k not in ("n_epochs", "n_epochs_decay")}
-        parser.set_defaults(**preset)
+        parser.set_defaults(**{**preset, **restored})
 
     def __init__(self, opt):
         super().__init__(opt)
