@@ -125,9 +125,11 @@ def test_help_lists_the_models_flags(capsys):
         assert flag in out, flag
 
 
-def test_one_training_step_moves_every_network_and_logs_the_cut_losses(tmp_path):
+@pytest.mark.parametrize("gan_mode", ["lsgan", "vanilla", "hinge"])
+def test_one_training_step_moves_every_network_and_logs_the_cut_losses(tmp_path, gan_mode):
     o = parse("--name", "t", "--checkpoints_dir", str(tmp_path), "--ngf", "4", "--ndf", "4", "--netG",
-              "resnet_6blocks", "--num_patches", "8", "--netF_nc", "8", "--amp", "none", "--crop_size", "32")
+              "resnet_6blocks", "--num_patches", "8", "--netF_nc", "8", "--amp", "none", "--crop_size", "32",
+              "--gan_mode", gan_mode)
     from cyclegan.models import create_model
     torch.manual_seed(0)
     np.random.seed(0)
