@@ -33,7 +33,8 @@ def main(argv=None):
         classifier_settings={"epochs": opt.classifier_epochs} if opt.classifier_epochs else None,
         seed=opt.seed, device=opt.device, overwrite=opt.overwrite, reference_dir=opt.reference,
         raw_weights=opt.raw_weights,
-        fast_nst_dir=os.path.join(opt.checkpoints_dir, opt.fast_nst) if opt.fast_nst else None)
+        fast_nst_dir=os.path.join(opt.checkpoints_dir, opt.fast_nst) if opt.fast_nst else None,
+        cut_dir=os.path.join(opt.checkpoints_dir, opt.cut) if opt.cut else None)
     page, summary = compare(settings)
     for method, s in summary.items():
         print(f"{method:>16}: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"

@@ -27,11 +27,9 @@ from .display.visualizer import option_rows
 from .display.wandb_sink import WandbSink, import_wandb
 from .images import save_image
 from .io import atomic_write_json
-from .models import create_model
 from .display.loss_log import read_loss_log
 from .inference.errors import MissingModelError
-from .inference.compiled import compile_for_inference, compile_nets, compile_summary, describe_compile
-from .models.speed import resolve_options
+from .inference.compiled import compile_summary, describe_compile
 
 
 # what makes two test runs the same; a page written with other values is a different run's page
@@ -155,7 +153,21 @@ class CycleTranslatorModel(TranslatorModel):
                 for n in self.visual_names}
 
 
-TRANSLATORS = {"test": TranslatorModel, "cycle_gan": CycleTranslatorModel}
+class CUTTranslatorModel(CycleTranslatorModel):
+    """`--model cut` through cyclegan.inference: its one generator G, the CUT code's test pictures real_A, fake_B
+    and real_B (--direction as the run was trained)."""
+    visual_names = ["real_A", "fake_B", "real_B"]
+
+    def __init__(self, opt):
+        self.translator = load_translator(opt, "G")
+        self.device, self.compiled = self.translator.device, self.translator.compiled
+        self.AtoB = opt.direction == "AtoB"
+
+    def test(self):
+        self.fake_B = self.translator.forward(self.real_A)
+
+
+TRANSLATORS = {"test": TranslatorModel, "cycle_gan": CycleTranslatorModel, "cut": CUTTranslatorModel}
 
 
 def run_test(opt, saved=None, overwrite=False):
@@ -168,18 +180,8 @@ def run_test(opt, saved=None, overwrite=False):
     loader = create_dataloader(dataset, batch_size, shuffle=False, num_workers=opt.num_threads,
                                seed=opt.seed, pin_memory=opt.device.type == "cuda")
     loader.sampler.set_epoch(0)
-    if opt.model in TRANSLATORS:  # one inference path: cyclegan.load, as the API, video, demo and export use
-        model = TRANSLATORS[opt.model](opt)
-        compiled = model.compiled
-    else:
-        model = create_model(opt)
-        model.setup(opt)
-        # amp / channels_last per device; compilation (default on CUDA) here, once per shape, timed apart
-        use_compile = compile_for_inference(model.device.type, opt.compile)
-        model.configure(resolve_options(opt, model.device.type, compile=False))
-        compiled = compile_nets(model, model.model_names) if use_compile else []
-        if opt.eval:
-            model.eval()
+    model = TRANSLATORS[opt.model](opt)  # one inference path: cyclegan.load, as the API, video, demo and export use
+    compiled = model.compiled
     label = f"{opt.phase}_{opt.epoch}" if opt.load_iter <= 0 else f"{opt.phase}_iter{opt.load_iter}"
     fp = fingerprint(opt)
     web_dir = choose_web_dir(os.path.join(opt.results_dir, opt.name, label), fp, overwrite)

@@ -16,7 +16,7 @@ from cyclegan.data import DATASET_MODES, DIRECTIONS
 from cyclegan.data.transforms import PREPROCESS_MODES
 from cyclegan.display.settings import SHARED as SHARED_DISPLAY_FLAGS, DisplaySettings
 from cyclegan.io import atomic_write_json, atomic_write_text
-from cyclegan.models import MODELS, get_option_setter
+from cyclegan.models import MODELS, find_model_class, get_option_setter
 from cyclegan.models.discriminators import DISCRIMINATORS
 from cyclegan.models.generators import GENERATORS
 from cyclegan.models.layers import INIT_TYPES, NORM_TYPES
@@ -143,7 +143,7 @@ class BaseOptions(Options):
         add_seed_option(p, "weights, data order and augmentation", resumes=self.isTrain)
         # model parameters
         p.add_argument("--model", type=str, default="cycle_gan", choices=list(MODELS),
-                       help="cycle_gan, or test for a single generator (one direction)")
+                       help="cycle_gan, cut (CUT / FastCUT: --CUT_mode), or test for a single generator (one direction)")
         p.add_argument("--input_nc", type=int, default=3, help="# of input image channels: 3 RGB, 1 grayscale")
         p.add_argument("--output_nc", type=int, default=3, help="# of output image channels: 3 RGB, 1 grayscale")
         p.add_argument("--ngf", type=int, default=64, help="# of gen filters in the last conv layer")
@@ -202,12 +202,21 @@ class BaseOptions(Options):
         return p
 
     def build_parser(self, argv):
-        """Base flags, then the chosen model's own flags and defaults (official two-pass parse)."""
+        """Base flags, then the chosen model's own flags and defaults (official two-pass parse); -h/--help is
+        held back from the first passes so the help lists the model's flags too."""
         parser = super().build_parser(argv)
-        known, _ = parser.parse_known_args(without_help(argv))  # --help waits for the model's flags
+        argv = without_help(argv)
+        known, _ = parser.parse_known_args(argv)
         if known.model is not None:
             get_option_setter(known.model)(parser, self.isTrain)
+            self.model_presets(parser, known.model, argv)
         return parser
+
+    def model_presets(self, parser, model, argv):
+        """The model's presets (BaseModel.apply_presets: defaults that depend on its own flags, e.g. --CUT_mode),
+        once its flags are on the parser."""
+        known, _ = parser.parse_known_args(argv)
+        find_model_class(model).apply_presets(parser, known, self.isTrain)
 
     def gather_options(self, argv=None):
         argv = sys.argv[1:] if argv is None else list(argv)

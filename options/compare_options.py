@@ -34,6 +34,9 @@ class CompareOptions(Options):
         c.add_argument("--fast_nst", default=None,
                        help="a fast-NST run under --checkpoints_dir (cyclegan-fast-nst train --name NAME) to compare "
                             "as a third method (default: none)")
+        c.add_argument("--cut", default=None,
+                       help="a CUT run under --checkpoints_dir (cyclegan-train --model cut --direction BtoA) to "
+                            "compare as a fourth method (default: none)")
         c.add_argument("--photos", required=True, help="folder of photos, e.g. datasets/vangogh2photo/testB")
         c.add_argument("--num", type=int, default=10, help="number of photos (the first N, sorted); 0 for all (default: 10)")
         c.add_argument("--style_mode", default="both", choices=STYLE_MODES,

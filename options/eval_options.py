@@ -3,7 +3,7 @@ import os
 
 from cyclegan.metrics.c2st import DEFAULT_FOLDS, DEFAULT_STEPS
 from cyclegan.metrics.evaluate import DEFAULT_EVAL_MAX
-from cyclegan.models.arch import ARCH_KEYS
+from cyclegan.models.arch import arch_hint
 
 from cyclegan.runs.layout import RunFolder
 
@@ -45,7 +45,7 @@ class EvalOptions(Options):
         if opt.folds < 2:
             self.parser.error(f"--folds must be at least 2, got {opt.folds}")
         saved = RunFolder(opt.run_dir).options() or {}
-        opt.arch = {k: saved[k] for k in ARCH_KEYS if k in saved}
+        opt.arch = arch_hint(saved)  # a CUT run's --normG as its norm
         opt.image_size = opt.image_size or saved.get("crop_size", 256)
         opt.json_out = opt.json_out or os.path.join(opt.run_dir, "eval_results.json")
         apply_seed_rule(opt)

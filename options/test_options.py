@@ -38,7 +38,7 @@ class TestOptions(BaseOptions):
 
     def build_parser(self, argv):
         parser = super().build_parser(argv)
-        known, _ = parser.parse_known_args(argv)
+        known, _ = parser.parse_known_args([a for a in argv if a not in ("-h", "--help")])
         if known.model is None:
             saved = RunFolder(os.path.join(known.checkpoints_dir, known.name)).options() or {}
             model = "test" if known.onnx else saved.get("model", "test")
@@ -60,6 +60,8 @@ class TestOptions(BaseOptions):
         if opt.model == "test":
             opt.dataset_mode = "single"
         saved = RunFolder(os.path.join(opt.checkpoints_dir, opt.name)).options()
+        if saved and opt.model == "cut" and "direction" not in opt.explicit and "direction" in saved:
+            opt.direction = saved["direction"]  # CUT's one generator takes the domain it was trained on
         if saved:
             conflicts = apply_saved_architecture(opt, saved)
             if conflicts:

@@ -8,9 +8,10 @@ from cyclegan.models.schedulers import LR_POLICIES
 from cyclegan.display.settings import SHARED as SHARED_DISPLAY_FLAGS, DisplaySettings
 from cyclegan.models.temporal import TEMPORAL_HELP
 
+from cyclegan.models import find_model_class
 from cyclegan.runs.layout import RunFolder
 
-from .base_options import BaseOptions, apply_seed_rule
+from .base_options import BaseOptions, apply_seed_rule, explicit_flags
 from .recipe_options import apply_recipe
 
 
@@ -19,6 +20,14 @@ class TrainOptions(BaseOptions):
 
     def build_parser(self, argv):
         return apply_recipe(super().build_parser(argv), argv)  # --recipe NAME: its flags as defaults
+
+    def model_presets(self, parser, model, argv):
+        """As BaseOptions, and on --continue_train the model gets the run's saved options and the typed flags, so a
+        resumed run keeps its mode and settings (BaseModel.apply_presets)."""
+        known, _ = parser.parse_known_args(argv)
+        saved = RunFolder(os.path.join(known.checkpoints_dir, known.name)).options() if known.continue_train else None
+        saved = saved if saved and saved.get("model") == model else None
+        find_model_class(model).apply_presets(parser, known, True, saved, explicit_flags(parser, argv))
 
     def initialize(self, parser):
         p = super().initialize(parser)

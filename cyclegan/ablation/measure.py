@@ -10,15 +10,20 @@ from ..data import create_dataloader, create_dataset
 from ..errors import MissingFileError
 from ..images import save_image
 from ..inference import load
-from ..metrics.evaluate import append_jsonl, evaluate_generators, read_jsonl
+from ..metrics.evaluate import append_jsonl, evaluate_generators, one_generator_target, read_jsonl
 from ..models import create_model
+from ..models.arch import arch_hint
 from ..bench.cyclegan import BatchStream, device_name, time_training  # the benchmark's step timer
 
 EVAL_LOG = "ablate_eval.jsonl"
 
 
 def arch_of(opt):
-    return {k: getattr(opt, k) for k in ("netG", "ngf", "norm", "no_dropout")}
+    """The generator architecture the training options give (a cut variant's --normG is its norm)."""
+    return {k: v for k, v in arch_hint(vars(opt)).items()
+            if k in ("netG", "ngf", "norm", "no_dropout", "no_antialias", "no_antialias_up")}
+
+
 
 
 def load_generator(run_dir, arch, epoch, name, kind, device, back=False):
@@ -41,9 +46,11 @@ def evaluate_run(run, run_dir, arch, heldout, settings, device, log=print, stopp
         for kind in sorted({w for _, w in run.variants}):
             if (epoch, kind) in done or stopped():
                 continue
-            tr = load_generator(run_dir, arch, epoch, "G_A", kind, device, back=True)
+            into = one_generator_target(run_dir, epoch)
+            tr = load_generator(run_dir, arch, epoch, "G" if into else "G_A", kind, device, back=not into)
+            nets = (tr.net, tr.back) if not into else (None, tr.net) if into == "A" else (tr.net, None)
             rec = {"epoch": epoch, "step": epoch * run.steps_per_epoch, "weights": kind, "seed": run.seed,
-                   **evaluate_generators(tr.net, tr.back, heldout, device, settings["c2st_seed"], settings["folds"],
+                   **evaluate_generators(*nets, heldout, device, settings["c2st_seed"], settings["folds"],
                                          c2st_settings={"steps": settings["c2st_steps"]})}
             records.append(append_jsonl(path, rec))
             log(f"  {run.folder} step {rec['step']} ({kind}): C2ST A {_fmt(rec.get('c2st_A'))}, "
@@ -57,8 +64,9 @@ def _fmt(v):
 
 @torch.no_grad()
 def write_samples(run, run_dir, arch, photos, out_dir, device):
-    """Translate the same held-out B images with each variant's final B -> A generator (G_B) into
-    out_dir/<variant>/<i>.png; the inputs go to out_dir/input/<i>.png. Skips files already there."""
+    """Translate the same held-out B images with each variant's final B -> A generator (G_B; a cut variant's G,
+    trained with --direction BtoA) into out_dir/<variant>/<i>.png; the inputs go to out_dir/input/<i>.png.
+    Skips files already there."""
     written = {}
     for variant, kind in run.variants:
         folder = os.path.join(out_dir, variant)
@@ -67,7 +75,8 @@ def write_samples(run, run_dir, arch, photos, out_dir, device):
         if all(os.path.isfile(f) for f in files):
             continue
         os.makedirs(folder, exist_ok=True)
-        tr = load_generator(run_dir, arch, run.epochs, "G_B", kind, device)
+        single = one_generator_target(run_dir, run.epochs) is not None
+        tr = load_generator(run_dir, arch, run.epochs, "G" if single else "G_B", kind, device)
         for photo, f in zip(photos, files):
             save_image(tr.translate(photo.unsqueeze(0))[0], f)
     inputs = [os.path.join(out_dir, "input", f"{i}.png") for i in range(len(photos))]

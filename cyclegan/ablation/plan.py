@@ -32,6 +32,10 @@ CATALOGUE = {
     "decay_75": ([], 0.75),
     "batch2": (["--batch_size", "2", "--lr_batch_rule", "sqrt"], None),
     "fast": (["--recipe", "fast"], None),
+    # CUT and FastCUT (--model cut) trained photo -> painting (the datasets' B -> A) to be scored as G_B is;
+    # their epochs are the sweep's, not the CUT code's 200+200 / 150+50
+    "cut": (["--model", "cut", "--CUT_mode", "CUT", "--direction", "BtoA"], None),
+    "fastcut": (["--model", "cut", "--CUT_mode", "FastCUT", "--direction", "BtoA"], None),
 }
 # set by the sweep for every run; a variant or the common flags may not set them
 RESERVED = ("--name", "--checkpoints_dir", "--seed", "--n_epochs", "--n_epochs_decay", "--save_epoch_freq",

@@ -1,4 +1,4 @@
-"""Run the methods (CycleGAN, fast NST, Gatys) on the same photos, timed and memory-measured, with
+"""Run the methods (CycleGAN, CUT, fast NST, Gatys) on the same photos, timed and memory-measured, with
 per-photo results cached on disk.
 
 Layout of out_dir: images/{key}_{method}.png and records/{key}.json (one per photo: per method the
@@ -16,7 +16,7 @@ from ..images import load_image, save_image
 from ..io import atomic_write_json
 from ..perf import current_memory_mb, peak_memory_mb, reset_peak_memory, synchronize
 
-METHODS = ("cyclegan", "fast_nst", "gatys_per_image", "gatys_domain")
+METHODS = ("cyclegan", "cut", "fast_nst", "gatys_per_image", "gatys_domain")
 
 
 def load_photo(path, size):
@@ -48,16 +48,16 @@ def measured(fn, device):
 
 class Comparison:
     """Holds the methods; `run(photos)` fills out_dir and returns the per-photo records.
-    translator: a cyclegan.inference.Translator (loaded with back=True for the cycle L1); fast_nst: one of
-    a fast-NST run, or None."""
+    translator: a cyclegan.inference.Translator (loaded with back=True for the cycle L1); cut: one of a CUT run
+    (--model cut), or None; fast_nst: one of a fast-NST run, or None."""
 
     def __init__(self, out_dir, translator, stylizer, paintings, modes, image_size, gatys_kwargs, seed=0,
-                 device="cpu", overwrite=False, style_size=None, log=print, fast_nst=None):
+                 device="cpu", overwrite=False, style_size=None, log=print, fast_nst=None, cut=None):
         self.out_dir, self.translator, self.stylizer = out_dir, translator, stylizer
         self.paintings, self.modes, self.size = list(paintings), list(modes), image_size
         self.gatys_kwargs, self.seed, self.device = dict(gatys_kwargs), seed, device
         self.overwrite, self.style_size, self.log = overwrite, style_size or image_size, log
-        self.fast_nst = fast_nst
+        self.fast_nst, self.cut = fast_nst, cut
         self._targets = {}
         for sub in ("images", "records"):
             os.makedirs(os.path.join(out_dir, sub), exist_ok=True)
@@ -116,6 +116,7 @@ class Comparison:
 
     def methods(self):
         out = ["cyclegan"] if self.translator is not None else []
+        out += ["cut"] if self.cut is not None else []
         out += ["fast_nst"] if self.fast_nst is not None else []
         return out + [f"gatys_{m}" for m in self.modes] if self.stylizer is not None else out
 
@@ -127,6 +128,9 @@ class Comparison:
             entry["cycle_l1"] = cycle
         elif method == "fast_nst":
             out, seconds, mem = measured(lambda: self.fast_nst(photo), self.device)
+        elif method == "cut":
+            self.cut.warm(photo)
+            out, seconds, mem = measured(lambda: self.cut.translate(photo).cpu(), self.device)
         else:
             painting = pick_painting(self.paintings, key, self.seed) if method == "gatys_per_image" else "domain"
             targets = self.targets(painting, photo)  # outside the timing: shared by every photo

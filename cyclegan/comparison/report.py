@@ -21,7 +21,7 @@ from .harness import METHODS, load_photo
 
 PER_IMAGE = ("time_s", "peak_mem_mb", "ssim", "edge_corr", "color_swd", "p_painting", "gram_dist", "content_dist",
              "cycle_l1")
-LABELS = {"cyclegan": "CycleGAN", "fast_nst": "Fast NST (Johnson et al.)",
+LABELS = {"cyclegan": "CycleGAN", "cut": "CUT (Park et al.; --model cut)", "fast_nst": "Fast NST (Johnson et al.)",
           "gatys_per_image": "Gatys (one painting per photo)", "gatys_domain": "Gatys (domain: all paintings)",
           "photos": "real photos (floor)", "paintings": "real paintings (ceiling)",
           "reference": "reference (--reference outputs)", "noise": "uniform noise (control)"}

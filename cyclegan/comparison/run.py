@@ -36,7 +36,8 @@ class CompareSettings:
     gatys: the Stylizer arguments under 'stylizer', the stylize() arguments under 'run', and the paintings'
     longest side under 'style_size'.
     heldout: paintings for FID/KID and the ceiling (None: the style paintings).
-    fast_nst_dir: a fast-NST run folder (cyclegan-fast-nst train) for the third method, or None."""
+    fast_nst_dir: a fast-NST run folder (cyclegan-fast-nst train) for the third method, or None.
+    cut_dir: a CUT run folder (cyclegan-train --model cut, photo -> painting) for a fourth method, or None."""
     name: str
     run_dir: str
     photos_dir: str
@@ -58,6 +59,7 @@ class CompareSettings:
     device: str = "auto"
     overwrite: bool = False
     fast_nst_dir: str | None = None
+    cut_dir: str | None = None
     reference_dir: str | None = None  # another model's outputs on the same photos: a reference row
     raw_weights: bool = False  # the raw generator even where the run saved an averaged (EMA) one
 
@@ -79,11 +81,12 @@ def compare(settings, log=print):
     stylizer = Stylizer(device=device, **gatys["stylizer"])
     modes = ["per_image", "domain"] if style_mode == "both" else [style_mode]
     fast = load(s.fast_nst_dir, device=device) if s.fast_nst_dir else None
+    cut = load_cut(s.cut_dir, s.epoch, device) if s.cut_dir else None
     comp = Comparison(out_dir, translator, stylizer, paintings, modes, image_size, gatys["run"], seed, device,
-                      s.overwrite, style_size=gatys.get("style_size"), log=log, fast_nst=fast)
+                      s.overwrite, style_size=gatys.get("style_size"), log=log, fast_nst=fast, cut=cut)
     records = comp.run(photos)
 
-    notes, classifier = [], None
+    notes, classifier = ([cut.info["note"]] if cut else []), None
     if dataroot:
         classifier, info = painting_classifier(dataroot, os.path.join(os.path.dirname(out_dir), ".cache"),
                                                s.classifier_settings, log=log)
@@ -138,11 +141,27 @@ def compare(settings, log=print):
     notes.append("Weight-free measures: time, memory, SSIM, edge correlation, colour distance, painting classifier.")
     config = dict(name=name, photos=photos_dir, styles=list(map(str, styles)), num=len(photos), image_size=image_size,
                   style_mode=style_mode, seed=seed, device=str(device), gatys=gatys, dataroot=dataroot,
-                  fast_nst=fast.info["files"][0] if fast else None)
-    also = f", fast NST ({os.path.basename(os.path.normpath(s.fast_nst_dir))})" if fast else ""
+                  fast_nst=fast.info["files"][0] if fast else None, cut=cut.info["files"][0] if cut else None)
+    also = f", CUT ({os.path.basename(os.path.normpath(s.cut_dir))})" if cut else ""
+    also += f", fast NST ({os.path.basename(os.path.normpath(s.fast_nst_dir))})" if fast else ""
     page = write_outputs(out_dir, f"CycleGAN ({name}){also} vs Gatys on {len(photos)} photos", rows, summary,
                          records, notes, config)
     return page, summary
+
+
+def load_cut(run_dir, epoch, device):
+    """The generator of a CUT run (its {epoch}_net_G.pth) as a Translator; info['note'] says which way it was
+    trained (a photo -> painting CUT on vangogh2photo trains with --direction BtoA)."""
+    from ..inference.loading import saved_settings
+    saved = saved_settings(run_dir)
+    if saved.get("model") != "cut":
+        raise MissingFileError(f"--cut {run_dir}: not a CUT run (its train_opt.json says model "
+                               f"{saved.get('model')!r}); train one with cyclegan-train --model cut --direction BtoA")
+    t = load(run_dir, epoch=epoch, device=device, generator="G")
+    way = "B -> A" if saved.get("direction") == "BtoA" else "A -> B"
+    t.info["note"] = (f"CUT: {os.path.basename(os.path.normpath(run_dir))} ({saved.get('CUT_mode')}) translates its "
+                      f"dataset's {way}; photo -> painting on vangogh2photo is B -> A (--direction BtoA).")
+    return t
 
 
 def c2st_column(summary, outputs, photos, paintings, seed, device):

@@ -1,5 +1,6 @@
 """What network a weights file holds, read from its state dict's keys and shapes (a CycleGAN generator of
-the official layout: netG, ngf, norm, dropout, channels; or a fast-NST transformer), and building it.
+the official layout: netG, ngf, norm, dropout, channels; a CUT generator, whose anti-aliasing layers save their
+blur kernels as `model.<i>.filt`; or a fast-NST transformer), and building it.
 
 The candidates are built on the meta device (no memory, no initialisation cost) and the one whose key set
 and tensor shapes equal the file's is the answer, so every generator registered in GENERATORS is
@@ -12,6 +13,7 @@ import torch
 import torch.nn as nn
 
 from ..models.base_model import load_official_state_dict
+from ..models.cut_networks import CUT_GENERATORS, define_cut_G
 from ..models.generators import GENERATORS, UnetSkipConnectionBlock, define_G
 from ..models.layers import NORM_TYPES
 from ..models.upsample import SUFFIX as NEAREST
@@ -27,6 +29,8 @@ def shapes(state_dict):
 
 def _meta_generator(arch):
     with torch.device("meta"):
+        if "no_antialias" in arch:
+            return _cut_generator(arch)
         return define_G(arch["input_nc"], arch["output_nc"], arch["ngf"], arch["netG"], arch["norm"],
                         not arch["no_dropout"], "normal", 0.02)
 
@@ -45,6 +49,33 @@ def _channel_guesses(got):
         if key in got and len(got[key]) == 4:
             return [(got[key][0], got[key][1])]
     return []
+
+
+def _cut_generator(arch, init_type="normal"):
+    return define_cut_G(arch["input_nc"], arch["output_nc"], arch["ngf"], arch["netG"], arch["norm"],
+                        not arch["no_dropout"], init_type, 0.02, arch["no_antialias"], arch["no_antialias_up"])
+
+
+def infer_cut_arch(got, hint=None):
+    """The CUT generator arch (the official keys plus no_antialias, no_antialias_up) that shapes `got` fit, or
+    None. The blur kernels tell the sampling: 3x3 `filt` buffers are the anti-aliased downsamplings, 4x4 ones
+    the upsamplings; the residual blocks' indices tell netG. Only norm, dropout and output_nc are tried."""
+    guesses = _channel_guesses(got)
+    if not guesses:
+        return None
+    ngf, input_nc = guesses[0]
+    hint = hint or {}
+    filts = [shape[-1] for key, shape in got.items() if key.endswith(".filt") and len(shape) == 4]
+    blocks = len({key.split(".")[1] for key in got if ".conv_block." in key})
+    netGs = [g for g, n in CUT_GENERATORS.items() if n == blocks]
+    norms = sorted((n for n in NORM_TYPES if n != "sync_batch"), key=lambda n: n != hint.get("norm"))
+    for netG, norm, no_dropout, output_nc in itertools.product(netGs, norms, (True, False),
+                                                               dict.fromkeys((input_nc, 3, 1))):
+        arch = dict(netG=netG, ngf=ngf, norm=norm, no_dropout=no_dropout, input_nc=input_nc, output_nc=output_nc,
+                    no_antialias=3 not in filts, no_antialias_up=4 not in filts)
+        if _fits(_meta_generator(arch), got):
+            return arch
+    return None
 
 
 def infer_generator_arch(state_dict, hint=None):
@@ -79,11 +110,17 @@ def describe_arch(arch):
     if arch.get("kind") == "fast_nst":
         return f"fast-NST transformer, ngf {arch['ngf']}, {arch['n_res']} residual blocks"
     nc = "" if (arch["input_nc"], arch["output_nc"]) == (3, 3) else f", {arch['input_nc']}->{arch['output_nc']} channels"
+    aa = ""
+    if "no_antialias" in arch:
+        sampling = [what for what, off in (("down", arch["no_antialias"]), ("up", arch["no_antialias_up"])) if not off]
+        aa = f", anti-aliased {' and '.join(sampling)}sampling" if sampling else ""
+        return f"CUT generator {arch['netG']}, ngf {arch['ngf']}, {arch['norm']} norm{aa}{nc}"
     return f"{arch['netG']}, ngf {arch['ngf']}, {arch['norm']} norm{nc}"
 
 
 def identify(state_dict, path, hint=None):
-    """{'kind': 'cyclegan' | 'fast_nst', ...arch} for the weights in `path`; ModelFileError when they are neither.
+    """{'kind': 'cyclegan' | 'cut' | 'fast_nst', ...arch} for the weights in `path`; ModelFileError when they are
+    none of them (a CUT generator without anti-aliasing has the official keys: it is a 'cyclegan' one).
     `hint`: architecture values the caller was told (saved options or flags): when the file fits other
     values the error names both."""
     if "down.0.0.1.weight" in state_dict:
@@ -92,18 +129,20 @@ def identify(state_dict, path, hint=None):
         except ValueError as e:
             raise ModelFileError(f"{path}: {e}") from None
         return {"kind": "fast_nst", "ngf": ngf, "n_res": n_res, "input_nc": 3, "output_nc": 3}
-    arch = infer_generator_arch(state_dict, hint)
+    cut = any(k.endswith(".filt") for k in state_dict)
+    arch = infer_cut_arch(shapes(state_dict), hint) if cut else infer_generator_arch(state_dict, hint)
     if arch is None:
         some = ", ".join(list(state_dict)[:3])
         raise ModelFileError(f"{path}: not a generator this suite knows (keys {some}, ...): expected an official "
-                             f"CycleGAN generator ({', '.join(GENERATORS)}) or a fast-NST transformer. A "
+                             f"CycleGAN generator ({', '.join(GENERATORS)}), a CUT generator "
+                             f"({', '.join(CUT_GENERATORS)}) or a fast-NST transformer. A "
                              f"discriminator (*_net_D_*.pth) or another project's weights cannot translate images.")
     wrong = {k: v for k, v in (hint or {}).items() if k in arch and arch[k] != v and k != "no_dropout"}
     if wrong:
         told = ", ".join(f"{k}={v}" for k, v in wrong.items())
         raise ModelFileError(f"{path}: holds a {describe_arch(arch)} generator, but {told} was given (flags or the "
                              f"run's train_opt.json); drop those flags or load the right file")
-    return {"kind": "cyclegan", **arch}
+    return {"kind": "cut" if cut else "cyclegan", **arch}
 
 
 class SignedTransformer(nn.Module):
@@ -136,6 +175,9 @@ def build(info, state_dict, path):
             return SignedTransformer(from_state_dict(state_dict, path)).eval()
         except ValueError as e:
             raise ModelFileError(str(e)) from None
-    net = define_G(info["input_nc"], info["output_nc"], info["ngf"], info["netG"], info["norm"],
-                   not info["no_dropout"])
+    if info["kind"] == "cut":
+        net = _cut_generator(info)
+    else:
+        net = define_G(info["input_nc"], info["output_nc"], info["ngf"], info["netG"], info["norm"],
+                       not info["no_dropout"])
     return load_official_state_dict(net, state_dict, path).eval()

@@ -10,7 +10,7 @@ The architecture comes from the weights' keys and shapes; the run's saved option
 import os
 
 from ..io import CheckpointError, load_state_dict_file
-from ..models.arch import ARCH_KEYS
+from ..models.arch import arch_hint
 from ..runs.layout import RunFolder
 from .arch import build, describe_arch, identify, multiple_of
 from .errors import MissingModelError, ModelFileError
@@ -115,7 +115,7 @@ def load(source, direction="photo2painting", epoch="latest", device="auto", raw_
         if generator is None and os.path.isfile(fast):
             net, info = load_weights(fast)
             return Translator(net, {**info, "source": path}, **options)
-        hint = {**{k: v for k, v in saved_settings(path).items() if k in ARCH_KEYS}, **(arch or {})}
+        hint = {**arch_hint(saved_settings(path)), **(arch or {})}
         weights, back_file, direction = run_files(path, direction, epoch, raw_weights, generator)
         net, info = load_weights(weights, hint)
         back_net = load_weights(back_file, hint)[0] if back and back_file else None

@@ -7,6 +7,8 @@ import copy
 
 import torch.nn as nn
 
+from ..models.antialias import Downsample, Upsample as BlurUpsample
+from ..models.cut_networks import CUTResnetGenerator
 from ..models.generators import ResnetBlock, ResnetGenerator, UnetGenerator, UnetSkipConnectionBlock
 from ..models.upsample import NearestUpConv
 from ..nst.transformer import ResidualBlock, TransformerNet, Upsample
@@ -26,8 +28,13 @@ class Concat:
 
 def lower(module):
     """The operations of `module` in order; Residual/Concat hold their own bodies."""
-    if isinstance(module, (ResnetGenerator, UnetGenerator)):
+    if isinstance(module, (ResnetGenerator, UnetGenerator, CUTResnetGenerator)):
         return lower(module.model)
+    if isinstance(module, (Downsample, BlurUpsample)):  # CUT's anti-aliasing: a pad and a fixed depthwise (T)conv
+        layers = module.as_layers() if module.filt_size > 1 else None
+        if layers is None:
+            raise NotTileable(f"{type(module).__name__} with a {module.filt_size}-tap blur")
+        return [op for layer in layers for op in lower(layer)]
     if isinstance(module, TransformerNet):  # the signed core, as SignedTransformer runs it
         return [op for part in (module.down, module.res, module.up, module.out) for op in lower(part)]
     if isinstance(module, SignedTransformer):

@@ -25,6 +25,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..perf import release_free_memory
+from .errors import NotTileable
 from .lowering import Concat, Residual, lower
 
 

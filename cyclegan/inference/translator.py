@@ -11,10 +11,12 @@ native bf16, float32 elsewhere or with amp="none"), crop back. On a CPU with bf1
 bf16 once, in channels_last with instance norm by the group_norm kernel, and run without autocast: autocast
 recasts the weights every call and runs each reflection pad in float32 (two casts per convolution). Images
 whose estimated memory is over the budget (or all images, with tile=N) run layer by layer in tiles with
-whole-image instance-norm statistics (cyclegan.inference.tiling): the same result in bounded memory.
+whole-image instance-norm statistics (cyclegan.inference.tiling): the same result in bounded memory. A net with
+layers that have no tiled form runs such images whole, with a warning.
 """
 import contextlib
 import os
+import warnings
 
 import numpy as np
 import torch
@@ -93,6 +95,9 @@ class Translator:
         self.multiple = int(self.info.get("multiple") or getattr(net, "multiple", 4))
         self.tile, self.batch_size = tile, max(1, int(batch_size))
         self.budget_mb = memory_budget_mb
+        # why the net cannot run in tiles (None: it can); automatic tiling then runs such images whole
+        self.untileable = None if self.onnx else tileable(unwrap(net))
+        self._warned_whole = False
         use_compile = not self.onnx and compile_for_inference(self.device.type, compile)
         self.net, self.back = (self._prepare(n, use_compile) for n in (net, back))
 
@@ -172,6 +177,12 @@ class Translator:
         if self.tile is not None:
             return int(self.tile) or None
         if self.estimate_bytes(n, h, w) <= self.budget_bytes():
+            return None
+        if self.untileable:
+            if not self._warned_whole:
+                warnings.warn(f"a {h} x {w} image is over the memory budget, but this generator cannot run in tiles "
+                              f"({self.untileable}): it runs whole", stacklevel=3)
+                self._warned_whole = True
             return None
         return DEFAULT_TILE
 

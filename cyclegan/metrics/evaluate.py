@@ -19,7 +19,9 @@ import torch
 
 from ..errors import MissingFileError
 from ..images import load_image
+from ..inference.loading import saved_settings
 from ..inference.translator import Translator
+from ..runs.layout import RunFolder
 from .c2st import DEFAULT_FOLDS, C2STError, c2st, needed_per_class
 from .color import color_distance, pool_lab_pixels
 from .images import list_images
@@ -66,28 +68,47 @@ def load_heldout(dir_A, dir_B, size=256, max_images=None):
 
 @torch.no_grad()
 def translate(G_A, G_B, heldout, device="cpu"):
-    """Run G_A on real A and G_B on real B and each output back through the other generator.
+    """Run G_A on real A and G_B on real B and each output back through the other generator. One of them None (a
+    model with one generator: CUT): only the other one runs, with no cycle.
 
     Generators map [-1, 1] -> [-1, 1] (as trained) and run through the Translator's one forward (float32);
     they are put in eval mode and restored after.
-    Returns {"fake_B": [...], "fake_A": [...], "cycle_l1_A": float, "cycle_l1_B": float} on the CPU."""
-    modes = [G_A.training, G_B.training]
-    G_A.eval(), G_B.eval()
-    t_A, t_B = Translator.wrap(G_A, device), Translator.wrap(G_B, device)
-    out = {}
+    Returns {"fake_B": [...], "fake_A": [...], "cycle_l1_A": float, "cycle_l1_B": float} on the CPU (empty
+    fakes of the missing generator and None cycles with one generator)."""
+    nets = [G for G in (G_A, G_B) if G is not None]
+    modes = [G.training for G in nets]
+    for G in nets:
+        G.eval()
+    t_A = Translator.wrap(G_A, device) if G_A is not None else None
+    t_B = Translator.wrap(G_B, device) if G_B is not None else None
+    out = {"fake_A": [], "fake_B": [], "cycle_l1_A": None, "cycle_l1_B": None}
     try:
         for src, fwd, back, fake_key, cyc_key in ((heldout.A, t_A, G_B, "fake_B", "cycle_l1_A"),
                                                   (heldout.B, t_B, G_A, "fake_A", "cycle_l1_B")):
+            if fwd is None:
+                continue
             fakes, l1 = [], []
             for img in src:
                 x = img.unsqueeze(0).to(device) * 2 - 1
                 y = fwd.forward(x)
-                l1.append(float((fwd.forward(y, back) - x).abs().mean()) / 2)
+                if back is not None:
+                    l1.append(float((fwd.forward(y, back) - x).abs().mean()) / 2)
                 fakes.append(((y[0].float() + 1) / 2).clamp(0, 1).cpu())
             out[fake_key], out[cyc_key] = fakes, (statistics.fmean(l1) if l1 else None)
     finally:
-        G_A.train(modes[0]), G_B.train(modes[1])
+        for G, mode in zip(nets, modes):
+            G.train(mode)
     return out
+
+
+def one_generator_target(run_dir, epoch):
+    """For a run with one generator ({epoch}_net_G.pth and no G_A: cut), the domain it translates into as the
+    dataset names them ('A' when it trained with --direction BtoA, else 'B'); None for a CycleGAN run. The
+    caller then passes it as G_B (into A) or G_A (into B) to translate()."""
+    run = RunFolder(run_dir)
+    if run.has_net(epoch, "G_A") or not run.has_net(epoch, "G"):
+        return None
+    return "A" if saved_settings(run_dir).get("direction") == "BtoA" else "B"
 
 
 def score(outputs, heldout, seed=0, folds=DEFAULT_FOLDS, device=None, num_threads=None, c2st_settings=None):
@@ -95,6 +116,10 @@ def score(outputs, heldout, seed=0, folds=DEFAULT_FOLDS, device=None, num_thread
     C2ST intervals and p-values (c2st_B_ci, c2st_B_p, ...) and notes for what could not be computed."""
     rec, notes = {"cycle_l1_A": outputs["cycle_l1_A"], "cycle_l1_B": outputs["cycle_l1_B"]}, []
     for dom, real, fake in (("B", heldout.B, outputs["fake_B"]), ("A", heldout.A, outputs["fake_A"])):
+        if not fake:  # one generator (CUT): nothing translated into this domain
+            rec[f"c2st_{dom}"] = None
+            notes.append(f"C2ST {dom}: not computed (the model has one generator, into the other domain)")
+            continue
         try:
             r = c2st(real, fake, folds=folds, seed=seed, device=device, num_threads=num_threads,
                      **(c2st_settings or {}))

@@ -1,10 +1,12 @@
-"""The model layer: CycleGANModel and TestModel with their nets, losses, pool, schedulers and runtime (speed
-settings, the CUDA-graph step, compiled inference); this module is the registry (`--model cycle_gan | test`)."""
+"""The model layer: CycleGANModel, CUTModel (CUT / FastCUT) and TestModel with their nets, losses, pool,
+schedulers and runtime (speed settings, the CUDA-graph step, compiled inference); this module is the registry
+(`--model cycle_gan | cut | test`)."""
 from .base_model import BaseModel
+from .cut_model import CUTModel
 from .cycle_gan_model import CycleGANModel
 from .test_model import TestModel
 
-MODELS = {"cycle_gan": CycleGANModel, "test": TestModel}
+MODELS = {"cycle_gan": CycleGANModel, "cut": CUTModel, "test": TestModel}
 
 
 def find_model_class(name):
@@ -24,4 +26,5 @@ def create_model(opt):
     return model
 
 
-__all__ = ["BaseModel", "CycleGANModel", "TestModel", "create_model", "get_option_setter", "MODELS"]
+__all__ = ["BaseModel", "CUTModel", "CycleGANModel", "TestModel", "create_model", "find_model_class",
+           "get_option_setter", "MODELS"]

@@ -52,6 +52,12 @@ class BaseModel:
     def modify_commandline_options(parser, is_train):
         return parser
 
+    @staticmethod
+    def apply_presets(parser, known, is_train=True, saved=None, typed=()):
+        """Defaults that depend on the model's own flags (`known`: the command line parsed once with them), set
+        with parser.set_defaults so typed flags win; e.g. CUTModel's --CUT_mode. On --continue_train `saved` is
+        the run's train_opt.json and `typed` the flags on the command line. None by default."""
+
     # -- to be filled by subclasses --
     def set_input(self, data):
         raise NotImplementedError
@@ -135,7 +141,7 @@ class BaseModel:
                             "not both"),
             (preprocess not in FIXED_SIZE_PREPROCESS,
              f"--preprocess {preprocess} gives images of varying size; a graph replays fixed shapes"),
-            (self.capture_spec() is None, "this model has no captured step"),
+            (self.capture_spec() is None, self.no_capture_reason),
             (technique is not None, technique),
         ) if failed), None) if asked else None
         if not asked or self.cuda_graph_off:
@@ -143,6 +149,8 @@ class BaseModel:
         elif self.graph_step is None or speed != previous:  # it captures lazily, after its warm-up steps
             self.graph_step = GraphStep(self, self.capture_spec())
         return self
+
+    no_capture_reason = "this model has no captured step"  # why the CUDA-graph step is off when capture_spec is None
 
     def capture_spec(self):
         """What the training step reads and writes, for a captured step (a graph_step.CaptureSpec), or None when

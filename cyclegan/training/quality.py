@@ -26,6 +26,7 @@ class QualityEval:
         self.freq = int(getattr(opt, "eval_freq", 0) or 0)
         self.model, self.vis, self.seed = model, vis, int(getattr(opt, "seed", 0) or 0)
         self.raw = bool(getattr(opt, "raw_weights", False))
+        self.direction = opt.direction
         self.c2st_settings = {"steps": int(getattr(opt, "eval_c2st_steps", C2ST_STEPS))}
         self.path = os.path.join(model.save_dir, "eval_log.jsonl")
         self._warn = warn or (lambda msg: print(msg, file=sys.stderr, flush=True))
@@ -48,8 +49,9 @@ class QualityEval:
         vis.plot_quality(self.records)
 
     def _load(self, opt, model):
-        if len(model.generators()) != 2:
-            raise SettingError("--eval_freq needs a model with two generators (cycle_gan); pass --eval_freq 0")
+        if len(model.generators()) not in (1, 2):
+            raise SettingError("--eval_freq needs a model with one generator (A -> B: cut) or two (cycle_gan); "
+                               "pass --eval_freq 0")
         dir_A, dir_B = heldout_dirs(opt.dataroot, getattr(opt, "eval_dir", None))
         self.heldout = load_heldout(dir_A, dir_B, size=opt.crop_size, max_images=getattr(opt, "eval_max", None))
         for path, why in self.heldout.skipped:
@@ -60,7 +62,10 @@ class QualityEval:
         if self.worker is None or epoch % self.freq:
             return
         start = time.perf_counter()
-        forward, backward = eval_generators(self.model, self.raw)  # A -> B, B -> A
+        gens = eval_generators(self.model, self.raw)  # A -> B, B -> A
+        if len(gens) == 1:  # one generator (cut): from the dataset's B to A under --direction BtoA
+            gens = (None, gens[0]) if self.direction == "BtoA" else (gens[0], None)
+        forward, backward = gens
         outputs = translate(forward, backward, self.heldout, self.model.device)
         translate_s = time.perf_counter() - start
         self.worker.submit(("epoch", epoch), lambda: self._score(outputs, epoch, total_iters, translate_s))

@@ -3,6 +3,7 @@
 
 Each run folder directly under the checkpoints folder is, by its files (cyclegan.load reads the same names):
   a CycleGAN run      latest_net_G_A.pth and latest_net_G_B.pth: two models, photo2painting and painting2photo
+  a CUT run           latest_net_G.pth with latest_net_F.pth (`cyclegan-train --model cut`, or the CUT code's)
   an official model   latest_net_G.pth (scripts/download_cyclegan_model.sh puts NAME_pretrained/ there)
   a fast-NST run      latest_net_T.pth (`cyclegan-fast-nst train`)
 A request names a model by its key (the run's folder name, `:direction` for a CycleGAN run); the key is looked
@@ -28,7 +29,7 @@ class ModelEntry:
     """One model the page offers: `key` names it in requests, `path` is what cyclegan.load gets."""
     key: str
     name: str
-    kind: str  # cyclegan (a run with two generators), pretrained (one latest_net_G.pth), fast_nst
+    kind: str  # cyclegan (a run with two generators), cut (G with CUT's F), pretrained (one latest_net_G.pth), fast_nst
     path: str
     direction: str = None
 
@@ -38,7 +39,7 @@ class ModelEntry:
 
     @property
     def label(self):
-        what = {"cyclegan": "", "pretrained": " (official generator)", "fast_nst": ""}[self.kind]
+        what = {"cyclegan": "", "cut": " (CUT)", "pretrained": " (official generator)", "fast_nst": ""}[self.kind]
         return f"{self.name}{what}" + (f", {ARROWS[self.direction]}" if self.direction else "")
 
     def files(self):
@@ -76,7 +77,7 @@ def discover_models(checkpoints_dir):
                 key = f"{d.name}:{direction}"
                 found[key] = ModelEntry(key, d.name, "cyclegan", path, direction)
         elif _has(path, "G"):
-            found[d.name] = ModelEntry(d.name, d.name, "pretrained", path)
+            found[d.name] = ModelEntry(d.name, d.name, "cut" if _has(path, "F") else "pretrained", path)
     return found
 
 
