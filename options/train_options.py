@@ -1,8 +1,6 @@
 """Training options: display, saving and optimisation flags, with the official defaults."""
 import os
 
-from cyclegan.metrics.c2st import DEFAULT_STEPS as C2ST_STEPS
-from cyclegan.metrics.evaluate import DEFAULT_EVAL_MAX
 from cyclegan.models.losses import GAN_MODES
 from cyclegan.models.schedulers import LR_POLICIES
 from cyclegan.display.settings import SHARED as SHARED_DISPLAY_FLAGS, DisplaySettings
@@ -10,6 +8,7 @@ from cyclegan.models.temporal import TEMPORAL_HELP
 
 from cyclegan.models import find_model_class
 from cyclegan.runs.layout import RunFolder
+from cyclegan.training.quality import QualitySettings
 
 from .base_options import BaseOptions, apply_seed_rule, explicit_flags
 from .recipe_options import apply_recipe
@@ -47,17 +46,8 @@ class TrainOptions(BaseOptions):
                        help="with --continue_train: resume from this full-state file (e.g. an older N_state.pth "
                             "when latest_state.pth is damaged; by default the newest readable one is used)")
         p.add_argument("--phase", type=str, default="train", help="train, val, test, etc")
-        # quality curves on a held-out set (cyclegan/training/quality.py)
-        p.add_argument("--eval_freq", type=int, default=None,
-                       help="every N epochs evaluate on held-out images (C2ST both ways, colour distance, cycle L1) "
-                            "into eval_log.jsonl and the quality plot; 0 = off (default: 5 on a GPU, off on the CPU, "
-                            "where the scoring shares the training's cores; off with a warning when there is no "
-                            "held-out set unless given explicitly)")
-        p.add_argument("--eval_dir", type=str, default=None,
-                       help="held-out set for --eval_freq: a folder with testA/testB or A/B (default: DATAROOT)")
-        p.add_argument("--eval_max", type=int, default=DEFAULT_EVAL_MAX, help="at most this many held-out images per domain")
-        p.add_argument("--eval_c2st_steps", type=int, default=C2ST_STEPS,
-                       help="C2ST training steps per fold (speed vs power)")
+        # quality curves on a held-out set (declared in cyclegan/training/quality.py)
+        QualitySettings.add_arguments(p.add_argument_group("quality curves on held-out images"))
         # training parameters
         p.add_argument("--n_epochs", type=int, default=100, help="number of epochs with the initial learning rate")
         p.add_argument("--n_epochs_decay", type=int, default=100, help="number of epochs to linearly decay learning rate to zero")

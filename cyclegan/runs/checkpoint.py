@@ -197,7 +197,7 @@ def newest_state(save_dir):
 def wanted_state(save_dir, opt):
     """The full state a --continue_train run asks for: --resume_from, else {--epoch}_state.pth when it exists;
     None means the newest readable one (see resume)."""
-    wanted = getattr(opt, "resume_from", None)
+    wanted = opt.resume_from
     if not wanted and opt.epoch != "latest":
         path = state_file(save_dir, opt.epoch)
         wanted = path if os.path.isfile(path) else None

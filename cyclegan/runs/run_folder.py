@@ -206,7 +206,7 @@ def aside_name(folder):
 def check(opt, lock):
     """Refuse (RunFolderError) or, with --overwrite, move saved work aside. Returns the lock still held."""
     folder = lock.folder
-    overwrite = getattr(opt, "overwrite", False)
+    overwrite = opt.overwrite
     left = remove_temp_files(folder)
     if left:
         print(f"removed {len(left)} temporary file(s) that an interrupted save left in {folder}: {', '.join(left)}",
@@ -229,7 +229,7 @@ def check(opt, lock):
         start, source, files = later_files(folder, opt)
         if files and not overwrite:
             epochs, names = _labels(files)
-            if getattr(opt, "resume_from", None) or os.path.isfile(RunFolder(folder).state(source)):
+            if opt.resume_from or os.path.isfile(RunFolder(folder).state(source)):
                 how = "Resume from the newest state (drop --epoch / --resume_from)"
             else:  # an official weights-only resume counts epochs from --epoch_count
                 how = (f"{'Resume from the latest weights (drop --epoch) with' if 'latest' in names else 'Pass'} "

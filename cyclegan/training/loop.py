@@ -58,7 +58,7 @@ def train_process(opt, opt_dict, ctx):
 
 def train_with(opt, opt_dict, ctx, vis):
     opt_dict = opt_dict if opt_dict is not None else {k: v for k, v in vars(opt).items()}
-    seed_everything(opt.seed, getattr(opt, "deterministic", False))
+    seed_everything(opt.seed, opt.deterministic)
     dataset = create_dataset(opt)
     loader = create_dataloader(dataset, opt.batch_size, shuffle=not opt.serial_batches,
                                num_workers=opt.num_threads, seed=opt.seed, rank=ctx.rank,

@@ -10,24 +10,40 @@ its random stream is the same with or without evaluation. close() waits for the 
 import os
 import sys
 import time
+from dataclasses import dataclass
 
 from ..display.worker import LatestJobWorker
 from ..errors import SettingError
 from ..metrics.c2st import DEFAULT_STEPS as C2ST_STEPS
-from ..metrics.evaluate import append_jsonl, check_heldout_size, heldout_dirs, load_heldout, read_jsonl, score, \
-    translate
+from ..metrics.evaluate import DEFAULT_EVAL_MAX, append_jsonl, check_heldout_size, heldout_dirs, load_heldout, \
+    read_jsonl, score, translate
 from ..models.ema import eval_generators  # the plain nets (no DDP collective on one rank); EMA ones if kept
+from ..models.recipe import RecipeSettings
+from ..settings import Settings, flag
+
+
+@dataclass(frozen=True)
+class QualitySettings(Settings):
+    """The quality curves' flags, declared once (training options generate them from here)."""
+    eval_freq: int = flag(None, "every N epochs evaluate on held-out images (C2ST both ways, colour distance, cycle "
+                                "L1) into eval_log.jsonl and the quality plot; 0 = off (None: 5 on a GPU, off on the "
+                                "CPU, where the scoring shares the training's cores; off with a warning when there is "
+                                "no held-out set unless given explicitly)", type=int)
+    eval_dir: str = flag(None, "held-out set for --eval_freq: a folder with testA/testB or A/B (None: DATAROOT)")
+    eval_max: int = flag(DEFAULT_EVAL_MAX, "at most this many held-out images per domain", type=int)
+    eval_c2st_steps: int = flag(C2ST_STEPS, "C2ST training steps per fold (speed vs power)", type=int)
 
 
 class QualityEval:
     """Evaluate every `eval_freq` epochs; a no-op when eval_freq is 0."""
 
     def __init__(self, opt, model, vis, warn=None):
-        self.freq = int(getattr(opt, "eval_freq", 0) or 0)
-        self.model, self.vis, self.seed = model, vis, int(getattr(opt, "seed", 0) or 0)
-        self.raw = bool(getattr(opt, "raw_weights", False))
+        q = self.settings = QualitySettings.from_opt(opt)
+        self.freq = q.eval_freq or 0
+        self.model, self.vis, self.seed = model, vis, opt.seed
+        self.raw = RecipeSettings.from_opt(opt).raw_weights
         self.direction = opt.direction
-        self.c2st_settings = {"steps": int(getattr(opt, "eval_c2st_steps", C2ST_STEPS))}
+        self.c2st_settings = {"steps": q.eval_c2st_steps}
         self.path = os.path.join(model.save_dir, "eval_log.jsonl")
         self._warn = warn or (lambda msg: print(msg, file=sys.stderr, flush=True))
         self.worker = None
@@ -36,7 +52,7 @@ class QualityEval:
         try:
             self._load(opt, model)
         except (ValueError, FileNotFoundError) as e:  # C2STError is a ValueError
-            if "eval_freq" in (getattr(opt, "explicit", None) or ()):
+            if "eval_freq" in opt.explicit:
                 raise
             self._warn(f"warning: quality curves off ({e})")
             self.freq = 0
@@ -52,8 +68,8 @@ class QualityEval:
         if len(model.generators()) not in (1, 2):
             raise SettingError("--eval_freq needs a model with one generator (A -> B: cut) or two (cycle_gan); "
                                "pass --eval_freq 0")
-        dir_A, dir_B = heldout_dirs(opt.dataroot, getattr(opt, "eval_dir", None))
-        self.heldout = load_heldout(dir_A, dir_B, size=opt.crop_size, max_images=getattr(opt, "eval_max", None))
+        dir_A, dir_B = heldout_dirs(opt.dataroot, self.settings.eval_dir)
+        self.heldout = load_heldout(dir_A, dir_B, size=opt.crop_size, max_images=self.settings.eval_max)
         for path, why in self.heldout.skipped:
             self._warn(f"warning: quality evaluation skips unreadable image {path} ({why})")
         check_heldout_size(self.heldout)
