@@ -40,7 +40,7 @@ MARKER = "test_run.json"
 
 
 def fingerprint(opt):
-    fp = {k: getattr(opt, k, None) for k in FINGERPRINT}
+    fp = {k: vars(opt).get(k) for k in FINGERPRINT}  # a flag another model lacks counts as None
     fp["dataroot"] = os.path.abspath(str(fp["dataroot"]))
     return fp
 
@@ -72,9 +72,9 @@ def choose_web_dir(web_dir, fp, overwrite=False):
 
 def captions(opt, domains):
     """Visual name -> caption naming its domain, e.g. fake_B -> 'fake_B: photos'."""
-    a, b = (domains["A"], domains["B"]) if getattr(opt, "direction", "AtoB") == "AtoB" else (domains["B"], domains["A"])
+    a, b = (domains["A"], domains["B"]) if opt.direction == "AtoB" else (domains["B"], domains["A"])
     side = {"real_A": a, "fake_B": b, "rec_A": a, "real_B": b, "fake_A": a, "rec_B": b}
-    if getattr(opt, "model", None) == "test" and getattr(opt, "model_suffix", "") in ("_A", "_B"):
+    if opt.model == "test" and opt.model_suffix in ("_A", "_B"):  # --model test declares --model_suffix
         src, dst = (a, b) if opt.model_suffix == "_A" else (b, a)
         side.update(real=src, fake=dst)
     return {k: f"{k}: {v}" for k, v in side.items()}
@@ -85,11 +85,11 @@ def load_translator(opt, generator, back=False, onnx=None):
     weights must have, the speed flags, --tile and --raw_weights."""
     from .inference import load
     epoch = f"iter_{opt.load_iter}" if opt.load_iter > 0 else opt.epoch
-    arch = {k: getattr(opt, k) for k in ARCH_FLAGS if k in opt.explicit}
+    arch = {k: vars(opt)[k] for k in ARCH_FLAGS if k in opt.explicit}
     source = onnx or os.path.join(opt.checkpoints_dir, opt.name)
     translator = load(source, epoch=epoch, device=opt.device, generator=generator, arch=arch, amp=opt.amp,
-                      channels_last=opt.channels_last, compile=opt.compile, tile=getattr(opt, "tile", None),
-                      raw_weights=getattr(opt, "raw_weights", False), back=back)
+                      channels_last=opt.channels_last, compile=opt.compile, tile=opt.tile,
+                      raw_weights=opt.raw_weights, back=back)
     print(f"translating with {translator}")
     return translator
 

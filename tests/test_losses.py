@@ -40,13 +40,15 @@ def test_gradient_penalty_of_a_linear_critic():
 
 
 def make_opt(**kw):
-    opt = dict(isTrain=True, device="cpu", checkpoints_dir="/tmp", name="x", input_nc=3, output_nc=3, ngf=4, ndf=4,
-               netG="resnet_6blocks", netD="basic", n_layers_D=3, norm="instance", init_type="normal",
-               init_gain=0.02, no_dropout=True, lambda_A=10.0, lambda_B=10.0, lambda_identity=0.5, lambda_gp=10.0,
-               pool_size=50, gan_mode="lsgan", lr=0.0002, beta1=0.5, direction="AtoB",
-               preprocess="resize_and_crop")
-    opt.update(kw)
-    return SimpleNamespace(**opt)
+    """The real training options (every flag with its declared default; float32, CPU, the official widths of a
+    tiny test), then `kw` set on them."""
+    from options.train_options import TrainOptions
+    opt = TrainOptions().parse(["--dataroot", "/tmp", "--name", "x", "--checkpoints_dir", "/tmp", "--gpu_ids", "-1",
+                                "--ngf", "4", "--ndf", "4", "--netG", "resnet_6blocks", "--amp", "none",
+                                "--display_id", "0"])
+    for key, value in kw.items():
+        setattr(opt, key, value)
+    return opt
 
 
 def official_step(GA, GB, DA, DB, A, B, lr=0.0002, beta1=0.5, lam_A=10.0, lam_B=10.0, lam_idt=0.5):

@@ -85,11 +85,11 @@ class BaseModel:
             self.schedulers = [get_scheduler(o, opt.lr_policy, opt.epoch_count, opt.n_epochs,
                                              opt.n_epochs_decay, opt.lr_decay_iters) for o in self.optimizers]
         if load is None:
-            load = not self.isTrain or getattr(opt, "continue_train", False)
+            load = not self.isTrain or opt.continue_train
         if load:
-            suffix = f"iter_{opt.load_iter}" if getattr(opt, "load_iter", 0) > 0 else opt.epoch
+            suffix = f"iter_{opt.load_iter}" if opt.load_iter > 0 else opt.epoch
             self.load_networks(suffix)
-        if getattr(opt, "verbose", False):
+        if opt.verbose:
             self.print_networks()
 
     def eval(self):
@@ -132,7 +132,7 @@ class BaseModel:
             self.scalers = make_scalers(speed, len(self.optimizers))
         # The captured step (models/graph_step.py): asked for by --cuda_graph, decided here, in this one place
         asked = speed.cuda_graph and self.isTrain
-        preprocess = getattr(self.opt, "preprocess", FIXED_SIZE_PREPROCESS[0])
+        preprocess = self.opt.preprocess
         technique = self.recipe.capture_conflict() if self.recipe is not None else None  # models/recipe.py
         self.cuda_graph_off = next((why for failed, why in (
             (speed.device_type != "cuda", "needs a CUDA device"),
@@ -260,7 +260,7 @@ class BaseModel:
     def load_networks(self, epoch):
         """Load {epoch}_net_{name}.pth; testing takes the averaged {epoch}_net_{name}_ema.pth where the run
         saved one (unless --raw_weights); training always the raw weights, and restarts the averages."""
-        raw = self.isTrain or getattr(self.opt, "raw_weights", False)
+        raw = self.isTrain or self.opt.raw_weights  # the test options declare --raw_weights
         for name, net in self.nets():
             path = RunFolder(self.save_dir).net_for_use(epoch, name, raw)
             if path.endswith("_ema.pth"):

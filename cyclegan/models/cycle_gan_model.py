@@ -54,7 +54,7 @@ class CycleGANModel(BaseModel):
     def __init__(self, opt):
         super().__init__(opt)
         self.loss_names = ["D_A", "G_A", "cycle_A", "idt_A", "D_B", "G_B", "cycle_B", "idt_B"]
-        if self.isTrain and getattr(opt, "lambda_temporal", 0) > 0:
+        if self.isTrain and opt.lambda_temporal > 0:
             self.loss_names += ["temporal_A", "temporal_B"]  # models/temporal.py; off: the official step
         vis_A, vis_B = ["real_A", "fake_B", "rec_A"], ["real_B", "fake_A", "rec_B"]
         if self.isTrain and opt.lambda_identity > 0.0:
@@ -104,7 +104,7 @@ class CycleGANModel(BaseModel):
                            pools=(("fake_B_pool", "fake_B"), ("fake_A_pool", "fake_A")),  # D_A's query comes first
                            losses=tuple("loss_" + n for n in self.loss_names) + ("loss_G",),
                            visuals=tuple(self.visual_names), optimizers=tuple(self.optimizers), device=self.device,
-                           abandon=self.abandon_step, batch_size=getattr(self.opt, "batch_size", None))
+                           abandon=self.abandon_step, batch_size=self.opt.batch_size)
 
     def runtime(self):
         return {**super().runtime(), "batched_passes": getattr(self, "batched", False)}
@@ -195,7 +195,7 @@ class CycleGANModel(BaseModel):
         self.loss_cycle_B = self.criterionCycle(self.rec_B, self.real_B) * o.lambda_B
         self.loss_G = (self.loss_G_A + self.loss_G_B + self.loss_cycle_A + self.loss_cycle_B
                        + self.loss_idt_A + self.loss_idt_B)
-        if getattr(o, "lambda_temporal", 0) > 0:  # each G on a moved view of its input (models/temporal.py)
+        if o.lambda_temporal > 0:  # each G on a moved view of its input (models/temporal.py)
             lam, signed = o.lambda_temporal, (-1.0, 1.0)
             self.loss_temporal_A = temporal_loss(self.netG_A, self.real_A, self.fake_B, value_range=signed) * lam
             self.loss_temporal_B = temporal_loss(self.netG_B, self.real_B, self.fake_A, value_range=signed) * lam
@@ -229,7 +229,7 @@ class CycleGANModel(BaseModel):
 def batched_passes(opt):
     """Whether the training step stacks a network's inputs into one call (--batched_passes; None = auto)."""
     allowed = opt.norm in ("instance", "none") and opt.no_dropout
-    wanted = getattr(opt, "batched_passes", None)
+    wanted = opt.batched_passes
     if wanted and not allowed:
         raise ValueError(f"--batched_passes changes the results with --norm {opt.norm}"
                          f"{'' if opt.no_dropout else ' and dropout'}: batch statistics / dropout masks depend on "

@@ -126,7 +126,7 @@ def _train(opt, opt_dict, save_dir, log, on_ready, report):
     torch.manual_seed(opt.seed)
     net = TransformerNet(opt.ngf, opt.n_res).to(device, memory_format=cfg.memory_format)
     run = FastNSTRun(save_dir, net, torch.optim.Adam(net.parameters(), lr=opt.lr), device)
-    lam_t = getattr(opt, "lambda_temporal", 0.0)
+    lam_t = opt.lambda_temporal
     losses = LOSSES + (("temporal",) if lam_t > 0 else ())
     counters = {"iteration": 0, "history": {k: [] for k in ("iter",) + losses}}
     if opt.continue_train:

@@ -65,13 +65,13 @@ def setup(opt):
                              f"lower torchrun --nproc_per_node")
         opt.device, opt.gpu_ids = torch.device("cuda", ctx.local_rank), [ctx.local_rank]
         torch.cuda.set_device(opt.device)
-    elif getattr(opt, "norm", None) == "sync_batch":
+    elif opt.norm == "sync_batch":
         raise LaunchError("--norm sync_batch synchronises over GPUs only (NCCL); on the CPU use --norm batch "
                           "or --norm instance")
     ctx.backend = "nccl" if gpu else "gloo"
     if not dist.is_initialized():
         dist.init_process_group(ctx.backend, device_id=opt.device if gpu else None)
-    seed = [getattr(opt, "seed", None)]
+    seed = [opt.seed]
     dist.broadcast_object_list(seed, src=0)
     opt.seed = seed[0]
     return ctx
