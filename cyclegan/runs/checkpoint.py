@@ -116,15 +116,23 @@ def _mb(n):
     return f"{n / 2 ** 20:.1f} MB"
 
 
+def describe_progress(counters):
+    """How far a full state is, in words: 'epoch 2 done', 'epoch 3, 40 batches in' (CycleGAN, CUT) or
+    'iteration 500' (fast NST, which counts iterations only)."""
+    if "epoch" not in counters:
+        return f"iteration {counters.get('iteration', 0)}"
+    if not counters.get("batches_done"):
+        return f"epoch {counters['epoch'] - 1} done"
+    return f"epoch {counters['epoch']}, {counters['batches_done']} batches in"
+
+
 def _refused(save_dir, counters, cause, need, space=True):
-    what = (f"epoch {counters['epoch'] - 1}" if not counters.get("batches_done") else
-            f"epoch {counters['epoch']} at {counters['total_iters']} images")
+    what = describe_progress(counters).replace(" done", "").replace(" batches in", " batches")
     newest = newest_state(save_dir)
     if newest:
-        c = newest[1]
-        good = (f"{os.path.basename(newest[0])} (epoch {c['epoch'] - 1} done" if not c.get("batches_done") else
-                f"{os.path.basename(newest[0])} (epoch {c['epoch']}, {c['batches_done']} batches in") + \
-            f", {c['total_iters']} images seen) is intact"
+        path, c = newest
+        seen = f", {c['total_iters']} images seen" if "total_iters" in c else ""
+        good = f"{os.path.basename(path)} ({describe_progress(c)}{seen}) is intact"
     else:
         good = "no earlier checkpoint exists (the run starts from the beginning when resumed)"
     return (f"could not save the checkpoint of {what} in {save_dir}: {cause}. Training stopped; no partial file is "
@@ -168,7 +176,9 @@ def _counters_or_error(path):
 
 
 def _progress(counters):
-    return counters["total_iters"], counters["epoch"], counters.get("batches_done", 0)
+    """A sortable measure of how far a state is (fast NST counts iterations only)."""
+    return (counters.get("total_iters", counters.get("iteration", 0)), counters.get("epoch", 0),
+            counters.get("batches_done", 0))
 
 
 def candidates(save_dir, report=False):
