@@ -1,22 +1,5 @@
-"""Entry point `cyclegan-c2st` / `python -m cyclegan.c2st REAL_DIR FAKE_DIR [--json] [--folds 5] [--seed 0]`:
-the classifier two-sample test of cyclegan.metrics.c2st on two folders; prints the result (text or JSON)."""
-import json
-import sys
-
-from cyclegan.cli import main_guard
-from options.c2st_options import C2STOptions
-
-
-@main_guard
-def main(argv=None):
-    opt = C2STOptions().parse(argv)
-    from cyclegan.metrics.c2st import c2st
-    r = c2st(opt.real_dir, opt.fake_dir, opt.folds, opt.seed, opt.device, opt.num_threads, steps=opt.steps)
-    for path, why in r.skipped:
-        print(f"warning: skipped unreadable image {path} ({why})", file=sys.stderr)
-    print(json.dumps(r.as_dict()) if opt.json else r)
-    return 0
-
+"""`python -m cyclegan.c2st`: the same command as cyclegan/cli/c2st.py; the code is in cyclegan/cli/c2st.py."""
+import runpy
 
 if __name__ == "__main__":
-    sys.exit(main())
+    runpy.run_module("cyclegan.cli.c2st", run_name="__main__", alter_sys=True)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Stage visdom's page assets (JS/CSS/fonts/MathJax) from the npm registry into the installed
 # visdom package, so `cyclegan-visdom` renders its page without reaching visdom's CDNs.
-# The file list lives in cyclegan/visdom_server.py (ASSETS). Idempotent: does nothing when
+# The file list lives in cyclegan/cli/visdom_server.py (ASSETS). Idempotent: does nothing when
 # everything is already there; pass --force to stage again.
 # Usage: bash scripts/stage_visdom_assets.sh [--force]   (env PYTHON picks the interpreter)
 set -euo pipefail

@@ -106,5 +106,5 @@ if __name__ == "__main__":
     spec, sep, *train_args = sys.argv[1:]
     assert sep == "--", __doc__
     install(spec)
-    from cyclegan.train import main
+    from cyclegan.cli.train import main
     sys.exit(main(train_args))

@@ -32,7 +32,7 @@ def text_of(html):
 
 
 def test_visdom_page_shows_the_grid_the_losses_and_the_status(tmp_path):
-    from cyclegan.visdom_server import missing_assets
+    from cyclegan.cli.visdom_server import missing_assets
 
     missing = missing_assets()
     if missing:

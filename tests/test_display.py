@@ -234,7 +234,7 @@ def test_stalled_server_does_not_block_the_caller(tmp_path):
 def test_asset_list_covers_everything_visdom_downloads():
     import visdom
 
-    from cyclegan.visdom_server import ASSETS
+    from cyclegan.cli.visdom_server import ASSETS
 
     build = (Path(visdom.__file__).parent / "server" / "build.py").read_text()
     names = re.findall(r':\s*"([^"]+)",', build)  # values of ext_files: the saved file names
@@ -247,7 +247,7 @@ def test_asset_list_covers_everything_visdom_downloads():
 
 
 def test_server_refuses_without_assets_and_binds_localhost_by_default(tmp_path, monkeypatch, capsys):
-    from cyclegan import visdom_server
+    from cyclegan.cli import visdom_server
 
     assert visdom_server.build_parser().parse_args([]).host == "127.0.0.1"
     monkeypatch.setattr(visdom_server, "visdom_static_dir", lambda: tmp_path)
@@ -258,7 +258,7 @@ def test_server_refuses_without_assets_and_binds_localhost_by_default(tmp_path, 
 
 def test_no_shell_or_eval_in_display_code():
     root = Path(__file__).resolve().parents[1]
-    files = list((root / "cyclegan" / "display").glob("*.py")) + [root / "cyclegan" / "visdom_server.py"]
+    files = list((root / "cyclegan" / "display").glob("*.py")) + [root / "cyclegan" / "cli" / "visdom_server.py"]
     for f in files:
         text = f.read_text()
         assert "shell=True" not in text and not re.search(r"(?<!\.)\beval\(", text), f  # builtin eval, not net.eval()
@@ -268,7 +268,7 @@ def test_no_shell_or_eval_in_display_code():
 def test_staging_script_is_idempotent_once_staged():
     import subprocess
 
-    from cyclegan.visdom_server import missing_assets
+    from cyclegan.cli.visdom_server import missing_assets
 
     if missing_assets():
         pytest.skip("visdom assets not staged here: run `bash scripts/stage_visdom_assets.sh` (CI does)")

@@ -347,7 +347,7 @@ def test_model_force_keeps_old_file_when_new_one_is_html(tmp_path, server):
 
 
 def test_verify_weights_module(tmp_path):
-    from cyclegan import verify_weights
+    from cyclegan.cli import verify_weights
     good, bad = tmp_path / "good.pth", tmp_path / "bad.pth"
     torch.save({"a": torch.zeros(2, 5), "b": torch.zeros(3)}, good)
     bad.write_text("<html>oops</html>")

@@ -129,7 +129,7 @@ def test_general_code_names_no_cyclegan_parts_and_testing_imports_no_training():
     epoch_metric, generators, runtime, capture_spec) instead of naming CycleGAN's attributes."""
     display = [str(p.relative_to(REPO)) for p in (REPO / "cyclegan" / "display").glob("*.py")]
     general = ["cyclegan/runs/checkpoint.py", "cyclegan/training/loop.py", "cyclegan/training/quality.py",
-               "cyclegan/testing.py", "cyclegan/bench/cyclegan.py", "cyclegan/benchmark.py",
+               "cyclegan/testing.py", "cyclegan/bench/cyclegan.py", "cyclegan/cli/benchmark.py",
                "cyclegan/models/graph_step.py", *display]
     cyclegan_parts = ("optimizer_G", "optimizer_D", "fake_A_pool", "fake_B_pool", "B_SIDE", "gpu_ids[0]", "netG_A",
                       "netG_B", "netD_A", "netD_B", "loss_G", "real_A", "real_B", "model.batched", "param_groups[0]")

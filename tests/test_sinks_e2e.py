@@ -119,7 +119,7 @@ def test_cyclegan_test_logs_every_translated_image_to_wandb(short_run, tmp_path)
 
 @pytest.mark.parametrize("flag,module", [("--use_wandb", "wandb"), ("--use_tensorboard", "torch.utils.tensorboard")])
 def test_a_missing_package_stops_the_command_at_start_with_one_line(tmp_path, flag, module):
-    code = (f"import sys; sys.modules[{module!r}] = None; from cyclegan.train import main; "
+    code = (f"import sys; sys.modules[{module!r}] = None; from cyclegan.cli.train import main; "
             f"sys.exit(main(sys.argv[1:]))")
     p = subprocess.run([sys.executable, "-c", code, "--dataroot", str(tmp_path / "nothing_here"), "--name", "m",
                         "--checkpoints_dir", str(tmp_path / "ck"), flag, "--display_id", "0"], cwd=REPO,

@@ -294,7 +294,7 @@ def test_no_host_sync_in_a_gpu_step(tmp_path):
 
 @pytest.mark.slow
 def test_benchmark_prints_json_lines(capsys, tmp_path):
-    from cyclegan.benchmark import main
+    from cyclegan.cli.benchmark import main
     assert main(["--size", "32", "--ngf", "4", "--ndf", "4", "--netG", "resnet_6blocks", "--warmup", "1",
                  "--repeats", "2", "--test_batch", "2", "--num_workers", "1", "--device", "cpu",
                  "--configs", "official,channels_last,cuda_graph", "--profile"]) == 0

@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from cyclegan import stereo as stereo_cli
+from cyclegan.cli import stereo as stereo_cli
 from cyclegan.images import save_image
 from cyclegan.io import atomic_save
 from cyclegan.media import stereo

@@ -30,7 +30,7 @@ def png(path):
 
 @pytest.mark.parametrize("direction", ["AtoB", "BtoA"])
 def test_cycle_gan_test_matches_the_official_forward(tmp_path, direction):
-    from cyclegan.test import run
+    from cyclegan.cli.test import run
     root = make_tiny_dataset(tmp_path / "data")
     nets = save_run(tmp_path / "ck" / "tiny")
     page = run(["--dataroot", str(root), "--name", "tiny", "--checkpoints_dir", str(tmp_path / "ck"),

@@ -7,7 +7,7 @@ DataLoader over JPEGs, and prints one JSON line: median step ms after warm-up, t
 spent waiting for data, peak memory, achieved GFLOP/s (FLOPs counted with torch.utils.flop_counter)
 next to the measured GEMM rate, and test images/s at --test_batch against batch-1 eager inference.
 With --interleave the configurations take turns step by step (fairer on a shared machine; peak memory is
-then not per configuration). Its command line is cyclegan/benchmark.py. It asks the model for its generators
+then not per configuration). Its command line is cyclegan/cli/benchmark.py. It asks the model for its generators
 (generators()) and how it steps (runtime()), naming none of its parts.
 """
 import copy

@@ -7,7 +7,7 @@ stylize_paths in fast_train.py).
     targets = st.style_targets([load_image("starry.jpg", 512)])
     image, stats = st.stylize(load_image("photo.jpg", 512), targets, num_iters=300)
 
-run_files() is the whole command (files in, named image out); see cyclegan/gatys.py.
+run_files() is the whole command (files in, named image out); see cyclegan/cli/gatys.py.
 """
 from cyclegan.nst.backbones import (BACKBONES, DEFAULT_LAYERS, POOLINGS, FeatureExtractor, available_layers,
                                     load_extractor)
