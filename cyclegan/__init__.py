@@ -1,7 +1,7 @@
 """CycleGAN suite: unpaired photo <-> Van Gogh translation, with a Gatys neural-style comparison.
 
 Library layout by floors (an import points down or sideways, never up; no cycle between packages;
-tests/test_layers.py checks it):
+tests/test_import_floors.py checks it):
   6  entry points  train.py, test.py, evaluate.py, gatys.py, fast_nst.py, video.py, compare.py, benchmark.py,
                    c2st.py, export.py, demo.py, ablate.py, ...: parse options/, call the library; cli.py's
                    main_guard catches UserError once
