@@ -75,20 +75,20 @@ def save_state(model, labels, counters, opt_dict):
     """Write the full state and the official weight files under each label (e.g. [5, 'latest']): serialised
     once for the first label, then copied to the others. Raises SaveError when the disk refuses it."""
     save_dir = model.save_dir
-    need = save_size(model) * len(labels)
+    state = {**model.state_dict(), "rng": rng_state(), "counters": dict(counters), "options": opt_dict}
+    need = save_size(model, state) * len(labels)
     free = shutil.disk_usage(save_dir).free
     if free < need:  # checked first: no file of this save is written
         raise SaveError(_refused(save_dir, counters, f"only {_mb(free)} is free there", need))
     try:
-        _write_labels(model, labels, counters, opt_dict)
+        _write_labels(model, labels, state)
     except DiskError as e:
         raise SaveError(_refused(save_dir, counters, f"{e.reason}, writing {os.path.basename(e.path)}", need,
                                  space=e.errno in (errno.ENOSPC, errno.EDQUOT))) from None
 
 
-def _write_labels(model, labels, counters, opt_dict):
+def _write_labels(model, labels, state):
     first, *others = labels
-    state = {**model.state_dict(), "rng": rng_state(), "counters": dict(counters), "options": opt_dict}
     save_checked(state, state_file(model.save_dir, first))  # checksummed, verified on load
     model.save_networks(first)
     for label in others:
@@ -97,19 +97,22 @@ def _write_labels(model, labels, counters, opt_dict):
             atomic_copy(src, dst)
 
 
-def save_size(model):
-    """Bytes one label of a save writes: the full state and the weight files (tensor bytes, plus a margin for
-    the archive's own records)."""
-    def nbytes(obj):
-        if torch.is_tensor(obj):
-            return obj.numel() * obj.element_size()
-        if isinstance(obj, dict):
-            return sum(nbytes(v) for v in obj.values())
-        if isinstance(obj, (list, tuple)):
-            return sum(nbytes(v) for v in obj)
-        return 0
-    nets = sum(nbytes(net.state_dict()) for _, net in model.saved_nets())
-    return int((nbytes(model.state_dict()) + nets) * 1.02) + 256 * 1024
+def _nbytes(obj):
+    if torch.is_tensor(obj):
+        return obj.numel() * obj.element_size()
+    if isinstance(obj, dict):
+        return sum(_nbytes(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return sum(_nbytes(v) for v in obj)
+    return 0
+
+
+def save_size(model, state=None):
+    """Bytes one label of a save writes: the full state (`state`, else the model's) and the weight files
+    (tensor bytes, plus a margin for the archives' own records). Counted from the tensors' sizes: nothing is
+    copied off the device for it unless `state` is not given."""
+    nets = sum(_nbytes(net.state_dict()) for _, net in model.saved_nets())
+    return int((_nbytes(state if state is not None else model.state_dict()) + nets) * 1.02) + 256 * 1024
 
 
 def _mb(n):
