@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from conftest import make_images
-from cyclegan.models.base_model import unwrap
+from cyclegan.models.weights import unwrap
 from cyclegan.models.generators import define_G
 from cyclegan.inference.compiled import CompiledNet, compile_for_inference
 

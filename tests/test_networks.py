@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from cyclegan.io import atomic_save, load_state_dict_file
-from cyclegan.models.base_model import load_official_state_dict
+from cyclegan.models.weights import load_official_state_dict
 from cyclegan.models.discriminators import define_D
 from cyclegan.models.generators import ResnetGenerator, UnetGenerator, define_G
 from cyclegan.models.layers import get_norm_layer, init_weights

@@ -12,7 +12,7 @@ import itertools
 import torch
 import torch.nn as nn
 
-from ..models.base_model import load_official_state_dict
+from ..models.weights import load_official_state_dict
 from ..models.cut_networks import CUT_GENERATORS, define_cut_G
 from ..models.generators import GENERATORS, UnetSkipConnectionBlock, define_G
 from ..models.layers import NORM_TYPES

@@ -23,7 +23,7 @@ import torch
 from PIL import Image
 
 from ..images import read_rgb, save_image, to_rgb, to_tensor, to_uint8
-from ..models.base_model import unwrap
+from ..models.weights import unwrap
 from ..models.speed import resolve, use_fast_norm
 from ..nst.transformer import pad_to_multiple
 from ..perf import resolve_device

@@ -17,10 +17,11 @@ import torch
 import torch.nn as nn
 
 from ..errors import MissingFileError
-from ..io import CheckpointError, atomic_save, load_state_dict_file
+from ..io import atomic_save, load_state_dict_file
 from ..runs.layout import RunFolder
 from .graph_step import FIXED_SIZE_PREPROCESS, GraphStep
 from .schedulers import get_scheduler
+from .weights import load_official_state_dict, unwrap
 from .speed import (SpeedConfig, fuse, instance_norm_channels_last_ok, make_scalers, renew_scaler, resolve_options,
                     use_deterministic_pads, use_fast_norm)
 
@@ -231,7 +232,7 @@ class BaseModel:
 
     def generators(self):
         """{name: module} of the generators (generator_names), the forward one first, as the model runs them
-        (maybe compiled or DDP-wrapped: base_model.unwrap gives the plain module)."""
+        (maybe compiled or DDP-wrapped: models.weights.unwrap gives the plain module)."""
         return OrderedDict((name, getattr(self, "net" + name)) for name in self.generator_names)
 
     def runtime(self):
@@ -319,39 +320,3 @@ class BaseModel:
         for net in nets if isinstance(nets, (list, tuple)) else [nets]:
             for p in net.parameters():
                 p.requires_grad = requires_grad
-
-
-def unwrap(net):
-    """The plain module inside DistributedDataParallel / DataParallel / torch.compile wrappers."""
-    while True:
-        if isinstance(net, (nn.parallel.DistributedDataParallel, nn.DataParallel)):
-            net = net.module
-        elif hasattr(net, "_orig_mod"):
-            net = net._orig_mod
-        else:
-            return net
-
-
-def load_official_state_dict(net, state_dict, path="<state dict>"):
-    """Load official-layout weights; drop the InstanceNorm running stats that pre-0.4 checkpoints carry."""
-    modules = dict(net.named_modules())
-    state_dict = dict(state_dict)
-    for key in list(state_dict):
-        mod_name, _, attr = key.rpartition(".")
-        mod = modules.get(mod_name)
-        if isinstance(mod, nn.InstanceNorm2d) and attr in ("running_mean", "running_var", "num_batches_tracked") \
-                and getattr(mod, attr, None) is None:
-            del state_dict[key]
-    hint = "Check --netG/--ngf/--norm/--no_dropout (they must match how the weights were trained)."
-    expected = set(net.state_dict())
-    missing, unexpected = sorted(expected - set(state_dict)), sorted(set(state_dict) - expected)
-    if missing or unexpected:
-        raise CheckpointError(
-            f"{path}: does not fit this network. Missing keys: {missing[:5]}{'...' if len(missing) > 5 else ''}; "
-            f"unexpected keys: {unexpected[:5]}{'...' if len(unexpected) > 5 else ''}. {hint}")
-    try:
-        net.load_state_dict(state_dict)
-    except RuntimeError as e:
-        raise CheckpointError(f"{path}: tensor shapes do not fit this network ({str(e).splitlines()[-1].strip()}). "
-                           f"{hint}") from None
-    return net

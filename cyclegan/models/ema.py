@@ -12,7 +12,7 @@ import copy
 
 import torch
 
-from .base_model import unwrap
+from .weights import unwrap
 
 SUFFIX = "_ema"
 

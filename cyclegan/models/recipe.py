@@ -122,7 +122,7 @@ def init_files(spec, names):
 def init_generators(spec, nets):
     """Load --init_from's weights into `nets` ({name: module}); the architecture flags must match."""
     from ..io import CheckpointError, load_state_dict_file
-    from .base_model import load_official_state_dict
+    from .weights import load_official_state_dict
     for name, path in init_files(spec, list(nets)).items():
         try:
             load_official_state_dict(nets[name], load_state_dict_file(path), path)
