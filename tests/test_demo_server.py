@@ -250,8 +250,22 @@ def test_it_listens_on_127_0_0_1_only_and_checks_the_host_header(server):
             socket.create_connection((outward, server.port), timeout=5).close()
 
 
-def test_without_vgg_weights_it_says_where_they_go_and_sigterm_mid_job_cleans_up(tmp_path, files, request):
+def start_long_video_job(srv, tmp_path):
+    """POST a 240-frame clip as a job for the tiny model and wait until it has translated a frame; its id."""
     from test_video import make_clip
+    clip = make_clip(tmp_path / "long.mp4", frames=240, audio=False)
+    status, _, body = post(srv.url + "/api/jobs", [("image", "long.mp4", clip.read_bytes()), ("model", None, b"tiny")])
+    assert status == 202, body
+    job_id = json.loads(body)["id"]
+    deadline = time.monotonic() + 120
+    while (job := get_json(f"{srv.url}/api/jobs/{job_id}")[1])["progress"]["step"] < 1:
+        assert time.monotonic() < deadline and job["status"] in ("queued", "running"), (job, srv.output())
+        time.sleep(0.1)
+    assert job["status"] == "running", job
+    return job_id
+
+
+def test_without_vgg_weights_it_says_where_they_go_and_sigterm_mid_job_cleans_up(tmp_path, files, request):
     home = tmp_path / "torch_home"  # an empty torch cache: no VGG weights
     target = home / "hub" / "checkpoints" / "vgg19-dcbb9e9d.pth"
     srv = Server(tmp_path, make_checkpoints(tmp_path / "ck"), "--device", "cpu", env={"TORCH_HOME": str(home)})
@@ -273,16 +287,7 @@ def test_without_vgg_weights_it_says_where_they_go_and_sigterm_mid_job_cleans_up
         error = json.loads(body)["error"]
         assert (status, ctype) == (503, "application/json"), error
         assert error.startswith("Gatys cannot run: No ImageNet weights for vgg19") and str(target) in error
-        clip = make_clip(tmp_path / "long.mp4", frames=240, audio=False)
-        status, _, body = post(srv.url + "/api/jobs", [("image", "long.mp4", clip.read_bytes()),
-                                                       ("model", None, b"tiny")])
-        assert status == 202, body
-        job_id = json.loads(body)["id"]
-        deadline = time.monotonic() + 120
-        while (job := get_json(f"{srv.url}/api/jobs/{job_id}")[1])["progress"]["step"] < 1:
-            assert time.monotonic() < deadline and job["status"] in ("queued", "running"), (job, srv.output())
-            time.sleep(0.1)
-        assert job["status"] == "running", job
+        job_id = start_long_video_job(srv, tmp_path)
         temp = srv.temp_folder()
         assert job_id in os.listdir(temp)  # its upload is there, and only there
         started = time.monotonic()
@@ -297,18 +302,9 @@ def test_without_vgg_weights_it_says_where_they_go_and_sigterm_mid_job_cleans_up
 def test_under_load_busy_answers_carry_retry_after_and_nothing_is_5xx(tmp_path, files):
     """`cyclegan-benchmark demo_load`: 40 requests from 16 clients, every 5th a text file, while a long video job
     holds the one worker (so the queue of 2 fills), cancelled after 3 s so the waiting requests are translated."""
-    from test_video import make_clip
     srv = Server(tmp_path, make_checkpoints(tmp_path / "ck"), "--device", "cpu", "--max_queue", "2")
     try:
-        clip = make_clip(tmp_path / "long.mp4", frames=240, audio=False)
-        status, _, body = post(srv.url + "/api/jobs", [("image", "long.mp4", clip.read_bytes()),
-                                                       ("model", None, b"tiny")])
-        assert status == 202, body
-        job_id = json.loads(body)["id"]
-        deadline = time.monotonic() + 120
-        while get_json(f"{srv.url}/api/jobs/{job_id}")[1]["status"] != "running":
-            assert time.monotonic() < deadline, srv.output()
-            time.sleep(0.1)
+        job_id = start_long_video_job(srv, tmp_path)
         load = subprocess.Popen([sys.executable, "-m", "cyclegan.benchmark", "demo_load", "--url", srv.url,
                                  "--image", str(files["photo"]), "--model", "tiny", "--requests", "40",
                                  "--clients", "16", "--bad_every", "5", "--pid", str(srv.proc.pid)],

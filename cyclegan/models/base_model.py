@@ -59,6 +59,16 @@ class BaseModel:
         with parser.set_defaults so typed flags win; e.g. CUTModel's --CUT_mode. On --continue_train `saved` is
         the run's train_opt.json and `typed` the flags on the command line. None by default."""
 
+    def take_two_domains(self, data):
+        """set_input of the unaligned two-domain models (CycleGAN, CUT): real_A and real_B on the device and their
+        paths; --direction BtoA swaps the sides, as officially."""
+        AtoB = self.opt.direction == "AtoB"
+        fmt = self.memory_format
+        self.real_A = data["A" if AtoB else "B"].to(self.device, memory_format=fmt, non_blocking=True)
+        self.real_B = data["B" if AtoB else "A"].to(self.device, memory_format=fmt, non_blocking=True)
+        self.image_paths = data.get("A_paths" if AtoB else "B_paths", [])
+        self.image_paths_B = data.get("B_paths" if AtoB else "A_paths", [])
+
     # -- to be filled by subclasses --
     def set_input(self, data):
         raise NotImplementedError

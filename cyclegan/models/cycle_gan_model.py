@@ -111,12 +111,7 @@ class CycleGANModel(BaseModel):
 
     def set_input(self, data):
         """data: {'A': tensor, 'B': tensor, 'A_paths': [...], 'B_paths': [...]}; direction BtoA swaps them."""
-        AtoB = self.opt.direction == "AtoB"
-        fmt = self.memory_format
-        self.real_A = data["A" if AtoB else "B"].to(self.device, memory_format=fmt, non_blocking=True)
-        self.real_B = data["B" if AtoB else "A"].to(self.device, memory_format=fmt, non_blocking=True)
-        self.image_paths = data.get("A_paths" if AtoB else "B_paths", [])
-        self.image_paths_B = data.get("B_paths" if AtoB else "A_paths", [])
+        self.take_two_domains(data)
 
     def get_visual_paths(self):
         paths = super().get_visual_paths()
