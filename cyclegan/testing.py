@@ -90,6 +90,9 @@ def load_translator(opt, generator, back=False, onnx=None):
     translator = load(source, epoch=epoch, device=opt.device, generator=generator, arch=arch, amp=opt.amp,
                       channels_last=opt.channels_last, compile=opt.compile, tile=opt.tile,
                       raw_weights=opt.raw_weights, back=back)
+    for path in translator.info.get("files", []):
+        if path.endswith("_ema.pth"):
+            print(f"loading the averaged (EMA) weights {path} (--raw_weights for the raw ones)")
     print(f"translating with {translator}")
     return translator
 
