@@ -44,7 +44,7 @@ def main(argv=None):
     ap.add_argument("--synthetic_images", type=int, default=200, help="training images per domain when generating")
     args, extra = ap.parse_known_args(argv)  # anything else goes to cyclegan-train (e.g. --n_epochs 1)
 
-    from cyclegan import test as test_cmd, train as train_cmd
+    from cyclegan.cli import test as test_cmd, train as train_cmd
     root, how = (None, None) if args.offline else get_vangogh(args.datasets_dir)
     common = ["--checkpoints_dir", args.checkpoints_dir]
     if root and not args.small:
