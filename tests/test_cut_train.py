@@ -92,10 +92,15 @@ def test_cut_run_tests_exports_and_loads(tiny_dataset, tmp_path):
     assert float((o(x) - t(x)).abs().max()) < 2e-3
 
 
-def test_eval_freq_scores_the_one_generator(tmp_path):
-    root = tmp_path / "data"
+def heldout_dataset(root):
+    """4 training images per domain and 10 held-out ones (enough for the C2ST), 36 px."""
     for i, (sub, n) in enumerate((("trainA", 4), ("trainB", 4), ("testA", 10), ("testB", 10))):
         make_images(root / sub, n, size=(36, 36), seed=i, prefix=f"{sub}_")
+    return root
+
+
+def test_eval_freq_scores_the_one_generator(tmp_path):
+    root = heldout_dataset(tmp_path / "data")
     ck = tmp_path / "ck"
     run_to_end([sys.executable, "-m", "cyclegan.train", "--dataroot", str(root), "--name", "q", "--checkpoints_dir",
                 str(ck), *TINY, *CUT, "--n_epochs", "1", "--n_epochs_decay", "0", "--eval_freq", "1",
@@ -151,9 +156,7 @@ def test_compare_shows_a_cut_run_as_a_fourth_method(tiny_run, vgg_weights_file, 
 
 
 def test_cyclegan_eval_scores_a_cut_run_in_its_one_direction(tmp_path):
-    root = tmp_path / "data"
-    for i, (sub, n) in enumerate((("trainA", 4), ("trainB", 4), ("testA", 10), ("testB", 10))):
-        make_images(root / sub, n, size=(36, 36), seed=i, prefix=f"{sub}_")
+    root = heldout_dataset(tmp_path / "data")
     ck = tmp_path / "ck"
     run_to_end([sys.executable, "-m", "cyclegan.train", "--dataroot", str(root), "--name", "e", "--checkpoints_dir",
                 str(ck), *TINY, *CUT, "--direction", "BtoA", "--n_epochs", "1", "--n_epochs_decay", "0",
