@@ -110,7 +110,7 @@ def time_section(variants, weights, runs, records, protocol, domains, budget_s):
              f"data loading, checkpoint saves; not the start-up nor the scoring), added up across resumes, on "
              f"{machine}; 'share' says how many jobs ran at once on how many cores (the sweep's own scoring is one "
              f"job) and the load when the run's process started. KID: of the {domains['B']} → {domains['A']} "
-             f"outputs against the held-out {domains['A']} images."]
+             f"outputs against the held-out {domains['A']}."]
     notes += [f"KID {n}" for n in view["kid_notes"]]
     view["budget"] = None
     if budget_s is not None:
