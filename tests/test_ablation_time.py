@@ -1,6 +1,7 @@
 """cyclegan-ablate's quality against wall-clock time: the "best within T seconds" choice on hand-made points, KID
 from random Inception weights saved to a file (and the 'not computed' note without weights), and a tiny sweep
-interrupted and resumed whose training seconds keep growing across the resume, with KID and the budget line."""
+interrupted and resumed whose training seconds keep growing across the resume, with KID and the budget line, and
+KID added to points scored before weights were given."""
 import json
 import signal
 import subprocess
@@ -121,3 +122,14 @@ def test_sweep_records_seconds_across_a_resume_kid_and_the_budget_line(tmp_path,
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
     md = (ck / "nokid" / "sw" / "ablation.md").read_text()
     assert "not computed (no Inception weights)" in md and "KID not computed: no Inception weights (neither" in md
+    before = json.loads((ck / "nokid" / "sw" / "ablation.json").read_text())["runs"]["official_s1"]
+
+    # the same sweep again with weights: the scored point gets its KID, its C2ST and seconds are kept
+    p = subprocess.run(sweep_cmd(root, ck / "nokid", "--variants", "official", "--steps", "24", "--inception_weights",
+                                 str(random_inception_file)), cwd=REPO, env=env, capture_output=True, text=True,
+                       timeout=900)
+    assert p.returncode == 0 and "KID A" in p.stdout and "added" in p.stdout, p.stdout[-3000:] + p.stderr[-3000:]
+    after = json.loads((ck / "nokid" / "sw" / "ablation.json").read_text())["runs"]["official_s1"]
+    assert len(after) == len(before) == 1 and isinstance(after[0]["kid_A"], float) and "kid_A_note" not in after[0]
+    assert {k: after[0][k] for k in ("c2st_A", "train_seconds")} == {k: before[0][k] for k in ("c2st_A",
+                                                                                               "train_seconds")}
