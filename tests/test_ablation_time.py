@@ -133,3 +133,14 @@ def test_sweep_records_seconds_across_a_resume_kid_and_the_budget_line(tmp_path,
     assert len(after) == len(before) == 1 and isinstance(after[0]["kid_A"], float) and "kid_A_note" not in after[0]
     assert {k: after[0][k] for k in ("c2st_A", "train_seconds")} == {k: before[0][k] for k in ("c2st_A",
                                                                                                "train_seconds")}
+
+
+def test_the_flags_refuse_a_missing_weights_file_and_a_budget_that_is_not_positive(tmp_path, capsys):
+    from options.ablate_options import AblateOptions
+    opt = AblateOptions().parse(["--dataroot", str(tmp_path), "--budget_s", "3600"])
+    assert (opt.budget_s, opt.inception_weights) == (3600.0, None)
+    for flags, says in ((["--inception_weights", str(tmp_path / "none.pth")], "none.pth: no such file"),
+                        (["--budget_s", "0"], "--budget_s 0: give a positive number")):
+        with pytest.raises(SystemExit):
+            AblateOptions().parse(["--dataroot", str(tmp_path), *flags])
+        assert says in capsys.readouterr().err
