@@ -6,6 +6,7 @@ import sys
 
 from cyclegan.ablation import CATALOGUE, AblationError, Variant, parse_variant
 from cyclegan.ablation.sweep import DEFAULT_EVAL_SIZE
+from cyclegan.ablation.timing import TimeSettings
 from cyclegan.metrics.c2st import DEFAULT_FOLDS, DEFAULT_STEPS
 from cyclegan.metrics.evaluate import DEFAULT_EVAL_MAX
 
@@ -79,6 +80,7 @@ class AblateOptions(Options):
                        help="timed steps per variant for the cost column (a multiple of --r1_every)")
         add_device_option(p, "scores the runs (training: --gpu_ids after --)")
         p.add_argument("--report_only", action="store_true", help="rewrite the report from what is on disk")
+        TimeSettings.add_arguments(p.add_argument_group("quality against time"))
         return p
 
     def parse(self, argv=None):
@@ -112,6 +114,11 @@ class AblateOptions(Options):
         for flag in ("steps", "parallel", "threads", "cost_steps", "eval_size"):
             if getattr(opt, flag) < 1:
                 self.parser.error(f"--{flag} must be at least 1")
+        if opt.inception_weights is not None and not os.path.isfile(opt.inception_weights):
+            self.parser.error(f"--inception_weights {opt.inception_weights}: no such file; give an Inception v3 "
+                              f"weights file (see docs/metrics.md) or leave the flag out (KID is then not computed)")
+        if opt.budget_s is not None and opt.budget_s <= 0:
+            self.parser.error(f"--budget_s {opt.budget_s:g}: give a positive number of seconds, e.g. 3600")
         if not 0 <= opt.decay <= 1:
             self.parser.error(f"--decay {opt.decay}: a fraction between 0 and 1")
         if not os.path.isdir(opt.dataroot):

@@ -163,5 +163,6 @@ def test_sweep_end_to_end_interrupted_resumed_extended_and_its_page(tmp_path):
     assert table[1][-1].endswith("ms)") and "1.00x" in table[1][-1]  # official's cost, against itself
     assert any("inputs" in h for h in info["headings"]) and any("hinge" in h for h in info["headings"])
     dom = dump_dom(page.as_uri())
-    assert len(re.findall(r'<svg[^>]*role="img"', dom)) == 2
-    assert dom.count('class="mean"') == 2 * 3 and dom.count('class="seed"') == 2 * 3 and 'class="ci"' in dom
+    assert len(re.findall(r'<svg[^>]*role="img"', dom)) == 3  # C2ST against steps both ways, and against seconds
+    assert dom.count('class="mean"') == 3 * 3 and dom.count('class="seed"') == 3 * 3 and 'class="ci"' in dom
+    assert [row[0] for row in info["tables"][1][1:]] == ["official"] * 2 + ["diffaug_translation"] * 2 + ["hinge"] * 2

@@ -1,6 +1,8 @@
 """The ablation's measurements: held-out quality of a run's saved generators (cyclegan.metrics.evaluate, the
-evaluation of cyclegan-eval and the training curves), sample outputs on the same photos for every variant,
+evaluation of cyclegan-eval and the training curves; KID beside it and the training seconds each point cost, from
+timing.py), sample outputs on the same photos for every variant,
 and each variant's cost per training step, timed in turns in one process so load hits all variants alike."""
+import json
 import os
 import statistics
 
@@ -10,12 +12,14 @@ from ..data import create_dataloader, create_dataset
 from ..errors import MissingFileError
 from ..images import save_image
 from ..inference import load
-from ..metrics.evaluate import append_jsonl, evaluate_generators, one_generator_target, read_jsonl
+from ..io import atomic_write_text
+from ..metrics.fid import NOT_COMPUTED
+from ..metrics.evaluate import append_jsonl, one_generator_target, read_jsonl, score, translate
 from ..models import create_model
 from ..models.arch import arch_hint
 from ..bench.cyclegan import BatchStream, device_name, time_training  # the benchmark's step timer
-
-EVAL_LOG = "ablate_eval.jsonl"
+from ..runs.layout import RunFolder
+from .timing import KID_KEY, time_of
 
 
 def arch_of(opt):
@@ -36,30 +40,55 @@ def load_generator(run_dir, arch, epoch, name, kind, device, back=False):
     return tr
 
 
-def evaluate_run(run, run_dir, arch, heldout, settings, device, log=print, stopped=lambda: False):
+def evaluate_run(run, run_dir, arch, heldout, settings, device, log=print, stopped=lambda: False, kid=None):
     """Score every saved evaluation epoch of `run` with each weights kind it needs, skipping what its
-    ablate_eval.jsonl already holds (and stopping early when stopped() says so); returns all its records."""
-    path = os.path.join(run_dir, EVAL_LOG)
+    ablate_eval.jsonl already holds (and stopping early when stopped() says so); returns all its records. Each
+    record holds the training seconds to its epoch, the machine and its share (timing.time_of) and, from `kid`
+    (a timing.KidScorer), KID of the photo -> painting outputs or why it was not computed. A record scored
+    before Inception weights were given gets its KID added (the file rewritten), its other numbers kept."""
+    path = RunFolder(run_dir).ablate_eval_log()
     records = read_jsonl(path)
-    done = {(r["epoch"], r["weights"]) for r in records}
+    done = {(r["epoch"], r["weights"]): r for r in records}
     for epoch in run.eval_epochs:
         for kind in sorted({w for _, w in run.variants}):
-            if (epoch, kind) in done or stopped():
+            if stopped():
                 continue
-            into = one_generator_target(run_dir, epoch)
-            tr = load_generator(run_dir, arch, epoch, "G" if into else "G_A", kind, device, back=not into)
-            nets = (tr.net, tr.back) if not into else (None, tr.net) if into == "A" else (tr.net, None)
+            if (epoch, kind) in done:
+                rec = done[(epoch, kind)]
+                if kid is not None and kid.extractor is not None and lacks_kid(rec):
+                    rec.update(kid.score(_outputs(run_dir, arch, epoch, kind, heldout, device)["fake_A"]))
+                    if rec.get(KID_KEY) is not None:
+                        rec.pop(f"{KID_KEY}_note", None)
+                    atomic_write_text(path, "".join(json.dumps(r, default=str) + "\n" for r in records))
+                    log(f"  {run.folder} step {rec['step']} ({kind}): KID A {_fmt(rec.get(KID_KEY), '{:.4g}')} added")
+                continue
+            outputs = _outputs(run_dir, arch, epoch, kind, heldout, device)
             rec = {"epoch": epoch, "step": epoch * run.steps_per_epoch, "weights": kind, "seed": run.seed,
-                   **evaluate_generators(*nets, heldout, device, settings["c2st_seed"], settings["folds"],
-                                         c2st_settings={"steps": settings["c2st_steps"]})}
+                   **time_of(run_dir, epoch),
+                   **score(outputs, heldout, settings["c2st_seed"], settings["folds"], device,
+                           c2st_settings={"steps": settings["c2st_steps"]}),
+                   **(kid.score(outputs["fake_A"]) if kid is not None else {})}
             records.append(append_jsonl(path, rec))
-            log(f"  {run.folder} step {rec['step']} ({kind}): C2ST A {_fmt(rec.get('c2st_A'))}, "
-                f"B {_fmt(rec.get('c2st_B'))}")
+            log(f"  {run.folder} step {rec['step']} ({kind}, {_fmt(rec['train_seconds'], '{:.0f} s')}): C2ST A "
+                f"{_fmt(rec.get('c2st_A'))}, B {_fmt(rec.get('c2st_B'))}, KID A {_fmt(rec.get(KID_KEY), '{:.4g}')}")
     return records
 
 
-def _fmt(v):
-    return "n/a" if v is None else f"{v:.3f}"
+def lacks_kid(rec):
+    """Whether a record has no KID only for want of Inception weights (or predates KID)."""
+    return rec.get(KID_KEY) is None and (rec.get(f"{KID_KEY}_note") or NOT_COMPUTED).startswith(NOT_COMPUTED)
+
+
+def _outputs(run_dir, arch, epoch, kind, heldout, device):
+    """translate()'s outputs of the run's generators of `epoch` (weights `kind`) on the held-out images."""
+    into = one_generator_target(run_dir, epoch)
+    tr = load_generator(run_dir, arch, epoch, "G" if into else "G_A", kind, device, back=not into)
+    nets = (tr.net, tr.back) if not into else (None, tr.net) if into == "A" else (tr.net, None)
+    return translate(*nets, heldout, device)
+
+
+def _fmt(v, fmt="{:.3f}"):
+    return "n/a" if v is None else fmt.format(v)
 
 
 @torch.no_grad()

@@ -6,6 +6,10 @@ Resumable: the sweep folder is locked (the training run lock) and records its pr
 latest_state.pth counts past the last epoch) is never trained again, an interrupted one resumes from its
 checkpoint (--continue_train), and evaluations already in a run's ablate_eval.jsonl are kept. SIGINT/SIGTERM
 stop the running trainings, which save their state, and the sweep says how to resume.
+
+Every training process it starts is logged in the run's ablate_launches.jsonl with its share of the machine
+(--parallel jobs, cores, threads, load at start); every scored point carries the training seconds to reach it and
+KID beside the C2ST (timing.py).
 """
 import os
 import signal
@@ -22,7 +26,7 @@ from ..metrics.c2st import DEFAULT_FOLDS, DEFAULT_STEPS
 from ..metrics.evaluate import DEFAULT_EVAL_MAX, check_heldout_size, heldout_dirs, load_heldout, read_jsonl
 from ..runs import run_folder
 from ..runs.layout import RunFolder
-from . import measure, report
+from . import measure, report, timing
 from .plan import AblationError, plan, steps_per_epoch
 
 PROTOCOL_FILE = "ablate.json"
@@ -59,6 +63,8 @@ class SweepSettings:
     device: str = "cpu"  # evaluation device
     report_only: bool = False
     order: str = "seeds"  # training order: 'seeds' (every variant at seed 1 first) or 'variants'
+    inception_weights: str | None = None  # KID's Inception weights file (None: torch's hub cache, else no KID)
+    budget_s: float | None = None  # the report's "best within T training seconds" line
 
 
 class Sweep:
@@ -77,6 +83,7 @@ class Sweep:
         netG = self.describe([])[2]
         self.flags = {v.name: [f.replace("{netG}", netG) for f in v.flags] for v in s.variants}
         self.records = {}
+        self.kid = None  # timing.KidScorer, built when the sweep starts (not for --report_only)
 
     def describe(self, flags):
         """(batch size, steps per epoch, netG, {option: value} changed from the common flags) of the common
@@ -146,10 +153,12 @@ class Sweep:
             self.heldout = self.load_heldout()
             self.cost = self.saved_cost()
             if not s.report_only:
+                self.kid = timing.KidScorer(s.inception_weights, self.heldout.A, s.device)  # a bad file stops here
+                self.log(f"KID: {self.kid.label}")
                 self.schedule()
                 self.cost = self.timing()  # after training: nothing else of the sweep runs meanwhile
             for run in self.runs:
-                self.records[run.folder] = read_jsonl(os.path.join(self.runs_dir, run.folder, measure.EVAL_LOG))
+                self.records[run.folder] = read_jsonl(self.eval_log(run))
             return self.write_report()
         finally:
             lock.release()
@@ -217,6 +226,9 @@ class Sweep:
             raise SweepInterrupted(f"stopped by {signal.Signals(stop['signal']).name}; the runs saved their state: "
                                     f"run the same command again to resume the sweep")
 
+    def eval_log(self, run):
+        return RunFolder(os.path.join(self.runs_dir, run.folder)).ablate_eval_log()
+
     def log_path(self, run):
         return os.path.join(self.runs_dir, f"{run.folder}.log")
 
@@ -226,6 +238,8 @@ class Sweep:
         self.log(f"training {run.folder} ({', '.join(n for n, _ in run.variants)}): {run.epochs} epochs of "
                  f"{run.steps_per_epoch} steps{' (resuming)' if '--continue_train' in argv else ''}")
         env = dict(os.environ, OMP_NUM_THREADS=str(self.s.threads))
+        timing.record_launch(os.path.join(self.runs_dir, run.folder), self.s.parallel, self.s.threads,
+                             self.options(run.flags, run.folder, run.seed).device, "--continue_train" in argv)
         with open(self.log_path(run), "a") as log:
             # its own session: a terminal's Ctrl-C reaches the sweep only, which stops each run once
             return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
@@ -245,7 +259,7 @@ class Sweep:
         settings = {"c2st_seed": self.s.c2st_seed, "folds": self.s.folds, "c2st_steps": self.s.c2st_steps}
         self.log(f"evaluating {run.folder}")
         self.records[run.folder] = measure.evaluate_run(run, run_dir, arch, self.heldout, settings, self.s.device,
-                                                        self.log, stopped)
+                                                        self.log, stopped, self.kid)
         if run.seed == self.s.seeds[0] and self.s.samples and not stopped():
             measure.write_samples(run, run_dir, arch, self.heldout.B[:self.s.samples],
                                   os.path.join(self.s.out_dir, "samples"), self.s.device)
@@ -253,7 +267,7 @@ class Sweep:
 
     def write_report(self):
         for run in self.runs:
-            self.records.setdefault(run.folder, read_jsonl(os.path.join(self.runs_dir, run.folder, measure.EVAL_LOG)))
+            self.records.setdefault(run.folder, read_jsonl(self.eval_log(run)))
         samples_dir = os.path.join(self.s.out_dir, "samples")
         n = self.s.samples
         inputs = [os.path.join(samples_dir, "input", f"{i}.png") for i in range(n)]
@@ -263,7 +277,8 @@ class Sweep:
                                    self.weights, self.runs, self.records, self.cost,
                                    ([p for p in inputs if os.path.isfile(p)], written),
                                    domain_names(self.s.dataroot),
-                                   {v.name: v.decay for v in self.s.variants if v.decay is not None})
+                                   {v.name: v.decay for v in self.s.variants if v.decay is not None},
+                                   self.s.budget_s)
 
 
 def tail(path, lines=15):

@@ -5,6 +5,9 @@
     {label}_state.pth            the full state a resume loads (runs/checkpoint.py)
     {phase}_opt.txt / .json      the options the run was started with (official text layout, and JSON to read back)
     train.lock                   the run lock (runs/run_folder.py)
+    train_time.jsonl             wall-clock training seconds at every end-of-epoch save (training/loop.py)
+    ablate_eval.jsonl            cyclegan-ablate's scores of the run's saved epochs (ablation/measure.py)
+    ablate_launches.jsonl        how cyclegan-ablate started each training process: jobs, cores, load
 
 Every other module asks a RunFolder for a path instead of writing a name out; only plain paths and dicts come back,
 so callers need nothing else from here.
@@ -99,3 +102,16 @@ class RunFolder:
 
     def lock_file(self):
         return self.file(LOCK)
+
+    # ---- logs of time and scores (JSON lines, appended)
+    def train_time_log(self):
+        """train_time.jsonl: {epoch, total_iters, train_seconds, machine} at every end-of-epoch save."""
+        return self.file("train_time.jsonl")
+
+    def ablate_eval_log(self):
+        """ablate_eval.jsonl: the ablation's scores of the saved epochs."""
+        return self.file("ablate_eval.jsonl")
+
+    def ablate_launch_log(self):
+        """ablate_launches.jsonl: one line per training process the ablation started (its share of the machine)."""
+        return self.file("ablate_launches.jsonl")

@@ -5,6 +5,10 @@ Per iteration: set_input -> optimize_parameters, then report.py decides what is 
 both at the first iteration and at each epoch's end. The display is one Visualizer (display/visualizer.py) that
 feeds every sink (page, visdom, W&B, TensorBoard); it is built first, so a missing optional package stops the run
 before any work. Every save_latest_freq and at epoch ends: atomic checkpoints. Counters count images, as officially.
+
+The counters also carry train_seconds: wall-clock seconds inside the epoch loop (steps, data loading, saves; not
+the process start-up nor the held-out scoring of cyclegan-ablate), restored on resume so a resumed run adds its new
+seconds to the saved ones. Every end-of-epoch save appends them to the run's train_time.jsonl (runs/layout.py).
 """
 import os
 import random
@@ -17,8 +21,11 @@ from ..data import create_dataloader, create_dataset
 from ..display.loss_log import LossLog
 from ..display.progress import Progress
 from ..display.visualizer import Visualizer
+from ..metrics.evaluate import append_jsonl
 from ..models import create_model
+from ..perf import device_name
 from ..runs import checkpoint, run_folder
+from ..runs.layout import RunFolder
 from ..runs.guards import NanGuard, StopSignal
 from . import distributed
 from .quality import QualityEval
@@ -86,6 +93,7 @@ def train_with(opt, opt_dict, ctx, vis):
     total_iters = counters["total_iters"]
     vis.begin(total_iters)  # where this process starts (a resume), before the quality curve's earlier points
     quality = QualityEval(opt, model, vis) if ctx.is_main else distributed.Null()
+    clock = TrainClock(counters.get("train_seconds", 0.0), model)
     try:
         with StopSignal() as stop:
             for epoch in range(counters["epoch"], last_epoch + 1):
@@ -115,7 +123,7 @@ def train_with(opt, opt_dict, ctx, vis):
                     if total_iters % opt.save_latest_freq < n or stopping:
                         guard.check()
                         label = f"iter_{total_iters}" if opt.save_by_iter and not stopping else "latest"
-                        save(model, [label], epoch, i + 1, total_iters, opt_dict)
+                        save(model, [label], epoch, i + 1, total_iters, opt_dict, clock.seconds())
                         print(f"saved the latest model (epoch {epoch}, total_iters {total_iters})", flush=True)
                     if stopping:
                         report.end_epoch(epoch, epoch_iter, total_iters)  # the display ends with the last step
@@ -137,7 +145,9 @@ def train_with(opt, opt_dict, ctx, vis):
                                     step=total_iters)
                 if epoch % opt.save_epoch_freq == 0 or epoch == last_epoch:
                     print(f"saving the model at the end of epoch {epoch}, iters {total_iters}")
-                    save(model, [epoch, "latest"], epoch + 1, 0, total_iters, opt_dict)
+                    seconds = clock.seconds()
+                    save(model, [epoch, "latest"], epoch + 1, 0, total_iters, opt_dict, seconds)
+                    clock.log(epoch, total_iters, seconds)
                     prune_states(model.save_dir, keep=2)
                 quality.end_of_epoch(epoch, total_iters)  # held-out curves; scored in the background
                 print(f"End of epoch {epoch} / {last_epoch} \t Time Taken: {time.time() - epoch_start:.0f} sec")
@@ -146,10 +156,29 @@ def train_with(opt, opt_dict, ctx, vis):
     return model
 
 
-def save(model, labels, next_epoch, batches_done, total_iters, opt_dict):
+class TrainClock:
+    """Wall-clock training seconds: those a resumed state saved plus this process's since the loop began."""
+
+    def __init__(self, saved_seconds, model):
+        self.saved, self.start, self.model = float(saved_seconds), time.perf_counter(), model
+
+    def seconds(self):
+        return round(self.saved + time.perf_counter() - self.start, 3)
+
+    def log(self, epoch, total_iters, seconds):
+        """Append the end-of-epoch seconds and the machine to the run's train_time.jsonl (main rank)."""
+        if distributed.is_main():
+            append_jsonl(RunFolder(self.model.save_dir).train_time_log(),
+                         {"epoch": epoch, "total_iters": total_iters, "train_seconds": seconds,
+                          "machine": device_name(self.model.device)})
+
+
+def save(model, labels, next_epoch, batches_done, total_iters, opt_dict, train_seconds=None):
     if not distributed.is_main():
         return
     counters = {"epoch": next_epoch, "batches_done": batches_done, "total_iters": total_iters}
+    if train_seconds is not None:
+        counters["train_seconds"] = train_seconds
     checkpoint.save_state(model, labels, counters, opt_dict)
 
 
