@@ -269,18 +269,20 @@ def without_help(argv):
     return [a for a in argv if a not in ("-h", "--help")]
 
 
+class _Untyped(argparse.Namespace):
+    """A namespace that claims to hold every name (as None), so argparse fills in no default: after a parse it
+    holds only the options typed on the command line (and the values argparse read for them)."""
+
+    def __getattr__(self, name):
+        if name.startswith("_"):  # argparse's own bookkeeping (_unrecognized_args)
+            raise AttributeError(name)
+        return None
+
+
 def explicit_flags(parser, argv):
-    """Names of the options the user actually typed (to tell them apart from defaults)."""
-    saved, saved_defaults = {a.dest: a.default for a in parser._actions}, parser._defaults
-    try:
-        parser._defaults = {}
-        for a in parser._actions:
-            a.default = argparse.SUPPRESS
-        ns, _ = parser.parse_known_args(without_help(argv))
-    finally:
-        parser._defaults = saved_defaults
-        for a in parser._actions:
-            a.default = saved[a.dest]
+    """Names of the options the user actually typed (to tell them apart from defaults), through argparse's
+    public `namespace` argument: it sets a default only where the namespace lacks the name."""
+    ns, _ = parser.parse_known_args(without_help(argv), namespace=_Untyped())
     return set(vars(ns))
 
 
