@@ -12,20 +12,18 @@ import warnings
 
 import torch
 
-from cyclegan.data import DATASET_MODES, DIRECTIONS
-from cyclegan.data.transforms import PREPROCESS_MODES
+from cyclegan.data.settings import DataSettings
 from cyclegan.display.settings import SHARED as SHARED_DISPLAY_FLAGS, DisplaySettings
 from cyclegan.io import atomic_write_json, atomic_write_text
-from cyclegan.models import MODELS, find_model_class, get_option_setter
-from cyclegan.models.discriminators import DISCRIMINATORS
-from cyclegan.models.generators import GENERATORS
-from cyclegan.models.layers import INIT_TYPES, NORM_TYPES
-from cyclegan.models.speed import AMP_DTYPES, resolve_options
+from cyclegan.models import MODEL_CHOICES, apply_presets, get_option_setter
+from cyclegan.data.settings import DIRECTIONS
+from cyclegan.models.settings import NetSettings
+from cyclegan.models.speed import SpeedSettings, resolve_options
 from cyclegan.perf import resolve_device
 from cyclegan.runs.layout import RunFolder
+from cyclegan.runs.settings import DEFAULT_CHECKPOINTS_DIR, RunSettings
 
 DEFAULT_SEED = 0  # the one seed rule of every command: see add_seed_option
-DEFAULT_CHECKPOINTS_DIR = "./checkpoints"
 DEFAULT_RESULTS_DIR = "./results/"
 
 
@@ -134,68 +132,29 @@ class BaseOptions(Options):
         p.add_argument("--dataroot", default=None,
                        help="dataset folder with trainA, trainB, testA, testB; for --model test (one direction) "
                             "a folder of images or one image file")
-        p.add_argument("--name", type=str, default="experiment_name",
-                       help="name of the experiment; decides where samples and models are stored")
+        RunSettings.add_arguments(p, only=("name",))
         p.add_argument("--gpu_ids", type=str, default=default_gpu_ids(),
                        help="the GPU to use, e.g. 0 or 1, or -1 for the CPU (default: the first GPU if any, else "
                             "CPU); for several GPUs start one process per GPU with torchrun")
-        p.add_argument("--checkpoints_dir", type=str, default=DEFAULT_CHECKPOINTS_DIR, help="models are saved here")
+        RunSettings.add_arguments(p, only=("checkpoints_dir",))
         add_seed_option(p, "weights, data order and augmentation", resumes=self.isTrain)
-        # model parameters
-        p.add_argument("--model", type=str, default="cycle_gan", choices=list(MODELS),
+        # model parameters (the architecture: cyclegan/models/settings.py)
+        p.add_argument("--model", type=str, default="cycle_gan", choices=list(MODEL_CHOICES),
                        help="cycle_gan, cut (CUT / FastCUT: --CUT_mode), or test for a single generator (one direction)")
-        p.add_argument("--input_nc", type=int, default=3, help="# of input image channels: 3 RGB, 1 grayscale")
-        p.add_argument("--output_nc", type=int, default=3, help="# of output image channels: 3 RGB, 1 grayscale")
-        p.add_argument("--ngf", type=int, default=64, help="# of gen filters in the last conv layer")
-        p.add_argument("--ndf", type=int, default=64, help="# of discrim filters in the first conv layer")
-        p.add_argument("--netD", type=str, default="basic", choices=DISCRIMINATORS,
-                       help="basic is a 70x70 PatchGAN; n_layers uses --n_layers_D; pixel is a 1x1 PatchGAN")
-        p.add_argument("--netG", type=str, default="resnet_9blocks", choices=GENERATORS, help="generator architecture")
-        p.add_argument("--n_layers_D", type=int, default=3, help="only used if netD==n_layers")
-        p.add_argument("--norm", type=str, default="instance", choices=NORM_TYPES,
-                       help="instance normalization or batch normalization (sync_batch for multi-GPU)")
-        p.add_argument("--init_type", type=str, default="normal", choices=INIT_TYPES,
-                       help="network initialization")
-        p.add_argument("--init_gain", type=float, default=0.02, help="scaling factor for normal, xavier and orthogonal")
-        p.add_argument("--no_dropout", action="store_true", help="no dropout for the generator")
-        # dataset parameters
-        p.add_argument("--dataset_mode", type=str, default="unaligned", choices=DATASET_MODES,
-                       help="unaligned: {phase}A and {phase}B folders; single: one folder or image file")
-        p.add_argument("--direction", type=str, default="AtoB", choices=DIRECTIONS, help="AtoB or BtoA")
-        p.add_argument("--serial_batches", action="store_true",
-                       help="if true, takes images in order to make batches, otherwise takes them randomly")
-        p.add_argument("--num_threads", default=min(4, os.cpu_count() or 1), type=int,
-                       help="# threads for loading data (default: 4, capped at the machine's cores)")
-        p.add_argument("--batch_size", type=int, default=1, help="input batch size")
-        p.add_argument("--load_size", type=int, default=286, help="scale images to this size")
-        p.add_argument("--crop_size", type=int, default=256, help="then crop to this size")
-        p.add_argument("--max_dataset_size", type=float, default=float("inf"),
-                       help="maximum number of samples allowed per dataset folder")
-        p.add_argument("--preprocess", type=str, default="resize_and_crop", choices=PREPROCESS_MODES,
-                       help="scaling and cropping of images at load time")
-        p.add_argument("--no_flip", action="store_true", help="if specified, do not flip the images for augmentation")
-        # additional parameters
-        p.add_argument("--epoch", type=str, default="latest", help="which epoch to load? set to latest to use latest cached model")
-        p.add_argument("--load_iter", type=int, default=0, help="which iteration to load? if > 0, load iter_{load_iter}")
+        NetSettings.add_arguments(p)
+        # dataset parameters (cyclegan/data/settings.py)
+        DataSettings.add_arguments(p, skip=("strict",))
+        # additional parameters (the run folder: cyclegan/runs/settings.py)
+        RunSettings.add_arguments(p, only=("epoch", "load_iter"))
         p.add_argument("--verbose", action="store_true", help="if specified, print more debugging information")
-        p.add_argument("--suffix", default="", type=str, help="customized suffix: opt.name = opt.name + suffix")
-        # speed (defaults chosen per device; see docs/speed.md)
-        p.add_argument("--amp", type=str, default=None, choices=list(AMP_DTYPES),
-                       help="mixed precision (default: bf16 on GPU and on CPUs with native bf16, AMX or AVX512-BF16; none "
-                            "elsewhere, where bf16 is ~35x slower); none gives the official float32 math")
-        p.add_argument("--channels_last", action=argparse.BooleanOptionalAction, default=None,
-                       help="channels_last memory format (default: on for GPU, off for CPU where it is slower)")
-        p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
-                       help="torch.compile the networks (default: off)")
-        p.add_argument("--cudnn_benchmark", action=argparse.BooleanOptionalAction, default=None,
-                       help="cudnn autotuning (default: on for GPU)")
-        p.add_argument("--fast_norm", action="store_true",
-                       help="instance norm through the group_norm kernel (same math to ~1e-6; faster on CPU)")
+        RunSettings.add_arguments(p, only=("suffix",))
+        # speed (defaults chosen per device; see docs/speed.md; cyclegan/models/speed.py)
+        SpeedSettings.add_arguments(p.add_argument_group("speed (docs/speed.md)"), skip=("deterministic",
+                                                                                        *SpeedSettings.TRAINING_ONLY))
         # reliability
-        p.add_argument("--strict", action="store_true",
-                       help="unreadable images in the dataset are an error (default: skipped with one warning)")
-        p.add_argument("--deterministic", action="store_true",
-                       help="deterministic algorithms (with --seed, runs and resumes are repeatable)")
+        reliability = p.add_argument_group("reliability")
+        DataSettings.add_arguments(reliability, only=("strict",))
+        SpeedSettings.add_arguments(reliability, only=("deterministic",))
         # the display flags training and testing share (--display_winsize, Weights & Biases)
         self.display_group = p.add_argument_group("display (training page, visdom, W&B, TensorBoard)")
         DisplaySettings.add_arguments(self.display_group, only=SHARED_DISPLAY_FLAGS)
@@ -216,7 +175,7 @@ class BaseOptions(Options):
         """The model's presets (BaseModel.apply_presets: defaults that depend on its own flags, e.g. --CUT_mode),
         once its flags are on the parser."""
         known, _ = parser.parse_known_args(argv)
-        find_model_class(model).apply_presets(parser, known, self.isTrain)
+        apply_presets(model, parser, known, self.isTrain)
 
     def gather_options(self, argv=None):
         argv = sys.argv[1:] if argv is None else list(argv)

@@ -9,9 +9,7 @@ from ..images import IMG_EXTENSIONS, load_rgb
 from .image_folder import make_dataset
 from .sampler import EpochSampler
 from .scan import BadDatasetError, scan_images
-
-DATASET_MODES = ("unaligned", "single")
-DIRECTIONS = ("AtoB", "BtoA")
+from .settings import DATASET_MODES, DIRECTIONS, DataSettings
 
 
 def create_dataset(opt, scan=True):
@@ -29,7 +27,7 @@ def create_dataset(opt, scan=True):
     if scan:
         crop = opt.crop_size if "crop" in opt.preprocess else 0
         for attr, folder in folders:
-            setattr(ds, attr, scan_images(getattr(ds, attr), crop, getattr(opt, "strict", False),
+            setattr(ds, attr, scan_images(getattr(ds, attr), crop, DataSettings.from_opt(opt).strict,
                                           workers=os.cpu_count() or 1, label=str(folder)))
     return ds
 

@@ -1,22 +1,42 @@
-"""The model layer: CycleGANModel, CUTModel (CUT / FastCUT) and TestModel with their nets, losses, pool,
-schedulers and runtime (speed settings, the CUDA-graph step, compiled inference); this module is the registry
-(`--model cycle_gan | cut | test`)."""
+"""The model layer: CycleGANModel and CUTModel (CUT / FastCUT) with their nets, losses, pool, schedulers and
+runtime (speed settings, the CUDA-graph step); this module is the registry (`--model cycle_gan | cut | test`).
+`--model test` (one generator, one direction, e.g. an official pretrained style_vangogh) has no model class:
+cyclegan-test translates it, like every model, through cyclegan.load (cyclegan/testing.py)."""
 from .base_model import BaseModel
 from .cut_model import CUTModel
 from .cycle_gan_model import CycleGANModel
-from .test_model import TestModel
 
-MODELS = {"cycle_gan": CycleGANModel, "cut": CUTModel, "test": TestModel}
+MODELS = {"cycle_gan": CycleGANModel, "cut": CUTModel}  # the models that train
+TEST_ONLY = "test"
+MODEL_CHOICES = (*MODELS, TEST_ONLY)
 
 
 def find_model_class(name):
+    if name == TEST_ONLY:
+        raise ValueError("--model test is for testing only (one generator, translated through cyclegan.load); "
+                         "train with --model cycle_gan or --model cut")
     if name not in MODELS:
-        raise ValueError(f"--model {name!r} is not one of: {', '.join(MODELS)}")
+        raise ValueError(f"--model {name!r} is not one of: {', '.join(MODEL_CHOICES)}")
     return MODELS[name]
 
 
+def add_test_only_flags(parser, is_train=False):
+    """--model test's one flag (the official TestModel's): which generator file of a run it loads."""
+    if is_train:
+        parser.error("--model test is for testing only; train with --model cycle_gan or --model cut")
+    parser.add_argument("--model_suffix", type=str, default="",
+                        help="load {epoch}_net_G{suffix}.pth, e.g. _A for the A->B generator of a CycleGAN run")
+    return parser
+
+
 def get_option_setter(name):
-    return find_model_class(name).modify_commandline_options
+    return add_test_only_flags if name == TEST_ONLY else find_model_class(name).modify_commandline_options
+
+
+def apply_presets(name, parser, known, is_train=True, saved=None, typed=()):
+    """The model's presets (BaseModel.apply_presets); --model test has none."""
+    if name != TEST_ONLY:
+        find_model_class(name).apply_presets(parser, known, is_train, saved, typed)
 
 
 def create_model(opt):
@@ -26,5 +46,5 @@ def create_model(opt):
     return model
 
 
-__all__ = ["BaseModel", "CUTModel", "CycleGANModel", "TestModel", "create_model", "find_model_class",
-           "get_option_setter", "MODELS"]
+__all__ = ["BaseModel", "CUTModel", "CycleGANModel", "create_model", "find_model_class", "get_option_setter",
+           "apply_presets", "MODELS", "MODEL_CHOICES", "TEST_ONLY"]

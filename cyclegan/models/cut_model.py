@@ -16,11 +16,13 @@ Unlike the CUT code, F's MLPs are built with the model (their input channels are
 optimizers, {epoch}_net_F.pth and the full-state checkpoints hold them from the first step.
 """
 import argparse
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from ..errors import SettingError
+from ..settings import Settings, flag
 from .base_model import BaseModel
 from .cut_networks import CUT_GENERATORS, CUT_SAMPLERS, define_cut_D, define_cut_G, define_F
 from .layers import NORM_TYPES
@@ -60,44 +62,47 @@ def nce_layer_list(text):
     return layers
 
 
+@dataclass(frozen=True)
+class CUTSettings(Settings):
+    """The cut model's flags, with the CUT code's names and defaults (--CUT_mode's presets: apply_presets)."""
+    CUT_mode: str = flag("CUT", "CUT: --nce_idt, --lambda_NCE 1, 200+200 epochs; FastCUT: no --nce_idt, --lambda_NCE "
+                         "10, --flip_equivariance, 150+50 epochs (presets are defaults: typed flags win)", type=str,
+                         choices=MODES)
+    lambda_GAN: float = flag(1.0, "weight for GAN loss: GAN(G(X))", type=float)
+    lambda_NCE: float = flag(1.0, "weight for NCE loss: NCE(G(X), X)", type=float)
+    nce_idt: bool = flag(False, "use NCE loss for identity mapping: NCE(G(Y), Y)", type=str2bool, nargs="?",
+                         const=True)
+    nce_layers: str = flag("0,4,8,12,16", "compute NCE loss on the outputs of these layers of the generator",
+                           type=str)
+    nce_includes_all_negatives_from_minibatch: bool = flag(
+        False, "negatives from every image of the minibatch, not only from the same image (the CUT code uses it "
+        "for single-image translation)", type=str2bool, nargs="?", const=True)
+    netF: str = flag("mlp_sample", "how to sample the feature maps: mlp_sample (an MLP per layer) or sample",
+                     type=str, choices=CUT_SAMPLERS)
+    netF_nc: int = flag(256, "width of F's MLPs", type=int)
+    nce_T: float = flag(0.07, "temperature for NCE loss", type=float)
+    num_patches: int = flag(256, "number of patches per layer", type=int)
+    flip_equivariance: bool = flag(False, "enforce flip-equivariance as additional regularization (FastCUT)",
+                                   type=str2bool, nargs="?", const=True)
+    normG: str = flag("instance", "normalization of the generator (--model cut reads --normG/--normD, not --norm)",
+                      type=str, choices=[n for n in NORM_TYPES if n != "sync_batch"])
+    normD: str = flag("instance", "normalization of the discriminator", type=str, choices=[n for n in NORM_TYPES if n != "sync_batch"])
+    no_antialias: bool = flag(False, "stride-2 convs instead of anti-aliased downsampling (in G and D)")
+    no_antialias_up: bool = flag(False, "transposed convs instead of anti-aliased upsampling (blur-upsample, then a "
+                                 "conv) in G")
+
+
 class CUTModel(BaseModel):
     no_capture_reason = ("--model cut has no captured step: F draws its patch positions and --flip_equivariance its "
                          "flips from numpy on the host each step, which a CUDA graph cannot replay")
 
     @staticmethod
     def modify_commandline_options(parser, is_train=True):
-        p = parser
-        p.add_argument("--CUT_mode", type=str, default="CUT", choices=MODES,
-                       help="CUT: --nce_idt, --lambda_NCE 1, 200+200 epochs; FastCUT: no --nce_idt, --lambda_NCE 10, "
-                            "--flip_equivariance, 150+50 epochs (presets are defaults: typed flags win)")
-        p.add_argument("--lambda_GAN", type=float, default=1.0, help="weight for GAN loss: GAN(G(X))")
-        p.add_argument("--lambda_NCE", type=float, default=1.0, help="weight for NCE loss: NCE(G(X), X)")
-        p.add_argument("--nce_idt", type=str2bool, nargs="?", const=True, default=False,
-                       help="use NCE loss for identity mapping: NCE(G(Y), Y)")
-        p.add_argument("--nce_layers", type=str, default="0,4,8,12,16",
-                       help="compute NCE loss on the outputs of these layers of the generator")
-        p.add_argument("--nce_includes_all_negatives_from_minibatch", type=str2bool, nargs="?", const=True,
-                       default=False, help="negatives from every image of the minibatch, not only from the same "
-                                           "image (the CUT code uses it for single-image translation)")
-        p.add_argument("--netF", type=str, default="mlp_sample", choices=CUT_SAMPLERS,
-                       help="how to sample the feature maps: mlp_sample (an MLP per layer) or sample")
-        p.add_argument("--netF_nc", type=int, default=256, help="width of F's MLPs")
-        p.add_argument("--nce_T", type=float, default=0.07, help="temperature for NCE loss")
-        p.add_argument("--num_patches", type=int, default=256, help="number of patches per layer")
-        p.add_argument("--flip_equivariance", type=str2bool, nargs="?", const=True, default=False,
-                       help="enforce flip-equivariance as additional regularization (FastCUT)")
-        p.add_argument("--normG", type=str, default="instance", choices=[n for n in NORM_TYPES if n != "sync_batch"],
-                       help="normalization of the generator (--model cut reads --normG/--normD, not --norm)")
-        p.add_argument("--normD", type=str, default="instance", choices=[n for n in NORM_TYPES if n != "sync_batch"],
-                       help="normalization of the discriminator")
-        p.add_argument("--no_antialias", action="store_true",
-                       help="stride-2 convs instead of anti-aliased downsampling (in G and D)")
-        p.add_argument("--no_antialias_up", action="store_true",
-                       help="transposed convs instead of anti-aliased upsampling (blur-upsample, then a conv) in G")
+        p = CUTSettings.add_arguments(parser.add_argument_group("the cut model (--model cut, docs/cut.md)"))
         p.set_defaults(init_type="xavier", no_dropout=True)  # the CUT code's defaults
         if is_train:
             p.set_defaults(pool_size=0)
-        return p
+        return parser
 
     @staticmethod
     def apply_presets(parser, known, is_train=True, saved=None, typed=()):

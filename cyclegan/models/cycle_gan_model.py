@@ -20,6 +20,7 @@ spectral norm, lazy R1, hinge loss, TTUR and batch-size learning-rate rules, bil
 """
 import argparse
 import itertools
+from dataclasses import dataclass
 
 import torch
 
@@ -29,9 +30,23 @@ from .generators import define_G
 from .graph_step import CaptureSpec
 from .image_pool import ImagePool
 from .losses import gan_loss, gradient_penalty
+from ..settings import Settings, flag
 from .recipe import Recipe, RecipeSettings, add_flags, learning_rate
 from .speed import make_adam
 from .temporal import temporal_loss
+
+
+@dataclass(frozen=True)
+class CycleGANSettings(Settings):
+    """The cycle_gan model's own training flags (official names and defaults)."""
+    lambda_A: float = flag(10.0, "weight for cycle loss (A -> B -> A)", type=float)
+    lambda_B: float = flag(10.0, "weight for cycle loss (B -> A -> B)", type=float)
+    lambda_identity: float = flag(0.5, "identity loss weight, as a fraction of lambda_A/lambda_B; 0 turns it off",
+                                  type=float)
+    lambda_gp: float = flag(10.0, "gradient penalty weight (wgangp only)", type=float)
+    batched_passes: bool = flag(None, "one call per network on stacked inputs where the math is unchanged "
+                                "(default: on with --norm instance/none and no dropout)",
+                                action=argparse.BooleanOptionalAction)
 
 
 class CycleGANModel(BaseModel):
@@ -39,15 +54,7 @@ class CycleGANModel(BaseModel):
     def modify_commandline_options(parser, is_train=True):
         parser.set_defaults(no_dropout=True)  # the published CycleGAN did not use dropout
         if is_train:
-            g = parser.add_argument_group("the cycle_gan model's losses (--model cycle_gan)")
-            g.add_argument("--lambda_A", type=float, default=10.0, help="weight for cycle loss (A -> B -> A)")
-            g.add_argument("--lambda_B", type=float, default=10.0, help="weight for cycle loss (B -> A -> B)")
-            g.add_argument("--lambda_identity", type=float, default=0.5,
-                           help="identity loss weight, as a fraction of lambda_A/lambda_B; 0 turns it off")
-            g.add_argument("--lambda_gp", type=float, default=10.0, help="gradient penalty weight (wgangp only)")
-            g.add_argument("--batched_passes", action=argparse.BooleanOptionalAction, default=None,
-                           help="one call per network on stacked inputs where the math is unchanged "
-                                "(default: on with --norm instance/none and no dropout)")
+            CycleGANSettings.add_arguments(parser.add_argument_group("the cycle_gan model's losses (--model cycle_gan)"))
             add_flags(parser)
         return parser
 

@@ -21,6 +21,7 @@ Defaults, from measurements (docs/speed.md, docs/inference.md):
 --amp none with everything else off (the default on CPUs without native bf16) leaves the official float32
 math untouched, bit for bit.
 """
+import argparse
 import contextlib
 import functools
 import warnings
@@ -29,6 +30,8 @@ from dataclasses import asdict, dataclass
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from ..settings import Settings, flag
 
 AMP_DTYPES = {"none": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -108,12 +111,32 @@ def resolve(device_type, amp=None, channels_last=None, compile=None, cudnn_bench
                        bool(fast_norm), bool(cuda_graph), bool(deterministic))
 
 
+@dataclass(frozen=True)
+class SpeedSettings(Settings):
+    """The speed flags as typed (None = auto: resolve() fills in the measured per-device default)."""
+    amp: str = flag(None, "mixed precision (default: bf16 on GPU and on CPUs with native bf16, AMX or AVX512-BF16; "
+                    "none elsewhere, where bf16 is ~35x slower); none gives the official float32 math", type=str,
+                    choices=list(AMP_DTYPES))
+    channels_last: bool = flag(None, "channels_last memory format (default: on for GPU, off for CPU where it is "
+                               "slower)", action=argparse.BooleanOptionalAction)
+    compile: bool = flag(None, "torch.compile the networks (default: off)", action=argparse.BooleanOptionalAction)
+    cudnn_benchmark: bool = flag(None, "cudnn autotuning (default: on for GPU)", action=argparse.BooleanOptionalAction)
+    fast_norm: bool = flag(False, "instance norm through the group_norm kernel (same math to ~1e-6; faster on CPU)")
+    deterministic: bool = flag(False, "deterministic algorithms (with --seed, runs and resumes are repeatable)")
+    cuda_graph: bool = flag(False, "capture the training step in a CUDA graph and replay it (CUDA only; off by "
+                            "default until a GPU run has verified it, see docs/gpu.md). Stays off, with a one-line "
+                            "reason, under DDP, with --compile or with images of varying size")
+
+    TRAINING_ONLY = ("cuda_graph",)
+
+    def resolve(self, device_type, **overrides):
+        """resolve() with these flags; overrides win."""
+        return resolve(device_type, **{**vars(self), **overrides})
+
+
 def resolve_options(opt, device_type, **overrides):
-    """resolve() with the speed flags of an options namespace (--amp, --channels_last, ...); overrides win."""
-    flags = dict(amp=opt.amp, channels_last=opt.channels_last, compile=opt.compile,
-                 cudnn_benchmark=opt.cudnn_benchmark, deterministic=opt.deterministic, fast_norm=opt.fast_norm,
-                 cuda_graph=bool(getattr(opt, "cuda_graph", False)))  # training's flag only
-    return resolve(device_type, **{**flags, **overrides})
+    """The SpeedConfig of an options namespace's speed flags (--amp, --channels_last, ...); overrides win."""
+    return SpeedSettings.from_opt(opt).resolve(device_type, **overrides)
 
 
 class FastInstanceNorm2d(nn.InstanceNorm2d):
