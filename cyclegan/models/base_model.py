@@ -1,5 +1,6 @@
 """BaseModel: the official model surface (setup, set_input, optimize_parameters, losses, visuals, save/load)
-and the model's runtime: configure(speed) and a full state_dict()/load_state_dict().
+and a full state_dict()/load_state_dict(). How the step runs (speed, AMP, the captured step) is its
+StepRunner's (step_runner.py); which files hold the weights is the run folder's (runs/layout.py).
 
 Subclasses fill the name lists; logging, display, checkpointing and testing walk them generically:
   loss_names      -> attributes loss_<name>       visual_names -> image tensors
@@ -16,14 +17,12 @@ from collections import OrderedDict
 import torch
 import torch.nn as nn
 
-from ..errors import MissingFileError
-from ..io import atomic_save, load_state_dict_file
+from ..io import load_state_dict_file
 from ..runs.layout import RunFolder
-from .graph_step import FIXED_SIZE_PREPROCESS, GraphStep
 from .schedulers import get_scheduler
+from .speed import resolve_options
+from .step_runner import StepRunner
 from .weights import load_official_state_dict, unwrap
-from .speed import (SpeedConfig, fuse, instance_norm_channels_last_ok, make_scalers, renew_scaler, resolve_options,
-                    use_deterministic_pads, use_fast_norm)
 
 
 class BaseModel:
@@ -37,11 +36,7 @@ class BaseModel:
         self.generator_names, self.optimizer_names, self.pool_names = [], [], []
         self.schedulers = []
         self.image_paths = []
-        # the official float32 math until configure() says otherwise
-        self.speed = SpeedConfig(device_type=self.device.type)
-        self.memory_format = torch.contiguous_format
-        self.scalers = None  # one fp16 GradScaler per optimizer, else None
-        self.graph_step, self.cuda_graph_off = None, None  # the captured step (configure decides); why it is off
+        self.runner = StepRunner(self.device.type)  # speed, AMP, GradScalers, the captured step (step_runner.py)
         self._metric, self._metric_steps = None, 0  # the epoch metric's device-side sum (observe_metric)
         self.recipe = None  # training techniques that save weights or state (models/recipe.py), if any
 
@@ -112,53 +107,13 @@ class BaseModel:
             self.forward()
 
     def configure(self, speed=None, world_size=1):
-        """Apply speed settings (a SpeedConfig; None: resolve them from the options): cudnn autotuning, fast
-        instance norm, channels_last nets and inputs, torch.compile, autocast, fused Adam, fp16
-        GradScalers and, for training, the captured (CUDA-graph) step, which is decided here and nowhere else:
-        on when speed.cuda_graph asks for it and this run allows it, else off with `self.cuda_graph_off` saying
-        why in one line (world_size: ranks under torchrun).
+        """Apply speed settings (a SpeedConfig; None: resolve them from the options) through the StepRunner:
+        cudnn autotuning, fast instance norm, channels_last nets and inputs, torch.compile, autocast, fused Adam,
+        fp16 GradScalers and, for training, the captured (CUDA-graph) step (world_size: ranks under torchrun).
         Valid before or after setup() and load_state_dict() (fusing is in place and is re-applied after a
-        load). Call it before distributed wrapping. Calling it again with the same config changes nothing."""
-        previous = self.speed
-        if speed is None:
-            speed = resolve_options(self.opt, self.device.type)
-        if speed.device_type != self.device.type:
-            raise ValueError(f"speed settings for {speed.device_type!r} given to a model on {self.device}")
-        if speed.device_type == "cuda":
-            torch.backends.cudnn.benchmark = speed.cudnn_benchmark
-        self.speed, self.memory_format = speed, speed.memory_format
-        for name in self.model_names:
-            net = getattr(self, "net" + name)
-            if speed.fast_norm or (speed.channels_last and not instance_norm_channels_last_ok(speed.device_type)):
-                use_fast_norm(net)
-            if speed.deterministic:
-                use_deterministic_pads(net)
-            if speed.channels_last:
-                net.to(memory_format=torch.channels_last)  # in place: optimizers keep the same parameters
-            if speed.compile and not hasattr(net, "_orig_mod"):
-                net = torch.compile(net)
-            setattr(self, "net" + name, net)
-        self._fuse_optimizers()
-        if speed.amp != "fp16" or self.scalers is None:  # kept otherwise: they may hold a loaded scale
-            self.scalers = make_scalers(speed, len(self.optimizers))
-        # The captured step (models/graph_step.py): asked for by --cuda_graph, decided here, in this one place
-        asked = speed.cuda_graph and self.isTrain
-        preprocess = self.opt.preprocess
-        technique = self.recipe.capture_conflict() if self.recipe is not None else None  # models/recipe.py
-        self.cuda_graph_off = next((why for failed, why in (
-            (speed.device_type != "cuda", "needs a CUDA device"),
-            (world_size > 1, "DistributedDataParallel's gradient all-reduce is not captured; each rank steps eagerly"),
-            (speed.compile, "--compile: torch.compile manages its own kernels; use --compile or --cuda_graph, "
-                            "not both"),
-            (preprocess not in FIXED_SIZE_PREPROCESS,
-             f"--preprocess {preprocess} gives images of varying size; a graph replays fixed shapes"),
-            (self.capture_spec() is None, self.no_capture_reason),
-            (technique is not None, technique),
-        ) if failed), None) if asked else None
-        if not asked or self.cuda_graph_off:
-            self.graph_step = None
-        elif self.graph_step is None or speed != previous:  # it captures lazily, after its warm-up steps
-            self.graph_step = GraphStep(self, self.capture_spec())
+        load). Call it before distributed wrapping."""
+        self.runner.configure(self, resolve_options(self.opt, self.device.type) if speed is None else speed,
+                              world_size)
         return self
 
     no_capture_reason = "this model has no captured step"  # why the CUDA-graph step is off when capture_spec is None
@@ -168,38 +123,43 @@ class BaseModel:
         the model has no captured step. CycleGANModel declares one."""
         return None
 
+    # the runner's state, under the names the official surface and the training loop use
+    speed = property(lambda self: self.runner.speed)
+    memory_format = property(lambda self: self.runner.memory_format)
+    cuda_graph_off = property(lambda self: self.runner.cuda_graph_off)
+
+    @property
+    def scalers(self):
+        return self.runner.scalers
+
+    @scalers.setter
+    def scalers(self, value):
+        self.runner.scalers = value
+
+    @property
+    def graph_step(self):
+        return self.runner.graph_step
+
+    @graph_step.setter
+    def graph_step(self, value):
+        self.runner.graph_step = value
+
     def abandon_step(self):
         """Undo what a training step that stopped midway (a failed capture) left behind: the fp16 GradScalers'
         per-step bookkeeping (fresh scalers, same scale) and frozen networks."""
-        if self.scalers:
-            self.scalers = [renew_scaler(s, self.speed.device_type) for s in self.scalers]
+        self.runner.abandon()
         self.set_requires_grad([net for _, net in self.nets()], True)
 
-    def _fuse_optimizers(self):
-        if self.speed.amp != "none":
-            for o in self.optimizers:
-                fuse(o)
-
     def autocast(self):
-        """Autocast to the configured amp dtype; a no-op context without amp."""
-        if self.graph_step is not None and self.speed.amp_dtype is not None:
-            # torch's CUDA-graph notes: no autocast weight-cast cache in a captured step
-            return torch.autocast(self.speed.device_type, dtype=self.speed.amp_dtype, cache_enabled=False)
-        return self.speed.autocast()
+        return self.runner.autocast()
 
     def backward(self, loss, optimizer):
         """loss.backward(), through the optimizer's GradScaler under fp16."""
-        scaler = self.scalers[self.optimizers.index(optimizer)] if self.scalers else None
-        (scaler.scale(loss) if scaler is not None else loss).backward()
+        self.runner.backward(loss, self.optimizers.index(optimizer))
 
     def step(self, optimizer):
         """optimizer.step(), through its GradScaler under fp16 (fused Adam: no host sync)."""
-        scaler = self.scalers[self.optimizers.index(optimizer)] if self.scalers else None
-        if scaler is None:
-            optimizer.step()
-        else:
-            scaler.step(optimizer)
-            scaler.update()
+        self.runner.step(optimizer, self.optimizers.index(optimizer))
 
     @staticmethod
     def local(net):
@@ -247,8 +207,7 @@ class BaseModel:
 
     def runtime(self):
         """How the model steps, for reports: its speed settings and whether the captured step runs (or why not)."""
-        return {**{k: v for k, v in self.speed.as_dict().items() if k != "device_type"},
-                "cuda_graph_active": self.graph_step is not None, "cuda_graph_off_reason": self.cuda_graph_off}
+        return self.runner.describe()
 
     def get_current_visuals(self):
         return OrderedDict((n, getattr(self, n)) for n in self.visual_names if hasattr(self, n))
@@ -264,23 +223,17 @@ class BaseModel:
 
     def save_networks(self, epoch):
         """Write {epoch}_net_{name}.pth: plain CPU state dicts, readable by the official code."""
-        for name, net in self.saved_nets():
-            sd = {k: v.detach().cpu() for k, v in net.state_dict().items()}
-            atomic_save(sd, RunFolder(self.save_dir).net(epoch, name))
+        RunFolder(self.save_dir).write_weights(epoch, {name: net.state_dict() for name, net in self.saved_nets()})
 
     def load_networks(self, epoch):
         """Load {epoch}_net_{name}.pth; testing takes the averaged {epoch}_net_{name}_ema.pth where the run
         saved one (unless --raw_weights); training always the raw weights, and restarts the averages."""
         raw = self.isTrain or self.opt.raw_weights  # the test options declare --raw_weights
-        for name, net in self.nets():
-            path = RunFolder(self.save_dir).net_for_use(epoch, name, raw)
+        nets = dict(self.nets())
+        for name, path in RunFolder(self.save_dir).weights_for_use(epoch, list(nets), raw).items():
             if path.endswith("_ema.pth"):
                 print(f"loading the averaged (EMA) weights {path} (--raw_weights for the raw ones)")
-            if not os.path.isfile(path):
-                raise MissingFileError(
-                    f"{path} not found: is --name/--checkpoints_dir/--epoch right? "
-                    f"Files there: {', '.join(sorted(os.listdir(self.save_dir))) if os.path.isdir(self.save_dir) else 'none (no such folder)'}")
-            load_official_state_dict(net, load_state_dict_file(path), path)
+            load_official_state_dict(nets[name], load_state_dict_file(path), path)
         if self.recipe is not None:
             self.recipe.load_state_dict(None)
 
@@ -316,9 +269,8 @@ class BaseModel:
             getattr(self, name).load_state_dict(sd, self.device)
         if self.recipe is not None:
             self.recipe.load_state_dict(state.get("recipe"))
-        self._fuse_optimizers()  # the loaded param groups may predate --amp
-        if self.graph_step is not None:  # the optimizers' state tensors were swapped: warm up and capture again
-            self.graph_step = GraphStep(self, self.capture_spec(), self.graph_step.warmup)
+        self.runner.fuse_optimizers(self.optimizers)  # the loaded param groups may predate --amp
+        self.runner.recapture(self)  # the optimizers' state tensors were swapped
 
     def print_networks(self):
         for name, net in self.nets():

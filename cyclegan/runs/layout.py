@@ -9,14 +9,15 @@
     ablate_eval.jsonl            cyclegan-ablate's scores of the run's saved epochs (ablation/measure.py)
     ablate_launches.jsonl        how cyclegan-ablate started each training process: jobs, cores, load
 
-Every other module asks a RunFolder for a path instead of writing a name out; only plain paths and dicts come back,
-so callers need nothing else from here.
+Every other module asks a RunFolder for a path instead of writing a name out, and writes and finds weight files
+through it (write_weights, weights_for_use); only plain paths and dicts come back.
 """
 import glob
 import os
 import re
 
-from ..io import read_json
+from ..errors import MissingFileError
+from ..io import atomic_save, read_json
 
 LOCK = "train.lock"
 _SAVED = re.compile(r"(?P<label>.+?)_(?:net_(?P<name>.+)|state)\.pth$")
@@ -44,6 +45,24 @@ class RunFolder:
         {label}_net_{name}_ema.pth when the run saved it and `raw` is False, else the raw official file."""
         ema = self.net(label, name, ema=True)
         return ema if not raw and os.path.isfile(ema) else self.net(label, name)
+
+    def write_weights(self, label, state_dicts):
+        """Write {label}_net_{name}.pth for every {name: state dict} (plain CPU tensors, readable by the official
+        code), each atomically."""
+        for name, sd in state_dicts.items():
+            atomic_save({k: v.detach().cpu() for k, v in sd.items()}, self.net(label, name))
+
+    def weights_for_use(self, label, names, raw=False):
+        """{name: the file net_for_use gives}, or MissingFileError naming the first one missing and what the
+        folder holds."""
+        paths = {name: self.net_for_use(label, name, raw) for name in names}
+        for path in paths.values():
+            if not os.path.isfile(path):
+                held = ", ".join(sorted(os.listdir(self.path))) if os.path.isdir(self.path) else \
+                    "none (no such folder)"
+                raise MissingFileError(f"{path} not found: is --name/--checkpoints_dir/--epoch right? "
+                                       f"Files there: {held}")
+        return paths
 
     def has_net(self, label, name):
         """Whether the run saved net `name` under `label`, raw or averaged."""
