@@ -3,7 +3,7 @@ import os
 
 from cyclegan.metrics.c2st import DEFAULT_FOLDS, DEFAULT_STEPS
 from cyclegan.metrics.evaluate import DEFAULT_EVAL_MAX
-from cyclegan.models.arch import arch_hint
+from cyclegan.models.saved_arch import arch_hint
 
 from cyclegan.runs.layout import RunFolder
 

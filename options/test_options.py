@@ -2,7 +2,7 @@
 never repeat it; a typed flag that contradicts the saved value is an error naming both."""
 import os
 
-from cyclegan.models.arch import ARCH_KEYS  # at test time they are taken from train_opt.json
+from cyclegan.models.saved_arch import ARCH_KEYS  # at test time they are taken from train_opt.json
 from cyclegan.runs.layout import RunFolder
 
 from .base_options import DEFAULT_RESULTS_DIR, BaseOptions, apply_seed_rule

@@ -14,7 +14,7 @@ import pytest
 import torch
 from PIL import Image
 
-from cyclegan.display import images as img_utils
+from cyclegan.display import visual_grid as img_utils
 from cyclegan.display.html import write_page
 from cyclegan.display.plot import loss_svg
 from cyclegan.display.progress import Progress, progress_iter

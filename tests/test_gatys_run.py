@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from cyclegan.nst import INITS, OPTIMIZERS, Stylizer, load_image, output_filename, run_files, save_image
-from cyclegan.nst.images import rgb_to_yiq
+from cyclegan.nst.image_ops import rgb_to_yiq
 from options.gatys_options import GatysOptions, add_gatys_options
 from conftest import REPO, SHARED_DATA as SHARED, smooth_image
 

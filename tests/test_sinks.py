@@ -169,7 +169,7 @@ def test_tensorboard_sink_writes_losses_rates_quality_and_images_that_read_back(
 
 
 def test_no_copy_leaves_the_device_when_no_sink_wants_the_display(tmp_path, monkeypatch):
-    from cyclegan.display import images as img_utils
+    from cyclegan.display import visual_grid as img_utils
 
     copies = []
     real = img_utils.snapshot

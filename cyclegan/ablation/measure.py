@@ -16,7 +16,7 @@ from ..io import atomic_write_text
 from ..metrics.fid import NOT_COMPUTED
 from ..metrics.evaluate import append_jsonl, one_generator_target, read_jsonl, score, translate
 from ..models import create_model
-from ..models.arch import arch_hint
+from ..models.saved_arch import arch_hint
 from ..bench.cyclegan import BatchStream, device_name, time_training  # the benchmark's step timer
 from ..runs.layout import RunFolder
 from .timing import KID_KEY, time_of

@@ -51,7 +51,7 @@ def fast_nst_benchmark(argv):
 
 def c2st_benchmark(argv):
     """`python -m cyclegan.benchmark c2st --dataroot DIR [options]`: one line per measurement."""
-    from cyclegan.bench.c2st import run
+    from cyclegan.bench.c2st_calibration import run
     from options.benchmark_options import C2STBenchmarkOptions
     opt = C2STBenchmarkOptions().parse(argv)
     run(opt.dataroot, opt.seeds, opt.num_threads, not opt.skip_timing, not opt.skip_spread, opt.only)

@@ -22,7 +22,7 @@ class Sink:
         return True
 
     def images(self, snap, epoch, step, save):
-        """The current visuals: `snap` is {name: CPU (3, H, W) tensor in [-1, 1]} (cyclegan.display.images.snapshot);
+        """The current visuals: `snap` is {name: CPU (3, H, W) tensor in [-1, 1]} (cyclegan.display.visual_grid.snapshot);
         `step` counts images seen (total_iters); `save` asks for a saved copy (the page's update_html_freq)."""
 
     def losses(self, epoch, x, step, losses):

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
-from cyclegan.display import images as img_utils
+from cyclegan.display import visual_grid as img_utils
 from cyclegan.display.html import escape
 from cyclegan.display.plot import quality_series
 from cyclegan.display.sink import LossSeries, Sink

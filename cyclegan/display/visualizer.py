@@ -9,7 +9,7 @@ background worker, which keeps just the newest images when it falls behind, so t
 import sys
 from pathlib import Path
 
-from cyclegan.display import images as img_utils
+from cyclegan.display import visual_grid as img_utils
 from cyclegan.display.settings import DisplaySettings
 from cyclegan.display.visdom_sink import WIN_LOSSES, WIN_QUALITY, WIN_STATUS, WIN_VISUALS  # noqa: F401 (re-exported)
 

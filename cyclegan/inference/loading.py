@@ -10,7 +10,7 @@ The architecture comes from the weights' keys and shapes; the run's saved option
 import os
 
 from ..io import CheckpointError, load_state_dict_file
-from ..models.arch import arch_hint
+from ..models.saved_arch import arch_hint
 from ..runs.layout import RunFolder
 from .arch import build, describe_arch, identify, multiple_of
 from .errors import MissingModelError, ModelFileError

@@ -15,7 +15,7 @@ from .color import color_distance, image_to_lab, lab_pixels, pool_lab_pixels, sl
 from .fid import (NOT_COMPUTED, FidKidResult, InceptionFeatures, InceptionWeightsMissing, compute_fid_kid,
                   default_inception_path, fid_from_features, fid_kid_from_features, find_inception_weights,
                   kid_from_features)
-from .images import as_batch, list_images, load_image, load_images
+from .image_tensors import as_batch, list_images, load_image, load_images
 from .similarity import edge_correlation, sobel_edges, ssim, to_gray
 from .warp import WarpError, warp_error
 

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from ..errors import UserError
 from ..perf import resolve_device
 from .classifier import _augment, _square, build_net
-from .images import iter_images, list_images, load_image
+from .image_tensors import iter_images, list_images, load_image
 from .threads import torch_threads
 
 DEFAULT_STEPS = 150  # training steps per fold (speed vs power)

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from ..errors import MissingFileError
 from ..io import CheckpointError, atomic_save, safe_load
-from .images import iter_images, list_images, load_image
+from .image_tensors import iter_images, list_images, load_image
 from .threads import torch_threads
 
 FORMAT = "cyclegan-painting-classifier/1"

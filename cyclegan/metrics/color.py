@@ -6,7 +6,7 @@ same inputs always give the same number. Distances are in Lab units (L in [0, 10
 """
 import torch
 
-from .images import as_batch, iter_images
+from .image_tensors import as_batch, iter_images
 
 # sRGB (D65) -> XYZ matrix from IEC 61966-2-1; the D65 white is its row sums, so white maps to a = b = 0.
 _RGB_TO_XYZ = ((0.4124564, 0.3575761, 0.1804375),

@@ -24,7 +24,7 @@ from ..inference.translator import Translator
 from ..runs.layout import RunFolder
 from .c2st import DEFAULT_FOLDS, C2STError, c2st, needed_per_class
 from .color import color_distance, pool_lab_pixels
-from .images import list_images
+from .image_tensors import list_images
 
 DEFAULT_EVAL_MAX = 100  # held-out images per domain (--eval_max of training and cyclegan-eval)
 KEYS = ("c2st_A", "c2st_B", "color_A", "color_B", "cycle_l1_A", "cycle_l1_B")

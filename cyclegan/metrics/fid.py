@@ -33,7 +33,7 @@ import torchvision
 
 from ..errors import UserError
 from ..io import CheckpointError, load_state_dict_file
-from .images import iter_images
+from .image_tensors import iter_images
 from .threads import torch_threads
 
 INCEPTION_FILE = "inception_v3_google-0cc3c7bd.pth"

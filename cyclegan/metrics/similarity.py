@@ -6,7 +6,7 @@ and return one value per image pair as a float tensor (N,). No network or weight
 import torch
 import torch.nn.functional as F
 
-from .images import as_batch
+from .image_tensors import as_batch
 
 # ITU-R BT.601 luma weights, the usual RGB -> gray conversion (PIL's "L" mode uses them too).
 _LUMA = (0.299, 0.587, 0.114)

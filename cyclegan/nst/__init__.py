@@ -11,7 +11,7 @@ run_files() is the whole command (files in, named image out); see cyclegan/cli/g
 """
 from cyclegan.nst.backbones import (BACKBONES, DEFAULT_LAYERS, POOLINGS, FeatureExtractor, available_layers,
                                     load_extractor)
-from cyclegan.nst.images import load_image, output_filename, save_image
+from cyclegan.nst.image_ops import load_image, output_filename, save_image
 from cyclegan.nst.losses import STYLE_LOSSES, gram, make_style_loss
 from cyclegan.nst.optimize import (DEFAULT_LR, DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT, INITS, OPTIMIZERS,
                                    Objective, RunStats, StyleTargets, Stylizer)

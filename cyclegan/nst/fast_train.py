@@ -27,7 +27,7 @@ from ..runs import checkpoint, run_folder
 from ..runs.layout import RunFolder
 from ..runs.guards import NanGuard, StopSignal
 from .fast import PerceptualLoss, PhotoSampler
-from .images import load_image
+from .image_ops import load_image
 from .optimize import Stylizer
 from .transformer import TransformerNet
 

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from cyclegan.errors import SettingError
 from cyclegan.nst.backbones import BACKBONES, DEFAULT_LAYERS, load_extractor
-from cyclegan.nst.images import luminance, match_luminance, resize_to, rgb_to_yiq, yiq_to_rgb
+from cyclegan.nst.image_ops import luminance, match_luminance, resize_to, rgb_to_yiq, yiq_to_rgb
 from cyclegan.nst.losses import DEFAULT_MMD_SAMPLES, STYLE_LOSSES, content_loss, make_style_loss, tv_loss
 from cyclegan.runs.guards import NonFiniteLoss
 

@@ -10,7 +10,7 @@ import torch
 from cyclegan.errors import MissingFileError
 from cyclegan.images import is_image_file
 from cyclegan.perf import resolve_device  # noqa: F401 -- part of this module's interface (cyclegan.nst)
-from cyclegan.nst.images import load_image, output_filename, save_image
+from cyclegan.nst.image_ops import load_image, output_filename, save_image
 from cyclegan.nst.losses import DEFAULT_MMD_SAMPLES
 from cyclegan.nst.optimize import DEFAULT_NUM_ITERS, DEFAULT_STYLE_WEIGHT, DEFAULT_TV_WEIGHT, Stylizer
 

@@ -13,7 +13,7 @@ import torch
 import torchvision.transforms.functional as TF
 
 from ..metrics.c2st import c2st
-from ..metrics.images import list_images, load_image
+from ..metrics.image_tensors import list_images, load_image
 
 
 def blurred(images, sigma=2.0):
