@@ -14,7 +14,7 @@ import torch.nn as nn
 
 from ..models.weights import load_official_state_dict
 from ..models.cut_networks import CUT_GENERATORS, define_cut_G
-from ..models.generators import GENERATORS, UnetSkipConnectionBlock, define_G
+from ..models.generators import GENERATORS, MOBILE_GENERATORS, UnetSkipConnectionBlock, define_G
 from ..models.layers import NORM_TYPES
 from ..models.upsample import SUFFIX as NEAREST
 from ..nst.transformer import arch_of, from_state_dict
@@ -49,6 +49,12 @@ def _channel_guesses(got):
         if key in got and len(got[key]) == 4:
             return [(got[key][0], got[key][1])]
     return []
+
+
+def _depthwise_blocks(got):
+    """Whether the residual blocks hold depthwise convs (weights (C, 1, 3, 3)): the mobile_resnet_* students."""
+    return any(".conv_block." in k and len(shape) == 4 and shape[1] == 1 and shape[2:] == (3, 3)
+               for k, shape in got.items())
 
 
 def _cut_generator(arch, init_type="normal"):
@@ -94,6 +100,9 @@ def infer_generator_arch(state_dict, hint=None):
     nearest = any(k.endswith(".conv.weight") for k in got)
     netGs = sorted((g for g in GENERATORS if g.startswith(family) and g.endswith(NEAREST) == nearest),
                    key=lambda g: g != hint.get("netG"))
+    if _depthwise_blocks(got):  # mobile_resnet_*: one candidate, told by the number of residual blocks
+        blocks = len({key.split(".")[1] for key in got if ".conv_block." in key})
+        netGs = [g for g, n in MOBILE_GENERATORS.items() if n == blocks]
     norms = sorted(NORM_TYPES, key=lambda n: n != hint.get("norm"))
     for netG, norm, no_dropout, output_nc in itertools.product(netGs, norms, (True, False),
                                                                dict.fromkeys((input_nc, 3, 1))):
