@@ -37,5 +37,6 @@ setup(
         "cyclegan-export=cyclegan.cli.export:main",
         "cyclegan-demo=cyclegan.cli.demo:main",
         "cyclegan-ablate=cyclegan.cli.ablate:main",
+        "cyclegan-distill=cyclegan.cli.distill:main",
     ]},
 )

@@ -10,13 +10,13 @@ FLOORS = {
     "errors": 0, "io": 0, "perf": 0, "settings": 0,
     "images": 1, "models": 1, "runs": 1,
     "data": 2, "display": 2, "metrics": 2, "nst": 2, "inference": 2,
-    "training": 3, "testing": 3, "comparison": 3, "bench": 3,
+    "training": 3, "testing": 3, "comparison": 3, "bench": 3, "distillation": 3,
     "media": 4, "webdemo": 4, "ablation": 4,
     "options": 5,
     # entry points and what they share
     "cli": 6, "train": 6, "test": 6, "evaluate": 6, "gatys": 6, "fast_nst": 6, "video": 6, "stereo": 6, "compare": 6,
     "benchmark": 6, "c2st": 6, "visdom_server": 6, "quickstart": 6, "verify_weights": 6, "export": 6,
-    "demo": 6, "ablate": 6,
+    "demo": 6, "ablate": 6, "distill": 6,
 }
 # what a library package may import, where the floors alone would allow more
 ALLOWED = {"inference": {"models", "nst", "runs", "images", "io", "errors", "perf"}}

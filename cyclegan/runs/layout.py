@@ -8,6 +8,7 @@
     train_time.jsonl             wall-clock training seconds at every end-of-epoch save (training/loop.py)
     ablate_eval.jsonl            cyclegan-ablate's scores of the run's saved epochs (ablation/measure.py)
     ablate_launches.jsonl        how cyclegan-ablate started each training process: jobs, cores, load
+    distill_eval.jsonl           cyclegan-distill's held-out scores of the student against its teacher
 
 Every other module asks a RunFolder for a path instead of writing a name out, and writes and finds weight files
 through it (write_weights, weights_for_use); only plain paths and dicts come back.
@@ -130,6 +131,10 @@ class RunFolder:
     def ablate_eval_log(self):
         """ablate_eval.jsonl: the ablation's scores of the saved epochs."""
         return self.file("ablate_eval.jsonl")
+
+    def distill_eval_log(self):
+        """distill_eval.jsonl: {iteration, l1, psnr, seconds} of the student against the teacher on held-out images."""
+        return self.file("distill_eval.jsonl")
 
     def ablate_launch_log(self):
         """ablate_launches.jsonl: one line per training process the ablation started (its share of the machine)."""

@@ -1,0 +1,40 @@
+"""Command line: distil a trained generator into a small, fast student (`cyclegan-distill`,
+`python -m cyclegan.distill`).
+
+    cyclegan-distill --teacher checkpoints/vangogh2photo/latest_net_G_B.pth --dataroot datasets/vangogh2photo \
+        --name vangogh_student [--netG mobile_resnet_9blocks] [--ngf 16] [--n_iters 1000]
+
+The work is in cyclegan.distillation; this file turns flags into the call and prints the summary (docs/distill.md).
+"""
+import os
+import sys
+
+from cyclegan.cli import main_guard
+from options.base_options import save_options
+from options.distill_options import PHASE, DistillOptions
+
+
+@main_guard
+def main(argv=None):
+    opt = DistillOptions().parse(argv)
+    from cyclegan.distillation import train
+    run_dir = os.path.join(opt.checkpoints_dir, opt.name)
+    summary = train(opt, dict(vars(opt), device=str(opt.device)),
+                    on_ready=lambda: save_options(opt, run_dir, PHASE, echo=False))
+    evals = summary["evals"]
+    scores = ""
+    if evals:
+        first, last = evals[0], evals[-1]
+        scores = (f"\nheld-out, student vs teacher: L1 {first['l1']:.4f} -> {last['l1']:.4f}, PSNR "
+                  f"{first['psnr']:.2f} -> {last['psnr']:.2f} dB (iterations {first['iteration']} -> "
+                  f"{last['iteration']}; {summary['eval_log']})")
+    print(f"distilled {summary['iteration']} iterations in {summary['seconds']:.1f} s; loss "
+          f"{summary['first_loss']:.4g} -> {summary['last_loss']:.4g}; student "
+          f"{summary['student_parameters'] / 1e6:.3f} M parameters, teacher "
+          f"{summary['teacher_parameters'] / 1e6:.2f} M{scores}\nstudent: {summary['net']} (cyclegan.load, "
+          f"cyclegan-test, cyclegan-video, cyclegan-export take it; speed: cyclegan-benchmark distill)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""Held-out images scored against the teacher: how close the student's translation is to the teacher's, as mean
+L1 (in [0, 1] units) and PSNR (dB, peak 1), over square centre crops that training never sees. The teacher's
+outputs are computed once; each score is appended to the run's distill_eval.jsonl (runs.layout.RunFolder)."""
+import json
+import os
+
+import torch
+from PIL import Image
+
+from ..data.image_folder import make_dataset
+from ..errors import MissingFileError
+from ..images import load_rgb, to_tensor
+from ..io import atomic_write_text
+from .teacher import teacher_output
+
+
+def center_crop(path, size):
+    """(3, size, size) in [0, 1]: the shorter side resized to `size`, the centre square cut out."""
+    img = load_rgb(path)
+    w, h = img.size
+    s = size / min(w, h)
+    img = img.resize((max(size, round(w * s)), max(size, round(h * s))), Image.BICUBIC)
+    w, h = img.size
+    x, y = (w - size) // 2, (h - size) // 2
+    return to_tensor(img.crop((x, y, x + size, y + size)))
+
+
+class HeldOut:
+    """Up to `limit` images of `folder` at `size` px, with the teacher's translations of them."""
+
+    def __init__(self, folder, size, teacher, cfg, device, limit=16, batch=4):
+        paths = make_dataset(folder)[:limit] if os.path.isdir(folder) else []
+        if not paths:
+            raise MissingFileError(f"--eval_dir {folder}: no images there (held-out images of the teacher's input "
+                                   f"domain, e.g. DATAROOT/testB)")
+        self.paths, self.device, self.cfg, self.batch = paths, device, cfg, batch
+        self.x = torch.stack([center_crop(p, size) for p in paths]) * 2 - 1
+        self.target = self._run(teacher)
+
+    def __len__(self):
+        return len(self.paths)
+
+    def _run(self, net):
+        outs = [teacher_output(net, self.x[i:i + self.batch].to(self.device), self.cfg).cpu()
+                for i in range(0, len(self.x), self.batch)]
+        return torch.cat(outs)
+
+    def score(self, student):
+        """{"l1", "psnr"} of the student's outputs against the teacher's (the student in eval mode meanwhile)."""
+        was = student.training
+        student.eval()
+        try:
+            out = self._run(student)
+        finally:
+            student.train(was)
+        a, b = (out + 1) / 2, (self.target + 1) / 2
+        mse = ((a - b) ** 2).flatten(1).mean(1).clamp_min(1e-10)
+        return {"l1": float((a - b).abs().mean()), "psnr": float((10 * torch.log10(1 / mse)).mean())}
+
+
+def append_score(path, row):
+    """Append one JSON line to `path` atomically (the whole file rewritten: a stop mid-write leaves the old one)."""
+    old = open(path, encoding="utf-8").read() if os.path.isfile(path) else ""
+    atomic_write_text(path, old + json.dumps(row, sort_keys=True) + "\n")
+
+
+def read_scores(path):
+    """The rows of a distill_eval.jsonl ([] when absent)."""
+    if not os.path.isfile(path):
+        return []
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+

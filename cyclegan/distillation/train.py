@@ -1,0 +1,165 @@
+"""Distilling a teacher generator into a small student (cyclegan-distill), read top to bottom.
+
+Per iteration: a batch of square crops of the teacher's input images (a pure function of seed and iteration:
+nst.fast.PhotoSampler) -> the frozen teacher's translation (no gradients, bf16 autocast where the speed settings
+choose it) -> the student's translation -> L1 [+ lambda_perc * VGG perceptual] between the two -> Adam.
+Every print_freq: a progress line with the ETA. Every eval_freq (and at iterations 0 and the last): the student
+against the teacher on held-out images (heldout.py), appended to distill_eval.jsonl. Every save_freq, at the end
+and on SIGINT/SIGTERM: the full state through runs.checkpoint (student, optimiser, RNG, counters, options) and
+latest_net_G.pth, which cyclegan.load, cyclegan-test, cyclegan-video and cyclegan-export take like any
+generator. --continue_train resumes exactly. The run folder is locked while training (runs.run_folder.RunLock).
+"""
+import os
+import time
+
+import torch
+
+from ..data.image_folder import make_dataset
+from ..data.scan import scan_images
+from ..errors import MissingFileError
+from ..models import speed
+from ..models.generators import define_G
+from ..nst.fast import PhotoSampler
+from ..perf import resolve_device
+from ..runs import checkpoint, run_folder
+from ..runs.guards import NanGuard, StopSignal
+from ..runs.layout import RunFolder
+from .heldout import HeldOut, append_score, read_scores
+from .loss import DistillLoss
+from .teacher import load_teacher, teacher_output
+
+
+class DistillRun:
+    """The student and its optimiser, with the model surface runs.checkpoint's save_state and resume use."""
+
+    def __init__(self, save_dir, net, optimizer):
+        self.save_dir, self.net, self.optimizer = save_dir, net, optimizer
+
+    def nets(self):
+        return [("G", self.net)]
+
+    saved_nets = nets  # the weight files a save writes: latest_net_G.pth
+
+    def state_dict(self):
+        return {"nets": {"G": {k: v.detach().cpu() for k, v in self.net.state_dict().items()}},
+                "optimizers": {"G": self.optimizer.state_dict()}}
+
+    def load_state_dict(self, state):
+        self.net.load_state_dict(state["nets"]["G"])
+        self.optimizer.load_state_dict(state["optimizers"]["G"])
+
+    def save_networks(self, label):
+        RunFolder(self.save_dir).write_weights(label, {"G": self.net.state_dict()})
+
+
+def train(opt, opt_dict, log=print, on_ready=None):
+    """Distil as `opt` says (options/distill_options.py); returns a summary dict. on_ready() runs once the teacher,
+    data and student are loaded, before the first iteration (the command saves its options then, so a run that
+    fails to start leaves no run folder behind)."""
+    save_dir = os.path.join(opt.checkpoints_dir, opt.name)
+    existed = os.path.isdir(save_dir)
+    lock = run_folder.RunLock(save_dir).acquire()
+    try:
+        # checked again under the lock: another process may have started this run since the options were parsed
+        if not opt.continue_train and os.path.isfile(RunFolder(save_dir).state("latest")):
+            raise run_folder.RunFolderError(f"{save_dir} already holds a distillation run: pass --continue_train "
+                                            f"to resume it, or choose another --name (nothing was overwritten)")
+        return _train(opt, opt_dict, save_dir, log, on_ready)
+    finally:
+        lock.release()
+        if not existed and os.path.isdir(save_dir) and not os.listdir(save_dir):
+            os.rmdir(save_dir)  # failed before writing anything: leave no empty run folder
+
+
+def build_student(opt, teacher_info):
+    """The student generator: --netG at --ngf, instance norm, the teacher's channels, normal(0, 0.02) init."""
+    return define_G(teacher_info["input_nc"], teacher_info["output_nc"], opt.ngf, opt.netG, "instance", False,
+                    "normal", 0.02)
+
+
+def _train(opt, opt_dict, save_dir, log, on_ready):
+    device = resolve_device(opt.device)
+    teacher, tinfo = load_teacher(opt.teacher, device)  # first: a wrong --teacher fails before anything else
+    if not os.path.isdir(opt.photo_dir):
+        raise MissingFileError(f"{opt.photo_dir}: no such folder of the teacher's input images")
+    photos = scan_images(make_dataset(opt.photo_dir), 0, label=opt.photo_dir)
+    cfg = speed.resolve(device.type, opt.amp, False)  # instance norm's channels_last backward is unsafe on CPUs
+    torch.manual_seed(opt.seed)
+    student = build_student(opt, tinfo).to(device)
+    run = DistillRun(save_dir, student, torch.optim.Adam(student.parameters(), lr=opt.lr, betas=(0.5, 0.999)))
+    loss_fn = DistillLoss(opt.lambda_perc, opt.vgg_weights, device)
+    counters = {"iteration": 0, "seconds": 0.0, "history": {k: [] for k in ("iter",) + loss_fn.names()}}
+    if opt.continue_train:
+        loaded, path = checkpoint.resume(run, save_dir)
+        if loaded is None:
+            raise MissingFileError(f"--continue_train: no checkpoint in {save_dir} to resume from")
+        counters = loaded
+        log(f"resumed from {path} at iteration {counters['iteration']}")
+    sampler = PhotoSampler(photos, opt.crop_size, opt.batch_size, opt.seed)
+    heldout = HeldOut(opt.eval_dir, opt.crop_size, teacher, cfg, device, opt.eval_images) if opt.eval_dir else None
+    eval_log = RunFolder(save_dir).distill_eval_log()
+    n_student = sum(p.numel() for p in student.parameters())
+    n_teacher = sum(p.numel() for p in teacher.parameters())
+    log(f"distill: teacher {tinfo['description']} "
+        f"({n_teacher / 1e6:.2f} M parameters) -> student {opt.netG}, ngf {opt.ngf} ({n_student / 1e6:.3f} M); "
+        f"{len(photos)} images in {opt.photo_dir}, {opt.crop_size} px crops, batch {opt.batch_size}, "
+        f"device {device}, amp {cfg.amp}; held-out: {len(heldout) if heldout else 0} images")
+
+    guard = NanGuard(loss_fn.names(), device)
+    started = time.time()
+    base_seconds = counters.get("seconds", 0.0)
+
+    def evaluate(it):
+        row = {"iteration": it, **heldout.score(student), "seconds": round(base_seconds + time.time() - started, 2)}
+        append_score(eval_log, row)
+        log(f"held-out, iteration {it}: student vs teacher L1 {row['l1']:.4f}, PSNR {row['psnr']:.2f} dB")
+
+    def save():
+        guard.check()  # never a checkpoint from a non-finite step on
+        counters["seconds"] = base_seconds + time.time() - started
+        checkpoint.save_state(run, ["latest"], counters, opt_dict)
+
+    if on_ready is not None:
+        on_ready()
+    start_iter = counters["iteration"]
+    if heldout and start_iter == 0:
+        evaluate(0)  # the untrained student: the baseline the later scores are read against
+    with StopSignal() as stop:
+        for it in range(start_iter + 1, opt.n_iters + 1):
+            t0 = time.time()
+            x = sampler.batch(it).to(device) * 2 - 1
+            target = teacher_output(teacher, x, cfg)
+            with cfg.autocast():
+                out = student(x)
+            loss, parts = loss_fn(out, target)
+            guard.observe_values([parts[k] for k in loss_fn.names()], it)
+            run.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            run.optimizer.step()
+            counters["iteration"] = it
+            if it % opt.print_freq == 0 or it == opt.n_iters:  # the only host syncs of the loop
+                values = {k: float(v) for k, v in parts.items()}
+                counters["history"]["iter"].append(it)
+                for k in loss_fn.names():
+                    counters["history"][k].append(values[k])
+                rate = (it - start_iter) / max(time.time() - started, 1e-9)
+                log(f"iteration {it}/{opt.n_iters}: " + ", ".join(f"{k} {v:.4f}" for k, v in values.items())
+                    + f"; {rate:.2f} it/s, {time.time() - t0:.2f} s this one, ETA {_eta((opt.n_iters - it) / rate)}")
+            if heldout and opt.eval_freq and (it % opt.eval_freq == 0 or it == opt.n_iters):
+                evaluate(it)
+            if it % opt.save_freq == 0 and it < opt.n_iters:  # the end and a stop: saved below
+                save()
+            if stop.requested:
+                log(f"stopped by {stop.requested} at iteration {it}; resume with --continue_train")
+                break
+    save()
+    h = counters["history"]
+    return {"iteration": counters["iteration"], "seconds": counters["seconds"],
+            "first_loss": h["total"][0] if h["total"] else None, "last_loss": h["total"][-1] if h["total"] else None,
+            "net": RunFolder(save_dir).net("latest", "G"), "student_parameters": n_student,
+            "teacher_parameters": n_teacher, "evals": read_scores(eval_log) if heldout else [], "eval_log": eval_log if heldout else None}
+
+
+def _eta(seconds):
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"

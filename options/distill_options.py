@@ -1,0 +1,129 @@
+"""Options of cyclegan-distill (a small student generator trained to reproduce a teacher generator) and of its
+benchmark (`cyclegan-benchmark distill`); see docs/distill.md. The run folder is CHECKPOINTS_DIR/NAME, with the
+options saved there as distill_opt.{txt,json}."""
+import argparse
+import os
+
+from cyclegan.models.generators import GENERATORS
+from cyclegan.runs.layout import RunFolder
+
+from .base_options import Options, add_checkpoints_dir_option, add_device_option, add_seed_option, apply_seed_rule
+
+PHASE = "distill"  # CHECKPOINTS_DIR/NAME/distill_opt.{txt,json}
+DEFAULT_STUDENT = "mobile_resnet_9blocks"
+
+
+class DistillOptions(Options):
+    prog = "cyclegan-distill"
+    description = ("Distil a trained generator (the teacher) into a small student generator for fast CPU "
+                   "inference: the student learns to reproduce the teacher's outputs on the teacher's input images.")
+    formatter = argparse.ArgumentDefaultsHelpFormatter
+
+    def initialize(self, parser):
+        p = parser
+        p.add_argument("--teacher", required=True,
+                       help="the teacher's generator weights file, e.g. checkpoints/NAME/latest_net_G_B.pth; its "
+                            "architecture is read from its keys")
+        p.add_argument("--dataroot", required=True,
+                       help="the teacher's input images: a dataset folder (its train{--domain} subfolder is used) "
+                            "or a plain folder of images")
+        p.add_argument("--domain", default="B", choices=("A", "B"),
+                       help="which domain the teacher translates FROM: DATAROOT/train{domain} feeds training and "
+                            "DATAROOT/test{domain} the held-out scores (B: the photos of vangogh2photo, for G_B)")
+        p.add_argument("--eval_dir", default=None,
+                       help="held-out images scored against the teacher (default: DATAROOT/test{domain} when it "
+                            "exists)")
+        p.add_argument("--eval_images", type=int, default=16, help="at most this many held-out images")
+        p.add_argument("--eval_freq", type=int, default=250,
+                       help="iterations between held-out scores (0: only before the first and after the last)")
+        p.add_argument("--name", required=True, help="run name: the student lives in CHECKPOINTS_DIR/NAME")
+        add_checkpoints_dir_option(p)
+        p.add_argument("--netG", default=DEFAULT_STUDENT, choices=GENERATORS, help="the student's architecture")
+        p.add_argument("--ngf", type=int, default=16, help="the student's channels at full resolution")
+        p.add_argument("--crop_size", type=int, default=256, help="square training crops, in pixels")
+        p.add_argument("--batch_size", type=int, default=2, help="crops per iteration")
+        p.add_argument("--n_iters", type=int, default=1000, help="training iterations")
+        p.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate (betas 0.5, 0.999, as CycleGAN)")
+        p.add_argument("--lambda_perc", type=float, default=0.0,
+                       help="weight of the VGG19 perceptual term beside the L1 (0: L1 alone); needs --vgg_weights")
+        p.add_argument("--vgg_weights", default=None,
+                       help="VGG19 weights for --lambda_perc: a local .pth file, or 'random' (tests only); "
+                            "default: torchvision's ImageNet file from the torch cache (never downloaded)")
+        p.add_argument("--print_freq", type=int, default=50, help="iterations between progress lines")
+        p.add_argument("--save_freq", type=int, default=250, help="iterations between checkpoints")
+        p.add_argument("--continue_train", action="store_true", help="resume CHECKPOINTS_DIR/NAME exactly where it stopped")
+        p.add_argument("--amp", default=None, choices=("none", "bf16"),
+                       help="mixed precision (default: bf16 on GPU and on CPUs with native bf16, none elsewhere)")
+        add_device_option(p, "trains")
+        add_seed_option(p, "the crops and the student's initial weights", resumes=True)
+        return p
+
+    def finish(self, opt):
+        p = self.parser
+        for flag, value, low in (("--n_iters", opt.n_iters, 1), ("--crop_size", opt.crop_size, 16),
+                                 ("--batch_size", opt.batch_size, 1), ("--ngf", opt.ngf, 1),
+                                 ("--print_freq", opt.print_freq, 1), ("--save_freq", opt.save_freq, 1),
+                                 ("--eval_freq", opt.eval_freq, 0), ("--eval_images", opt.eval_images, 1)):
+            if value < low:
+                p.error(f"{flag} must be at least {low}, got {value}")
+        if opt.crop_size % 4:
+            p.error(f"--crop_size must be a multiple of 4 (two stride-2 downsamplings), got {opt.crop_size}")
+        if opt.lr <= 0 or opt.lambda_perc < 0:
+            p.error(f"--lr must be positive and --lambda_perc 0 or positive, got {opt.lr} and {opt.lambda_perc}")
+        if not os.path.isdir(opt.dataroot):
+            p.error(f"--dataroot {opt.dataroot}: not a folder")
+        train_dir = os.path.join(opt.dataroot, f"train{opt.domain}")
+        opt.photo_dir = train_dir if os.path.isdir(train_dir) else opt.dataroot
+        test_dir = os.path.join(opt.dataroot, f"test{opt.domain}")
+        if opt.eval_dir is None and os.path.isdir(test_dir):
+            opt.eval_dir = test_dir
+        elif opt.eval_dir is not None and not os.path.isdir(opt.eval_dir):
+            p.error(f"--eval_dir {opt.eval_dir}: not a folder")
+        folder = RunFolder(os.path.join(opt.checkpoints_dir, opt.name))
+        saved, started = folder.options(PHASE), os.path.isfile(folder.state("latest"))
+        if opt.continue_train and (saved is None or not started):
+            p.error(f"--continue_train: {folder.path} holds no distillation checkpoint to resume")
+        if started and not opt.continue_train:
+            p.error(f"{folder.path} already holds a distillation run: pass --continue_train to resume it, "
+                    f"or choose another --name (nothing was overwritten)")
+        return apply_seed_rule(opt, saved if opt.continue_train else None)
+
+
+class DistillBenchmarkOptions(Options):
+    prog = "cyclegan-benchmark distill"
+    description = ("A teacher generator against its distilled student on this CPU: GMACs at 256 px, images/s at "
+                   "256 px (float32, and bf16 where the CPU has it natively), frames/s at 640x360, the speed ratio.")
+    formatter = argparse.ArgumentDefaultsHelpFormatter
+
+    def initialize(self, parser):
+        p = parser
+        p.add_argument("--teacher", required=True, help="the teacher: a generator .pth or a run folder")
+        p.add_argument("--student", required=True, help="the student: a generator .pth or a cyclegan-distill run folder")
+        p.add_argument("--size", type=int, default=256, help="square image side for GMACs and images/s")
+        p.add_argument("--frame", default="640x360", help="video frame WIDTHxHEIGHT for frames/s")
+        p.add_argument("--batch", type=int, default=1, help="images per forward for images/s (video runs 1)")
+        p.add_argument("--repeats", type=int, default=5, help="timed forwards per figure; the median is reported")
+        p.add_argument("--warmup", type=int, default=2, help="untimed forwards first")
+        p.add_argument("--precisions", default=None,
+                       help="comma-separated from fp32, bf16 (default: fp32, plus bf16 where the CPU has native bf16)")
+        p.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: leave torch's default)")
+        return p
+
+    def finish(self, opt):
+        p = self.parser
+        try:
+            w, h = (int(v) for v in opt.frame.lower().split("x"))
+        except ValueError:
+            p.error(f"--frame {opt.frame!r}: give WIDTHxHEIGHT, e.g. 640x360")
+        if min(w, h, opt.size) < 16 or opt.batch < 1 or opt.repeats < 1 or opt.warmup < 0:
+            p.error("--size and --frame sides must be at least 16, --batch and --repeats at least 1")
+        opt.frame_wh = (w, h)
+        if opt.precisions is not None:
+            opt.precisions = [x.strip() for x in opt.precisions.split(",") if x.strip()]
+            bad = [x for x in opt.precisions if x not in ("fp32", "bf16")]
+            if bad or not opt.precisions:
+                p.error(f"--precisions: give fp32 and/or bf16, got {opt.precisions}")
+        for flag in ("teacher", "student"):
+            if not os.path.exists(getattr(opt, flag)):
+                p.error(f"--{flag} {getattr(opt, flag)}: no such file or folder")
+        return opt
