@@ -6,6 +6,7 @@
     python -m cyclegan.benchmark c2st [options]      the C2ST's time and its spread over seeds for known answers
     python -m cyclegan.benchmark inference [options] the official test.py against each inference configuration
     python -m cyclegan.benchmark demo_load [options] many clients against a running cyclegan-demo, answers counted
+    python -m cyclegan.benchmark distill --teacher FILE --student FILE   a teacher against its distilled student
 
 Add -h for each benchmark's options. Each prints one JSON line per configuration on stdout (c2st: text lines).
 """
@@ -24,7 +25,7 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     commands = {"gatys": gatys_benchmark, "fast_nst": fast_nst_benchmark, "c2st": c2st_benchmark,
                 "inference": inference_benchmark, "cyclegan": cyclegan_benchmark,
-                "demo_load": demo_load_benchmark}
+                "demo_load": demo_load_benchmark, "distill": distill_benchmark}
     if argv and argv[0] in commands:
         return commands[argv[0]](argv[1:])
     return cyclegan_benchmark(argv)
@@ -74,6 +75,17 @@ def demo_load_benchmark(argv):
     from options.benchmark_options import DemoLoadBenchmarkOptions
     opt = DemoLoadBenchmarkOptions().parse(argv)
     run(opt.url, opt.image, opt.model, opt.requests, opt.clients, opt.bad_every, opt.pid)
+    return 0
+
+
+def distill_benchmark(argv):
+    """`python -m cyclegan.benchmark distill --teacher FILE --student FILE`: GMACs, images/s and frames/s of both,
+    JSON lines on stdout, readable lines on stderr (docs/distill.md)."""
+    from cyclegan.bench.distill import run
+    from options.distill_options import DistillBenchmarkOptions
+    opt = DistillBenchmarkOptions().parse(argv)
+    run(opt.teacher, opt.student, opt.size, opt.frame_wh, opt.batch, opt.repeats, opt.warmup, opt.precisions,
+        opt.threads)
     return 0
 
 
