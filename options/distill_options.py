@@ -51,7 +51,8 @@ class DistillOptions(Options):
                             "default: torchvision's ImageNet file from the torch cache (never downloaded)")
         p.add_argument("--print_freq", type=int, default=50, help="iterations between progress lines")
         p.add_argument("--save_freq", type=int, default=250, help="iterations between checkpoints")
-        p.add_argument("--continue_train", action="store_true", help="resume CHECKPOINTS_DIR/NAME exactly where it stopped")
+        p.add_argument("--continue_train", action="store_true",
+                       help="resume CHECKPOINTS_DIR/NAME exactly where it stopped")
         p.add_argument("--amp", default=None, choices=("none", "bf16"),
                        help="mixed precision (default: bf16 on GPU and on CPUs with native bf16, none elsewhere)")
         add_device_option(p, "trains")
@@ -98,7 +99,8 @@ class DistillBenchmarkOptions(Options):
     def initialize(self, parser):
         p = parser
         p.add_argument("--teacher", required=True, help="the teacher: a generator .pth or a run folder")
-        p.add_argument("--student", required=True, help="the student: a generator .pth or a cyclegan-distill run folder")
+        p.add_argument("--student", required=True,
+                       help="the student: a generator .pth or a cyclegan-distill run folder")
         p.add_argument("--size", type=int, default=256, help="square image side for GMACs and images/s")
         p.add_argument("--frame", default="640x360", help="video frame WIDTHxHEIGHT for frames/s")
         p.add_argument("--batch", type=int, default=1, help="images per forward for images/s (video runs 1)")

@@ -145,7 +145,7 @@ def _train(opt, opt_dict, save_dir, log, on_ready):
                 rate = (it - start_iter) / max(time.time() - started, 1e-9)
                 log(f"iteration {it}/{opt.n_iters}: " + ", ".join(f"{k} {v:.4f}" for k, v in values.items())
                     + f"; {rate:.2f} it/s, {time.time() - t0:.2f} s this one, ETA {_eta((opt.n_iters - it) / rate)}")
-            if heldout and opt.eval_freq and (it % opt.eval_freq == 0 or it == opt.n_iters):
+            if heldout and ((opt.eval_freq and it % opt.eval_freq == 0) or it == opt.n_iters):
                 evaluate(it)
             if it % opt.save_freq == 0 and it < opt.n_iters:  # the end and a stop: saved below
                 save()
@@ -157,7 +157,8 @@ def _train(opt, opt_dict, save_dir, log, on_ready):
     return {"iteration": counters["iteration"], "seconds": counters["seconds"],
             "first_loss": h["total"][0] if h["total"] else None, "last_loss": h["total"][-1] if h["total"] else None,
             "net": RunFolder(save_dir).net("latest", "G"), "student_parameters": n_student,
-            "teacher_parameters": n_teacher, "evals": read_scores(eval_log) if heldout else [], "eval_log": eval_log if heldout else None}
+            "teacher_parameters": n_teacher, "evals": read_scores(eval_log) if heldout else [],
+            "eval_log": eval_log if heldout else None}
 
 
 def _eta(seconds):
