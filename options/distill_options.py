@@ -40,9 +40,12 @@ class DistillOptions(Options):
         add_checkpoints_dir_option(p)
         p.add_argument("--netG", default=DEFAULT_STUDENT, choices=GENERATORS, help="the student's architecture")
         p.add_argument("--ngf", type=int, default=16, help="the student's channels at full resolution")
-        p.add_argument("--crop_size", type=int, default=256, help="square training crops, in pixels")
-        p.add_argument("--batch_size", type=int, default=2, help="crops per iteration")
-        p.add_argument("--n_iters", type=int, default=1000, help="training iterations")
+        p.add_argument("--load_size", type=int, default=256,
+                       help="images are scaled so their shorter side is this many pixels (the scale the teacher "
+                            "works at) before cropping; the held-out images are scored at this size")
+        p.add_argument("--crop_size", type=int, default=128, help="square training crops, in pixels")
+        p.add_argument("--batch_size", type=int, default=4, help="crops per iteration")
+        p.add_argument("--n_iters", type=int, default=600, help="training iterations")
         p.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate (betas 0.5, 0.999, as CycleGAN)")
         p.add_argument("--lambda_perc", type=float, default=0.0,
                        help="weight of the VGG19 perceptual term beside the L1 (0: L1 alone); needs --vgg_weights")
@@ -62,13 +65,15 @@ class DistillOptions(Options):
     def finish(self, opt):
         p = self.parser
         for flag, value, low in (("--n_iters", opt.n_iters, 1), ("--crop_size", opt.crop_size, 16),
+                                 ("--load_size", opt.load_size, opt.crop_size),
                                  ("--batch_size", opt.batch_size, 1), ("--ngf", opt.ngf, 1),
                                  ("--print_freq", opt.print_freq, 1), ("--save_freq", opt.save_freq, 1),
                                  ("--eval_freq", opt.eval_freq, 0), ("--eval_images", opt.eval_images, 1)):
             if value < low:
                 p.error(f"{flag} must be at least {low}, got {value}")
-        if opt.crop_size % 4:
-            p.error(f"--crop_size must be a multiple of 4 (two stride-2 downsamplings), got {opt.crop_size}")
+        if opt.crop_size % 4 or opt.load_size % 4:
+            p.error(f"--crop_size and --load_size must be multiples of 4 (two stride-2 downsamplings), got "
+                    f"{opt.crop_size} and {opt.load_size}")
         if opt.lr <= 0 or opt.lambda_perc < 0:
             p.error(f"--lr must be positive and --lambda_perc 0 or positive, got {opt.lr} and {opt.lambda_perc}")
         if not os.path.isdir(opt.dataroot):

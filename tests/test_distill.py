@@ -17,8 +17,8 @@ from cyclegan.inference.arch import identify
 from cyclegan.io import atomic_save, load_checked
 from cyclegan.models.generators import MOBILE_GENERATORS, define_G
 
-FLAGS = ["--crop_size", "32", "--ngf", "8", "--batch_size", "2", "--lr", "2e-3", "--print_freq", "5",
-         "--save_freq", "10", "--eval_freq", "10", "--amp", "none", "--device", "cpu"]
+FLAGS = ["--load_size", "36", "--crop_size", "32", "--ngf", "8", "--batch_size", "2", "--lr", "2e-3",
+         "--print_freq", "5", "--save_freq", "10", "--eval_freq", "10", "--amp", "none", "--device", "cpu"]
 
 
 def run_distill(*argv):

@@ -1,14 +1,16 @@
 """Distilling a teacher generator into a small student (cyclegan-distill), read top to bottom.
 
-Per iteration: a batch of square crops of the teacher's input images (a pure function of seed and iteration:
-nst.fast.PhotoSampler) -> the frozen teacher's translation (no gradients, bf16 autocast where the speed settings
-choose it) -> the student's translation -> L1 [+ lambda_perc * VGG perceptual] between the two -> Adam.
+Per iteration: a batch of square crops of the teacher's input images at the teacher's scale (a pure function of
+seed and iteration: CropSampler) -> the frozen teacher's translation (no gradients, bf16 autocast where the speed
+settings choose it) -> the student's translation (float32 on CPUs) -> L1 [+ lambda_perc * VGG perceptual]
+between the two -> Adam.
 Every print_freq: a progress line with the ETA. Every eval_freq (and at iterations 0 and the last): the student
 against the teacher on held-out images (heldout.py), appended to distill_eval.jsonl. Every save_freq, at the end
 and on SIGINT/SIGTERM: the full state through runs.checkpoint (student, optimiser, RNG, counters, options) and
 latest_net_G.pth, which cyclegan.load, cyclegan-test, cyclegan-video and cyclegan-export take like any
 generator. --continue_train resumes exactly. The run folder is locked while training (runs.run_folder.RunLock).
 """
+import contextlib
 import os
 import time
 
@@ -17,9 +19,10 @@ import torch
 from ..data.image_folder import make_dataset
 from ..data.scan import scan_images
 from ..errors import MissingFileError
+from ..images import load_rgb
 from ..models import speed
 from ..models.generators import define_G
-from ..nst.fast import PhotoSampler
+from ..nst.fast import PhotoSampler, square_crop
 from ..perf import resolve_device
 from ..runs import checkpoint, run_folder
 from ..runs.guards import NanGuard, StopSignal
@@ -27,6 +30,27 @@ from ..runs.layout import RunFolder
 from .heldout import HeldOut, append_score, read_scores
 from .loss import DistillLoss
 from .teacher import load_teacher, teacher_output
+
+
+class CropSampler(PhotoSampler):
+    """Batches of crop_size crops of images whose shorter side is first resized to load_size (the teacher's
+    scale: CycleGAN trains on 256 px crops of 286 px images), a pure function of (seed, iteration) as PhotoSampler
+    is, so a resumed run sees exactly the batches an unbroken one would."""
+
+    def __init__(self, paths, load_size, crop_size, batch_size, seed=0):
+        super().__init__(paths, crop_size, batch_size, seed)
+        self.load_size = load_size
+
+    def batch(self, iteration):
+        rng = torch.Generator().manual_seed(self.seed * 1_000_003 + iteration)
+        idx = torch.randint(0, len(self.paths), (self.batch_size,), generator=rng).tolist()
+        crops = []
+        for i in idx:
+            big = square_crop(load_rgb(self.paths[i]), self.load_size, rng)  # a load_size square at that scale
+            x = int(torch.randint(0, self.load_size - self.size + 1, (1,), generator=rng))
+            y = int(torch.randint(0, self.load_size - self.size + 1, (1,), generator=rng))
+            crops.append(big[:, y:y + self.size, x:x + self.size])
+        return torch.stack(crops)
 
 
 class DistillRun:
@@ -95,16 +119,20 @@ def _train(opt, opt_dict, save_dir, log, on_ready):
             raise MissingFileError(f"--continue_train: no checkpoint in {save_dir} to resume from")
         counters = loaded
         log(f"resumed from {path} at iteration {counters['iteration']}")
-    sampler = PhotoSampler(photos, opt.crop_size, opt.batch_size, opt.seed)
-    heldout = HeldOut(opt.eval_dir, opt.crop_size, teacher, cfg, device, opt.eval_images) if opt.eval_dir else None
+    sampler = CropSampler(photos, opt.load_size, opt.crop_size, opt.batch_size, opt.seed)
+    heldout = HeldOut(opt.eval_dir, opt.load_size, teacher, cfg, device, opt.eval_images) if opt.eval_dir else None
     eval_log = RunFolder(save_dir).distill_eval_log()
     n_student = sum(p.numel() for p in student.parameters())
     n_teacher = sum(p.numel() for p in teacher.parameters())
     log(f"distill: teacher {tinfo['description']} "
         f"({n_teacher / 1e6:.2f} M parameters) -> student {opt.netG}, ngf {opt.ngf} ({n_student / 1e6:.3f} M); "
-        f"{len(photos)} images in {opt.photo_dir}, {opt.crop_size} px crops, batch {opt.batch_size}, "
+        f"{len(photos)} images in {opt.photo_dir}, {opt.crop_size} px crops at {opt.load_size} px, "
+        f"batch {opt.batch_size}, "
         f"device {device}, amp {cfg.amp}; held-out: {len(heldout) if heldout else 0} images")
 
+    # the teacher runs under the speed settings' autocast (bf16 on CPUs with native bf16: 4x its float32 speed);
+    # the student's step only on GPUs: on the CPU its depthwise convs measured faster in float32 (docs/distill.md)
+    student_cast = cfg.autocast if device.type == "cuda" else contextlib.nullcontext
     guard = NanGuard(loss_fn.names(), device)
     started = time.time()
     base_seconds = counters.get("seconds", 0.0)
@@ -129,7 +157,7 @@ def _train(opt, opt_dict, save_dir, log, on_ready):
             t0 = time.time()
             x = sampler.batch(it).to(device) * 2 - 1
             target = teacher_output(teacher, x, cfg)
-            with cfg.autocast():
+            with student_cast():
                 out = student(x)
             loss, parts = loss_fn(out, target)
             guard.observe_values([parts[k] for k in loss_fn.names()], it)
