@@ -3,7 +3,7 @@
 Library layout by floors (an import points down or sideways, never up; no cycle between packages;
 tests/test_import_floors.py checks it):
   6  entry points  train.py, test.py, evaluate.py, gatys.py, fast_nst.py, video.py, compare.py, benchmark.py,
-                   c2st.py, export.py, demo.py, ablate.py, ...: parse options/, call the library; cli.py's
+                   c2st.py, export.py, demo.py, ablate.py, distill.py, ...: parse options/, call the library; cli.py's
                    main_guard catches UserError once
   5  options/      (beside the package) one option set per command
   4  media/        video in and out, per-method frame stylisers
@@ -13,6 +13,7 @@ tests/test_import_floors.py checks it):
      testing.py    batch inference and the results page
      comparison/   CycleGAN, fast NST and Gatys on the same photos
      bench/        every benchmark (CycleGAN step and inference, Gatys, fast NST, C2ST)
+     distillation/ cyclegan-distill: a small student generator trained on a teacher's outputs
   2  inference/    cyclegan.load (a run, .pth or .onnx): translate images of any size; ONNX export and runs
      nst/          Gatys and fast NST: backbones, losses, optimiser, transformer net, its training and stylising
      data/         image folders, dataset scan, datasets, transforms, sampler
