@@ -211,7 +211,8 @@ def test_choices_come_from_the_library_constants():
 
 @pytest.mark.parametrize("command", [["train"], ["test"], ["gatys"], ["compare"], ["benchmark"],
                                      ["benchmark", "gatys"], ["benchmark", "c2st"], ["benchmark", "inference"], ["c2st"],
-                                     ["visdom_server"], ["export"], ["demo"], ["ablate"], ["stereo"]])
+                                     ["visdom_server"], ["export"], ["demo"], ["ablate"], ["stereo"],
+                                     ["distill"], ["benchmark", "distill"]])
 @pytest.mark.slow
 def test_help_works_for_every_entry_point(command):
     import subprocess
@@ -240,6 +241,7 @@ def command_options():
     from options.c2st_options import C2STOptions
     from options.compare_options import CompareOptions
     from options.demo_options import DemoOptions
+    from options.distill_options import DistillBenchmarkOptions, DistillOptions
     from options.eval_options import EvalOptions
     from options.export_options import ExportOptions
     from options.fast_nst_options import FastNSTOptions
@@ -260,7 +262,10 @@ def command_options():
             ("export", ExportOptions, ["--name", "run", "--checkpoints_dir", "{tmp}", "--output", "{tmp}/g.onnx"]),
             ("demo", DemoOptions, []),
             ("ablate", AblateOptions, ["--dataroot", "{tmp}"]),
-            ("stereo", StereoOptions, ["--method", "fast_nst", "--name", "n", "--sbs", "{tmp}"])]
+            ("stereo", StereoOptions, ["--method", "fast_nst", "--name", "n", "--sbs", "{tmp}"]),
+            ("distill", DistillOptions, ["--teacher", "t.pth", "--dataroot", "{tmp}", "--name", "n",
+                                         "--checkpoints_dir", "{tmp}"]),
+            ("benchmark distill", DistillBenchmarkOptions, ["--teacher", "{tmp}", "--student", "{tmp}"])]
 
 
 def fill(argv, tmp_path):
