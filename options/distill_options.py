@@ -92,6 +92,11 @@ class DistillOptions(Options):
         if started and not opt.continue_train:
             p.error(f"{folder.path} already holds a distillation run: pass --continue_train to resume it, "
                     f"or choose another --name (nothing was overwritten)")
+        if opt.continue_train:
+            changed = [f"--{k} {getattr(opt, k)} (the run has {saved.get(k)})" for k in ("netG", "ngf")
+                       if saved.get(k) is not None and saved.get(k) != getattr(opt, k)]
+            if changed:
+                p.error(f"--continue_train: the student's architecture is the run's own; drop {', '.join(changed)}")
         return apply_seed_rule(opt, saved if opt.continue_train else None)
 
 

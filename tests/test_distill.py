@@ -122,6 +122,10 @@ def test_resume_continues_the_counter_and_matches_an_unbroken_run_bitwise(setup)
     a = torch.load(ck / "whole" / "latest_net_G.pth", weights_only=True)
     b = torch.load(ck / "split" / "latest_net_G.pth", weights_only=True)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    # another student architecture cannot resume the run
+    with pytest.raises(SystemExit) as e, contextlib.redirect_stderr(io.StringIO()) as err:
+        distill_cli.main([str(a) for a in (*common, "--name", "split", "--continue_train", "--ngf", "16")])
+    assert e.value.code == 2 and "--ngf 16 (the run has 8)" in err.getvalue()
     # the same name again without --continue_train is refused, nothing overwritten
     before = (ck / "split" / "latest_net_G.pth").read_bytes()
     with pytest.raises(SystemExit) as e, contextlib.redirect_stderr(io.StringIO()) as err:

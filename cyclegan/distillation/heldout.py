@@ -28,29 +28,28 @@ def center_crop(path, size):
 class HeldOut:
     """Up to `limit` images of `folder` at `size` px, with the teacher's translations of them."""
 
-    def __init__(self, folder, size, teacher, cfg, device, limit=16, batch=4):
+    def __init__(self, folder, size, teacher, device, limit=16, batch=4):
         paths = make_dataset(folder)[:limit] if os.path.isdir(folder) else []
         if not paths:
             raise MissingFileError(f"--eval_dir {folder}: no images there (held-out images of the teacher's input "
                                    f"domain, e.g. DATAROOT/testB)")
-        self.paths, self.device, self.cfg, self.batch = paths, device, cfg, batch
+        self.paths, self.device, self.batch = paths, device, batch
         self.x = torch.stack([center_crop(p, size) for p in paths]) * 2 - 1
-        self.target = self._run(teacher)
+        self.target = torch.cat([teacher_output(teacher, x) for x in self._batches()]).cpu()
 
     def __len__(self):
         return len(self.paths)
 
-    def _run(self, net):
-        outs = [teacher_output(net, self.x[i:i + self.batch].to(self.device), self.cfg).cpu()
-                for i in range(0, len(self.x), self.batch)]
-        return torch.cat(outs)
+    def _batches(self):
+        return [self.x[i:i + self.batch].to(self.device) for i in range(0, len(self.x), self.batch)]
 
     def score(self, student):
         """{"l1", "psnr"} of the student's outputs against the teacher's (the student in eval mode meanwhile)."""
         was = student.training
         student.eval()
         try:
-            out = self._run(student)
+            with torch.no_grad():  # float32: the weights a user loads
+                out = torch.cat([student(x).float() for x in self._batches()]).cpu()
         finally:
             student.train(was)
         a, b = (out + 1) / 2, (self.target + 1) / 2

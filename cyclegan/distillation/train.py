@@ -1,8 +1,8 @@
 """Distilling a teacher generator into a small student (cyclegan-distill), read top to bottom.
 
 Per iteration: a batch of square crops of the teacher's input images at the teacher's scale (a pure function of
-seed and iteration: CropSampler) -> the frozen teacher's translation (no gradients, bf16 autocast where the speed
-settings choose it) -> the student's translation (float32 on CPUs) -> L1 [+ lambda_perc * VGG perceptual]
+seed and iteration: CropSampler) -> the frozen teacher's translation (no gradients, run as cyclegan.load runs it:
+bf16 weights on CPUs with native bf16) -> the student's translation (float32 on CPUs) -> L1 [+ lambda_perc * VGG perceptual]
 between the two -> Adam.
 Every print_freq: a progress line with the ETA. Every eval_freq (and at iterations 0 and the last): the student
 against the teacher on held-out images (heldout.py), appended to distill_eval.jsonl. Every save_freq, at the end
@@ -22,6 +22,7 @@ from ..errors import MissingFileError
 from ..images import load_rgb
 from ..models import speed
 from ..models.generators import define_G
+from ..models.weights import unwrap
 from ..nst.fast import PhotoSampler, square_crop
 from ..perf import resolve_device
 from ..runs import checkpoint, run_folder
@@ -103,7 +104,7 @@ def build_student(opt, teacher_info):
 
 def _train(opt, opt_dict, save_dir, log, on_ready):
     device = resolve_device(opt.device)
-    teacher, tinfo = load_teacher(opt.teacher, device)  # first: a wrong --teacher fails before anything else
+    teacher, tinfo = load_teacher(opt.teacher, device, opt.amp)  # first: a wrong --teacher fails before anything else
     if not os.path.isdir(opt.photo_dir):
         raise MissingFileError(f"{opt.photo_dir}: no such folder of the teacher's input images")
     photos = scan_images(make_dataset(opt.photo_dir), 0, label=opt.photo_dir)
@@ -120,18 +121,18 @@ def _train(opt, opt_dict, save_dir, log, on_ready):
         counters = loaded
         log(f"resumed from {path} at iteration {counters['iteration']}")
     sampler = CropSampler(photos, opt.load_size, opt.crop_size, opt.batch_size, opt.seed)
-    heldout = HeldOut(opt.eval_dir, opt.load_size, teacher, cfg, device, opt.eval_images) if opt.eval_dir else None
+    heldout = HeldOut(opt.eval_dir, opt.load_size, teacher, device, opt.eval_images) if opt.eval_dir else None
     eval_log = RunFolder(save_dir).distill_eval_log()
     n_student = sum(p.numel() for p in student.parameters())
-    n_teacher = sum(p.numel() for p in teacher.parameters())
+    n_teacher = sum(p.numel() for p in unwrap(teacher.net).parameters())
     log(f"distill: teacher {tinfo['description']} "
         f"({n_teacher / 1e6:.2f} M parameters) -> student {opt.netG}, ngf {opt.ngf} ({n_student / 1e6:.3f} M); "
         f"{len(photos)} images in {opt.photo_dir}, {opt.crop_size} px crops at {opt.load_size} px, "
         f"batch {opt.batch_size}, "
-        f"device {device}, amp {cfg.amp}; held-out: {len(heldout) if heldout else 0} images")
+        f"device {device}, teacher amp {teacher.speed.amp}; held-out: {len(heldout) if heldout else 0} images")
 
-    # the teacher runs under the speed settings' autocast (bf16 on CPUs with native bf16: 4x its float32 speed);
-    # the student's step only on GPUs: on the CPU its depthwise convs measured faster in float32 (docs/distill.md)
+    # the teacher runs as cyclegan.load runs it (bf16 on CPUs with native bf16); the student's step under the
+    # speed settings' autocast only on GPUs: on the CPU it measured faster in float32 (docs/distill.md)
     student_cast = cfg.autocast if device.type == "cuda" else contextlib.nullcontext
     guard = NanGuard(loss_fn.names(), device)
     started = time.time()
@@ -156,7 +157,7 @@ def _train(opt, opt_dict, save_dir, log, on_ready):
         for it in range(start_iter + 1, opt.n_iters + 1):
             t0 = time.time()
             x = sampler.batch(it).to(device) * 2 - 1
-            target = teacher_output(teacher, x, cfg)
+            target = teacher_output(teacher, x)
             with student_cast():
                 out = student(x)
             loss, parts = loss_fn(out, target)
