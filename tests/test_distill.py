@@ -93,7 +93,7 @@ def test_the_student_loads_and_translates_with_no_flags(setup):
 
 
 @pytest.mark.slow  # the module fixture distils a student end to end
-def test_the_student_exports_to_onnx_and_stylises_a_video(setup):
+def test_the_student_exports_to_onnx_runs_in_cyclegan_test_and_stylises_a_video(setup):
     from cyclegan.cli import export as export_cli
     from cyclegan.cli import video as video_cli
     from test_video import make_clip
@@ -102,6 +102,13 @@ def test_the_student_exports_to_onnx_and_stylises_a_video(setup):
         assert export_cli.main(["--name", "student", "--checkpoints_dir", str(ck), "--output",
                                 str(tmp / "student.onnx")]) == 0
     assert (tmp / "student.onnx").is_file() and "mobile_resnet_9blocks" in out.getvalue()
+    from cyclegan.cli import test as test_cli
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        assert test_cli.main(["--dataroot", str(tmp / "data" / "testB"), "--name", "student", "--checkpoints_dir",
+                              str(ck), "--model", "test", "--gpu_ids", "-1", "--load_size", "32", "--crop_size", "32",
+                              "--results_dir", str(tmp / "results")]) == 0
+    assert "mobile_resnet_9blocks" in out.getvalue()
+    assert len(list((tmp / "results").rglob("*_fake.png"))) == 4
     clip = make_clip(tmp / "clip.mp4", frames=4, audio=False)
     with contextlib.redirect_stdout(io.StringIO()) as out:
         assert video_cli.main(["--input", str(clip), "--method", "cyclegan", "--name", "student",
