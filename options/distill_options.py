@@ -36,6 +36,9 @@ class DistillOptions(Options):
         p.add_argument("--eval_images", type=int, default=16, help="at most this many held-out images")
         p.add_argument("--eval_freq", type=int, default=250,
                        help="iterations between held-out scores (0: only before the first and after the last)")
+        p.add_argument("--final_c2st", action=argparse.BooleanOptionalAction, default=True,
+                       help="at the end, a C2ST of the student's held-out outputs against the teacher's (needs at "
+                            "least 10 held-out images; 0.5: a classifier cannot tell them apart)")
         p.add_argument("--name", required=True, help="run name: the student lives in CHECKPOINTS_DIR/NAME")
         add_checkpoints_dir_option(p)
         p.add_argument("--netG", default=DEFAULT_STUDENT, choices=GENERATORS, help="the student's architecture")

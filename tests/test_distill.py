@@ -75,6 +75,7 @@ def test_distilling_brings_the_student_closer_to_the_teacher(setup):
     assert [r["iteration"] for r in rows] == [0, 10, 20, 30]
     assert rows[-1]["l1"] < rows[0]["l1"] and rows[-1]["psnr"] > rows[0]["psnr"], rows
     assert "ETA" in out and "held-out, student vs teacher" in out
+    assert "C2ST student vs teacher skipped: 4 held-out images" in out  # too few for its 5 folds
 
 
 @pytest.mark.slow  # the module fixture distils a student end to end
@@ -158,15 +159,20 @@ def test_a_missing_or_wrong_teacher_is_one_clear_error_and_no_run_folder(setup, 
 
 
 @pytest.mark.slow  # the module fixture distils a student end to end
-def test_perceptual_term_is_logged(setup, vgg_weights_file):
+def test_perceptual_term_is_logged_and_the_final_c2st_runs_with_enough_held_out_images(setup, vgg_weights_file):
     tmp, teacher, ck, _ = setup
+    make_images(tmp / "heldout10", 10, seed=3)
     code, out, err = run_distill("--teacher", teacher, "--dataroot", tmp / "data", "--name", "perc",
                                  "--checkpoints_dir", ck, "--n_iters", 5, "--lambda_perc", "0.5",
-                                 "--vgg_weights", vgg_weights_file, *FLAGS, "--eval_freq", "0")
+                                 "--vgg_weights", vgg_weights_file, *FLAGS, "--eval_freq", "0",
+                                 "--eval_dir", tmp / "heldout10")
     assert code == 0, out + err
     history = load_checked(ck / "perc" / "latest_state.pth")["counters"]["history"]
     assert history["perc"] and history["perc"][-1] > 0
     assert history["total"][-1] > history["l1"][-1]  # the perceptual term is in the total
+    rows = [json.loads(line) for line in (ck / "perc" / "distill_eval.jsonl").read_text().splitlines()]
+    assert [r["iteration"] for r in rows] == [0, 5, 5] and 0 <= rows[-1]["c2st_vs_teacher"] <= 1, rows
+    assert "C2ST student vs teacher" in out
 
 
 @pytest.mark.slow  # the module fixture distils a student end to end

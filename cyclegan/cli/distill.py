@@ -28,6 +28,8 @@ def main(argv=None):
         scores = (f"\nheld-out, student vs teacher: L1 {first['l1']:.4f} -> {last['l1']:.4f}, PSNR "
                   f"{first['psnr']:.2f} -> {last['psnr']:.2f} dB (iterations {first['iteration']} -> "
                   f"{last['iteration']}; {summary['eval_log']})")
+        if summary["c2st"] is not None:
+            scores += f"; C2ST student vs teacher {summary['c2st']:.3f} (0.5: indistinguishable)"
     print(f"distilled {summary['iteration']} iterations in {summary['seconds']:.1f} s; loss "
           f"{summary['first_loss']:.4g} -> {summary['last_loss']:.4g}; student "
           f"{summary['student_parameters'] / 1e6:.3f} M parameters, teacher "

@@ -1,6 +1,7 @@
 """Held-out images scored against the teacher: how close the student's translation is to the teacher's, as mean
-L1 (in [0, 1] units) and PSNR (dB, peak 1), over square centre crops that training never sees. The teacher's
-outputs are computed once; each score is appended to the run's distill_eval.jsonl (runs.layout.RunFolder)."""
+L1 (in [0, 1] units) and PSNR (dB, peak 1), over square centre crops that training never sees, and at the end a C2ST
+(metrics/c2st.py: can a small CNN tell the student's outputs from the teacher's? 0.5 = no). The teacher's outputs
+are computed once; each score is appended to the run's distill_eval.jsonl (runs.layout.RunFolder)."""
 import json
 import os
 
@@ -11,6 +12,7 @@ from ..data.image_folder import make_dataset
 from ..errors import MissingFileError
 from ..images import load_rgb, to_tensor
 from ..io import atomic_write_text
+from ..metrics.c2st import DEFAULT_FOLDS, c2st, needed_per_class
 from .teacher import teacher_output
 
 
@@ -44,17 +46,28 @@ class HeldOut:
         return [self.x[i:i + self.batch].to(self.device) for i in range(0, len(self.x), self.batch)]
 
     def score(self, student):
-        """{"l1", "psnr"} of the student's outputs against the teacher's (the student in eval mode meanwhile)."""
+        """{"l1", "psnr"} of the student's outputs against the teacher's."""
+        a, b = self.student_outputs(student), ((self.target + 1) / 2).clamp(0, 1)
+        mse = ((a - b) ** 2).flatten(1).mean(1).clamp_min(1e-10)
+        return {"l1": float((a - b).abs().mean()), "psnr": float((10 * torch.log10(1 / mse)).mean())}
+
+    def student_outputs(self, student):
+        """The student's translations of the held-out images, in [0, 1] on the CPU (eval mode, float32)."""
         was = student.training
         student.eval()
         try:
-            with torch.no_grad():  # float32: the weights a user loads
+            with torch.no_grad():
                 out = torch.cat([student(x).float() for x in self._batches()]).cpu()
         finally:
             student.train(was)
-        a, b = (out + 1) / 2, (self.target + 1) / 2
-        mse = ((a - b) ** 2).flatten(1).mean(1).clamp_min(1e-10)
-        return {"l1": float((a - b).abs().mean()), "psnr": float((10 * torch.log10(1 / mse)).mean())}
+        return ((out + 1) / 2).clamp(0, 1)
+
+    def c2st(self, student, seed=0):
+        """The C2ST of the student's outputs against the teacher's (a C2STResult), or None with fewer held-out
+        images than its folds need."""
+        if len(self) < needed_per_class(DEFAULT_FOLDS):
+            return None
+        return c2st(((self.target + 1) / 2).clamp(0, 1), self.student_outputs(student), seed=seed)
 
 
 def append_score(path, row):

@@ -20,6 +20,7 @@ from ..data.image_folder import make_dataset
 from ..data.scan import scan_images
 from ..errors import MissingFileError
 from ..images import load_rgb
+from ..metrics.c2st import DEFAULT_FOLDS, needed_per_class
 from ..models import speed
 from ..models.generators import define_G
 from ..models.weights import unwrap
@@ -182,12 +183,28 @@ def _train(opt, opt_dict, save_dir, log, on_ready):
                 log(f"stopped by {stop.requested} at iteration {it}; resume with --continue_train")
                 break
     save()
+    c2st = final_c2st(heldout, student, opt, eval_log, counters["iteration"], log) if heldout and opt.final_c2st \
+        else None
     h = counters["history"]
     return {"iteration": counters["iteration"], "seconds": counters["seconds"],
             "first_loss": h["total"][0] if h["total"] else None, "last_loss": h["total"][-1] if h["total"] else None,
             "net": RunFolder(save_dir).net("latest", "G"), "student_parameters": n_student,
-            "teacher_parameters": n_teacher, "evals": read_scores(eval_log) if heldout else [],
-            "eval_log": eval_log if heldout else None}
+            "teacher_parameters": n_teacher, "evals": [r for r in read_scores(eval_log) if "l1" in r] if heldout else [],
+            "eval_log": eval_log if heldout else None, "c2st": c2st}
+
+
+def final_c2st(heldout, student, opt, eval_log, iteration, log):
+    """The C2ST of the student's held-out outputs against the teacher's, logged and appended to the eval log (its
+    own row: {"iteration", "c2st_vs_teacher", "ci_low", "ci_high", "p_value"}); None with too few images."""
+    result = heldout.c2st(student, opt.seed)
+    if result is None:
+        log(f"C2ST student vs teacher skipped: {len(heldout)} held-out images, it needs at least "
+            f"{needed_per_class(DEFAULT_FOLDS)} (--eval_images, --eval_dir)")
+        return None
+    append_score(eval_log, {"iteration": iteration, "c2st_vs_teacher": result.balanced_accuracy,
+                            "ci_low": result.ci_low, "ci_high": result.ci_high, "p_value": result.p_value})
+    log(f"student vs teacher on {len(heldout)} held-out images: {result} (0.5: indistinguishable)")
+    return result.balanced_accuracy
 
 
 def _eta(seconds):
