@@ -2,8 +2,8 @@
 
 Per iteration: a batch of square crops of the teacher's input images at the teacher's scale (a pure function of
 seed and iteration: CropSampler) -> the frozen teacher's translation (no gradients, run as cyclegan.load runs it:
-bf16 weights on CPUs with native bf16) -> the student's translation (float32 on CPUs) -> L1 [+ lambda_perc * VGG perceptual]
-between the two -> Adam.
+bf16 weights on CPUs with native bf16) -> the student's translation (float32 on CPUs) -> L1 [+ lambda_perc * VGG
+perceptual] between the two -> Adam. At the end, a C2ST of the student's held-out outputs against the teacher's.
 Every print_freq: a progress line with the ETA. Every eval_freq (and at iterations 0 and the last): the student
 against the teacher on held-out images (heldout.py), appended to distill_eval.jsonl. Every save_freq, at the end
 and on SIGINT/SIGTERM: the full state through runs.checkpoint (student, optimiser, RNG, counters, options) and
@@ -189,8 +189,8 @@ def _train(opt, opt_dict, save_dir, log, on_ready):
     return {"iteration": counters["iteration"], "seconds": counters["seconds"],
             "first_loss": h["total"][0] if h["total"] else None, "last_loss": h["total"][-1] if h["total"] else None,
             "net": RunFolder(save_dir).net("latest", "G"), "student_parameters": n_student,
-            "teacher_parameters": n_teacher, "evals": [r for r in read_scores(eval_log) if "l1" in r] if heldout else [],
-            "eval_log": eval_log if heldout else None, "c2st": c2st}
+            "teacher_parameters": n_teacher,
+            "evals": [r for r in read_scores(eval_log) if "l1" in r] if heldout else [], "eval_log": eval_log if heldout else None, "c2st": c2st}
 
 
 def final_c2st(heldout, student, opt, eval_log, iteration, log):
