@@ -190,7 +190,8 @@ def _train(opt, opt_dict, save_dir, log, on_ready):
             "first_loss": h["total"][0] if h["total"] else None, "last_loss": h["total"][-1] if h["total"] else None,
             "net": RunFolder(save_dir).net("latest", "G"), "student_parameters": n_student,
             "teacher_parameters": n_teacher,
-            "evals": [r for r in read_scores(eval_log) if "l1" in r] if heldout else [], "eval_log": eval_log if heldout else None, "c2st": c2st}
+            "evals": [r for r in read_scores(eval_log) if "l1" in r] if heldout else [],
+            "eval_log": eval_log if heldout else None, "c2st": c2st}
 
 
 def final_c2st(heldout, student, opt, eval_log, iteration, log):
