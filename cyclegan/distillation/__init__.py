@@ -3,7 +3,7 @@ teacher generator's translation, for real-time CPU inference (`cyclegan-distill`
 
     teacher.py   the teacher: a saved generator file, its architecture read from its keys (never random weights)
     loss.py      L1 to the teacher's output, plus an optional VGG perceptual term
-    heldout.py   held-out images scored against the teacher: mean L1 and PSNR, appended to distill_eval.jsonl
+    heldout.py   held-out images scored against the teacher: mean L1, PSNR and a final C2ST, in distill_eval.jsonl
     train.py     the loop: crops, teacher targets, student step, checkpoints that resume exactly
 """
 from .train import train
