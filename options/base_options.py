@@ -17,6 +17,7 @@ from cyclegan.display.settings import SHARED as SHARED_DISPLAY_FLAGS, DisplaySet
 from cyclegan.io import atomic_write_json, atomic_write_text
 from cyclegan.models import MODEL_CHOICES, apply_presets, get_option_setter
 from cyclegan.data.settings import DIRECTIONS
+from cyclegan.models.recipe import RecipeSettings
 from cyclegan.models.settings import NetSettings
 from cyclegan.models.speed import SpeedSettings, resolve_options
 from cyclegan.perf import resolve_device
@@ -54,6 +55,12 @@ def add_checkpoints_dir_option(p):
     return p
 
 
+def add_raw_weights_option(p):
+    """--raw_weights, declared once by the recipe that saves the averaged weights (RecipeSettings)."""
+    RecipeSettings.add_arguments(p, only=("raw_weights",))
+    return p
+
+
 def add_load_options(p):
     """--epoch, --direction, --model_suffix, --raw_weights: which saved generator of a run to load (cyclegan-video,
     cyclegan-stereo, cyclegan-compare)."""
@@ -62,8 +69,7 @@ def add_load_options(p):
                    help="cyclegan: AtoB (default) when paintings are A and photos B, as in vangogh2photo")
     p.add_argument("--model_suffix", default=None,
                    help="cyclegan: load {epoch}_net_G{suffix}.pth instead (e.g. '' for latest_net_G.pth)")
-    p.add_argument("--raw_weights", action="store_true",
-                   help="cyclegan: the raw generator even where the run saved an averaged (--ema_decay) one")
+    add_raw_weights_option(p)
     return p
 
 
