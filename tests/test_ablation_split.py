@@ -144,6 +144,18 @@ def test_a_test_split_that_is_or_shares_the_validation_or_training_images_is_ref
 
     opt = AblateOptions().parse([*base, "--test_dir", str(test)])  # apart from both: accepted
     assert opt.test_dir == str(test)
+    # the paintings are the real side of the choosing C2ST: the validation's may serve the test split too
+    val_ref = tmp_path / "val_ref"
+    link_farm(val_ref / "testA", sorted((root / "testA").iterdir()))
+    link_farm(val_ref / "testB", sorted((val / "testB").iterdir()))
+    link_farm(tmp_path / "shared_ref" / "testA", sorted((val_ref / "testA").iterdir()))
+    make_images(tmp_path / "shared_ref" / "testB", 6, size=(36, 36), seed=9, prefix="s")
+    assert AblateOptions().parse(["--dataroot", str(root), "--eval_dir", str(val_ref),
+                                  "--test_dir", str(tmp_path / "shared_ref")]).test_dir
+    link_farm(tmp_path / "train_ref" / "testA", sorted((root / "trainA").iterdir())[-2:])  # training paintings: no
+    link_farm(tmp_path / "train_ref" / "testB", sorted((root / "testB").iterdir()))
+    err = refused(capsys, *base, "--test_dir", str(tmp_path / "train_ref"))
+    assert "2 image file(s) are also in the training --dataroot" in err
 
 
 def stamps(run_dir):

@@ -45,8 +45,10 @@ def _real_files(folders):
 
 def check_apart(test_dir, eval_dir, dataroot):
     """Raise AblationError (naming --test_dir and the flag it collides with) when the test split is the
-    validation folder or shares an image file with the validation split or the training images; returns the test
-    split's (dir_A, dir_B)."""
+    validation folder, or its photos (B: the images every choice translates and scores, photo -> painting C2ST)
+    are also validation photos or training images, or its paintings (A) are training images. The paintings may
+    be the validation's too: they are the real side of the photo -> painting C2ST, which sees them for every arm
+    alike, and the paintings -> photos scores choose nothing. Returns the test split's (dir_A, dir_B)."""
     try:
         test_dirs = heldout_dirs(None, test_dir)
     except MissingFileError:
@@ -58,13 +60,16 @@ def check_apart(test_dir, eval_dir, dataroot):
            "the training images (docs/recipes.md, Protocol)")
     if os.path.realpath(test_dir) == os.path.realpath(eval_dir or dataroot):
         raise AblationError(f"--test_dir {test_dir} and {eval_flag} are the same folder: {why}")
-    test = _real_files(test_dirs)
-    for flag, folders in ((eval_flag, eval_dirs),
-                          (f"the training --dataroot {dataroot}", [os.path.join(dataroot, f) for f in TRAIN_FOLDERS])):
-        shared = sorted(test.keys() & _real_files(folders).keys())
-        if shared:
-            raise AblationError(f"--test_dir {test_dir}: {len(shared)} image file(s) are also in {flag} (e.g. "
-                                f"{test[shared[0]]} is {shared[0]}): {why}")
+    train_flag = f"the training --dataroot {dataroot}"
+    for side, (test_side, eval_side) in zip("AB", zip(test_dirs, eval_dirs)):
+        test = _real_files([test_side])
+        others = ([(eval_flag, [eval_side])] if side == "B" else []) + [(train_flag,
+                                                                         [os.path.join(dataroot, f"train{side}")])]
+        for flag, folders in others:
+            shared = sorted(test.keys() & _real_files(folders).keys())
+            if shared:
+                raise AblationError(f"--test_dir {test_dir}: {len(shared)} image file(s) are also in {flag} (e.g. "
+                                    f"{test[shared[0]]} is {shared[0]}): {why}")
     return test_dirs
 
 
