@@ -5,9 +5,11 @@ import os
 import sys
 
 from cyclegan.ablation import CATALOGUE, AblationError, Variant, parse_variant
+from cyclegan.ablation.splits import check_apart
 from cyclegan.ablation.sweep import DEFAULT_EVAL_SIZE
 from cyclegan.ablation.timing import TimeSettings
 from cyclegan.metrics.c2st import DEFAULT_FOLDS, DEFAULT_STEPS
+from cyclegan.errors import UserError
 from cyclegan.metrics.evaluate import DEFAULT_EVAL_MAX
 
 from .base_options import DEFAULT_SEED, Options, add_checkpoints_dir_option, add_device_option
@@ -61,7 +63,14 @@ class AblateOptions(Options):
         p.add_argument("--eval_every", type=int, default=None, help="evaluate every N steps (default: every epoch)")
         p.add_argument("--decay", type=float, default=0.5,
                        help="fraction of the epochs with a linearly decaying learning rate (official: 0.5)")
-        p.add_argument("--eval_dir", default=None, help="held-out set with testA/testB or A/B (default: DATAROOT)")
+        p.add_argument("--eval_dir", default=None,
+                       help="the validation split, on which every choice is made: a held-out set with testA/testB "
+                            "or A/B (default: DATAROOT)")
+        p.add_argument("--test_dir", default=None,
+                       help="the test split (same layout as --eval_dir): every checkpoint scored on --eval_dir is "
+                            "scored on it too and reported beside, never chosen on; it must share no image with "
+                            "--eval_dir or the training images (docs/recipes.md, Protocol). Added to a finished "
+                            "sweep (or with --report_only) it scores the saved checkpoints, training nothing")
         p.add_argument("--eval_size", type=int, default=DEFAULT_EVAL_SIZE,
                        help=f"held-out images' longest side (default: {DEFAULT_EVAL_SIZE})")
         p.add_argument("--eval_max", type=int, default=DEFAULT_EVAL_MAX,
@@ -123,4 +132,9 @@ class AblateOptions(Options):
             self.parser.error(f"--decay {opt.decay}: a fraction between 0 and 1")
         if not os.path.isdir(opt.dataroot):
             self.parser.error(f"--dataroot {opt.dataroot}: not a folder")
+        if opt.test_dir is not None:
+            try:  # the sweep checks again when it loads the split; here the mistake costs nothing yet
+                check_apart(opt.test_dir, opt.eval_dir, opt.dataroot)
+            except UserError as e:
+                self.parser.error(str(e))
         opt.out_dir = os.path.join(opt.checkpoints_dir, opt.name)

@@ -17,6 +17,7 @@ from cyclegan.display.settings import SHARED as SHARED_DISPLAY_FLAGS, DisplaySet
 from cyclegan.io import atomic_write_json, atomic_write_text
 from cyclegan.models import MODEL_CHOICES, apply_presets, get_option_setter
 from cyclegan.data.settings import DIRECTIONS
+from cyclegan.models.recipe import RecipeSettings
 from cyclegan.models.settings import NetSettings
 from cyclegan.models.speed import SpeedSettings, resolve_options
 from cyclegan.perf import resolve_device
@@ -54,6 +55,12 @@ def add_checkpoints_dir_option(p):
     return p
 
 
+def add_raw_weights_option(p):
+    """--raw_weights, declared once by the recipe that saves the averaged weights (RecipeSettings)."""
+    RecipeSettings.add_arguments(p, only=("raw_weights",))
+    return p
+
+
 def add_load_options(p):
     """--epoch, --direction, --model_suffix, --raw_weights: which saved generator of a run to load (cyclegan-video,
     cyclegan-stereo, cyclegan-compare)."""
@@ -62,8 +69,7 @@ def add_load_options(p):
                    help="cyclegan: AtoB (default) when paintings are A and photos B, as in vangogh2photo")
     p.add_argument("--model_suffix", default=None,
                    help="cyclegan: load {epoch}_net_G{suffix}.pth instead (e.g. '' for latest_net_G.pth)")
-    p.add_argument("--raw_weights", action="store_true",
-                   help="cyclegan: the raw generator even where the run saved an averaged (--ema_decay) one")
+    add_raw_weights_option(p)
     return p
 
 
@@ -111,6 +117,12 @@ class Options:
         self.finish(opt)
         self.opt = opt
         return opt
+
+    def parse_values(self, **values):
+        """Options from Python values, e.g. TrainOptions().parse_values(dataroot=root, n_epochs=1, amp="bf16"): the
+        command line's one road (model flags, presets, resume, checks, explicit flags), so a caller names settings
+        and never spells flags. A name the command lacks is a ValueError naming it."""
+        return self.parse(values_to_argv(self.build_parser, values))
 
     def resolve_device(self, text):
         """--device's value as a torch.device; a device this machine lacks is a flag error (exit 2)."""
@@ -221,6 +233,28 @@ def parse_gpu_ids(text):
         raise ValueError(f"--gpu_ids {text}: this machine has {torch.cuda.device_count()} GPU(s), ids 0 to "
                          f"{torch.cuda.device_count() - 1}")
     return ids
+
+
+def values_to_argv(build_parser, values):
+    """The command line that sets `values` ({name: value}; True/False for switches, lists comma-joined), checked
+    against the parser those values build (a model's flags exist only once --model is known)."""
+    def tokens(name, value):
+        if isinstance(value, bool):  # store_true, BooleanOptional (--no-x) and the CUT code's `--x false` switches
+            return [[f"--{name}"]] if value else [[], [f"--no-{name}"], [f"--{name}", "false"]]
+        return [[f"--{name}", ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)]]
+
+    values = {k: v for k, v in values.items() if v is not None}
+    parser = build_parser([t for k, v in values.items() for t in tokens(k, v)[0]])
+    argv = []
+    for name, value in values.items():
+        for form in tokens(name, value):
+            got, unknown = parser.parse_known_args(form)
+            if not unknown and (value is not False or getattr(got, name, None) is False):
+                argv += form
+                break
+        else:
+            raise ValueError(f"{parser.prog} has no --{name} taking {value!r} (see {parser.prog} --help)")
+    return argv
 
 
 def without_help(argv):

@@ -7,7 +7,8 @@ from cyclegan.models.saved_arch import arch_hint
 
 from cyclegan.runs.layout import RunFolder
 
-from .base_options import Options, add_checkpoints_dir_option, add_device_option, add_seed_option, apply_seed_rule
+from .base_options import (Options, add_checkpoints_dir_option, add_device_option, add_raw_weights_option,
+                           add_seed_option, apply_seed_rule)
 
 
 class EvalOptions(Options):
@@ -32,8 +33,7 @@ class EvalOptions(Options):
                        help=f"C2ST training steps per fold (default: {DEFAULT_STEPS})")
         add_seed_option(p, "the C2ST (folds, crops, weights)")
         add_device_option(p, "translates and scores")
-        p.add_argument("--raw_weights", action="store_true",
-                       help="evaluate the raw generators even where the run saved averaged (--ema_decay) ones")
+        add_raw_weights_option(p)
         p.add_argument("--json_out", default=None,
                        help="write the results here (default: CHECKPOINTS/NAME/eval_results.json)")
         return p

@@ -3,7 +3,7 @@ import os
 
 from cyclegan.inference import DIRECTIONS
 
-from .base_options import Options, add_checkpoints_dir_option
+from .base_options import Options, add_checkpoints_dir_option, add_raw_weights_option
 
 
 class ExportOptions(Options):
@@ -19,8 +19,7 @@ class ExportOptions(Options):
                        help="which generator of a CycleGAN run (default: photo2painting); runs with one generator "
                             "(fast NST, a pretrained latest_net_G.pth) have no choice")
         p.add_argument("--epoch", default="latest", help="which saved weights (default: latest)")
-        p.add_argument("--raw_weights", action="store_true",
-                       help="the raw weights even where EMA weights ({epoch}_net_G_X_ema.pth) were saved")
+        add_raw_weights_option(p)
         p.add_argument("--output", required=True, help="the .onnx file to write")
         p.add_argument("--check_images", default=None,
                        help="a folder (or one file) of images to check the export on (default: the run's "

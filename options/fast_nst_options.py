@@ -94,8 +94,8 @@ class FastNSTOptions(Options):
         if not os.path.exists(opt.style):
             p.error(f"--style {opt.style}: no such image file or folder")
         run_dir = os.path.join(opt.checkpoints_dir, opt.name)
-        saved = RunFolder(run_dir).options(PHASE)
-        started = os.path.isfile(os.path.join(run_dir, "latest_state.pth"))
+        folder = RunFolder(run_dir)
+        saved, started = folder.options(PHASE), os.path.isfile(folder.state("latest"))
         if opt.continue_train and (saved is None or not started):
             p.error(f"--continue_train: {run_dir} holds no fast-NST checkpoint to resume")
         if started and not opt.continue_train:

@@ -5,7 +5,7 @@ import os
 from cyclegan.models.saved_arch import ARCH_KEYS  # at test time they are taken from train_opt.json
 from cyclegan.runs.layout import RunFolder
 
-from .base_options import DEFAULT_RESULTS_DIR, BaseOptions, apply_seed_rule
+from .base_options import DEFAULT_RESULTS_DIR, BaseOptions, add_raw_weights_option, apply_seed_rule
 
 
 class TestOptions(BaseOptions):
@@ -26,8 +26,7 @@ class TestOptions(BaseOptions):
                        help="--model test: translate in tiles of N pixels with whole-image instance-norm statistics "
                             "(bounded memory, the same result); 0 never; default: only images that would not fit "
                             "the memory budget")
-        p.add_argument("--raw_weights", action="store_true",
-                       help="load the raw generators even where the run saved averaged (--ema_decay) ones")
+        add_raw_weights_option(p)
         p.add_argument("--overwrite", action="store_true",
                        help="replace a results page in RESULTS_DIR/NAME/PHASE_EPOCH that a different test wrote "
                             "(default: keep it and write this one to PHASE_EPOCH_2, _3, ...)")

@@ -217,3 +217,17 @@ def pytest_terminal_summary(terminalreporter):
     if terminalreporter.config.get_verbosity() < 0:  # -q: the header was not shown
         for line in pytest_report_header(terminalreporter.config):
             terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def random_inception_file(tmp_path_factory):
+    """Inception-v3 with random weights saved to a file: the KID/FID code reads weights from a file, and none can
+    be downloaded here."""
+    import torch
+    import torchvision
+    path = tmp_path_factory.mktemp("inception") / "random_inception_v3.pth"
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        net = torchvision.models.inception_v3(weights=None, aux_logits=True, init_weights=False)
+    torch.save(net.state_dict(), path)
+    return path

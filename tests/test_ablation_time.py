@@ -9,7 +9,6 @@ import time
 
 import pytest
 import torch
-import torchvision
 
 from conftest import REPO, make_images, run_env
 from cyclegan.ablation.timing import KidScorer, best_within, budget_line, describe_share, kid_cell
@@ -50,16 +49,6 @@ def test_share_and_kid_cells_say_what_they_are():
     assert kid_cell({"kid_A": 0.01234}) == "0.01234"
     assert kid_cell({"kid_A": None, "kid_A_note": "not computed: no Inception weights (x)"}) == \
         "not computed (no Inception weights)"
-
-
-@pytest.fixture(scope="module")
-def random_inception_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("inception") / "random_inception_v3.pth"
-    with torch.random.fork_rng():
-        torch.manual_seed(0)
-        net = torchvision.models.inception_v3(weights=None, aux_logits=True, init_weights=False)
-    torch.save(net.state_dict(), path)
-    return path
 
 
 def test_kid_from_a_weights_file_and_the_note_without_one(random_inception_file, tmp_path, monkeypatch):

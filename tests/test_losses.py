@@ -43,9 +43,8 @@ def make_opt(**kw):
     """The real training options (every flag with its declared default; float32, CPU, the official widths of a
     tiny test), then `kw` set on them."""
     from options.train_options import TrainOptions
-    opt = TrainOptions().parse(["--dataroot", "/tmp", "--name", "x", "--checkpoints_dir", "/tmp", "--gpu_ids", "-1",
-                                "--ngf", "4", "--ndf", "4", "--netG", "resnet_6blocks", "--amp", "none",
-                                "--display_id", "0"])
+    opt = TrainOptions().parse_values(dataroot="/tmp", name="x", checkpoints_dir="/tmp", gpu_ids=-1, ngf=4, ndf=4,
+                                      netG="resnet_6blocks", amp="none", display_id=0)
     for key, value in kw.items():
         setattr(opt, key, value)
     return opt

@@ -69,17 +69,7 @@ def test_small_sample_caveat_is_reported():
     assert "FID" in str(result) and "KID" in str(result)
 
 
-# ---- Inception with random weights from a file -------------------------------------------
-
-@pytest.fixture(scope="module")
-def random_inception_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("inception") / "random_inception_v3.pth"
-    with torch.random.fork_rng():
-        torch.manual_seed(0)
-        net = torchvision.models.inception_v3(weights=None, aux_logits=True, init_weights=False)
-    torch.save(net.state_dict(), path)
-    return path
-
+# ---- Inception with random weights from a file (conftest.random_inception_file) ----------------------
 
 def smooth_images(n, seed):
     g = torch.Generator().manual_seed(seed)

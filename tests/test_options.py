@@ -409,3 +409,18 @@ def test_train_help_lists_the_models_and_the_recipes_flags(capsys):
                  "--dataroot", "--use_wandb"):
         assert flag in out, flag
     assert "the cycle_gan model's losses" in out and "training recipe" in out  # grouped by owner
+
+
+def test_python_callers_name_values_and_get_the_command_lines_options(tmp_path):
+    """parse_values takes the same road as the command line: the model's flags and presets, switches both ways
+    (store_true, --no-x, the CUT code's `--x false`), explicit flags for resuming; a flag the command lacks names
+    itself."""
+    typed = TrainOptions().parse(["--dataroot", str(tmp_path), "--model", "cut", "--CUT_mode", "FastCUT",
+                                  "--flip_equivariance", "false", "--no_flip", "--amp", "bf16", "--gpu_ids", "-1"])
+    named = TrainOptions().parse_values(dataroot=tmp_path, model="cut", CUT_mode="FastCUT", flip_equivariance=False,
+                                        no_flip=True, amp="bf16", gpu_ids=-1)
+    assert vars(named) == vars(typed)
+    assert named.lambda_NCE == 10.0 and named.flip_equivariance is False and named.n_epochs == 150  # the preset
+    assert TrainOptions().parse_values(dataroot=tmp_path, compile=False).compile is False
+    with pytest.raises(ValueError, match="--lambda_NCE"):  # cycle_gan has no CUT flags
+        TrainOptions().parse_values(dataroot=tmp_path, lambda_NCE=2.0)

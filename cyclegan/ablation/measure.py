@@ -1,7 +1,8 @@
 """The ablation's measurements: held-out quality of a run's saved generators (cyclegan.metrics.evaluate, the
 evaluation of cyclegan-eval and the training curves; KID beside it and the training seconds each point cost, from
-timing.py), sample outputs on the same photos for every variant,
-and each variant's cost per training step, timed in turns in one process so load hits all variants alike."""
+timing.py) on the validation split and, given one, the test split (splits.py), sample outputs on the same photos
+for every variant, and each variant's cost per training step, timed in turns in one process so load hits all
+variants alike."""
 import json
 import os
 import statistics
@@ -19,6 +20,7 @@ from ..models import create_model
 from ..models.saved_arch import arch_hint
 from ..bench.cyclegan import BatchStream, device_name, time_training  # the benchmark's step timer
 from ..runs.layout import RunFolder
+from .splits import VAL, belongs
 from .timing import KID_KEY, time_of
 
 
@@ -26,8 +28,6 @@ def arch_of(opt):
     """The generator architecture the training options give (a cut variant's --normG is its norm)."""
     return {k: v for k, v in arch_hint(vars(opt)).items()
             if k in ("netG", "ngf", "norm", "no_dropout", "no_antialias", "no_antialias_up")}
-
-
 
 
 def load_generator(run_dir, arch, epoch, name, kind, device, back=False):
@@ -40,18 +40,24 @@ def load_generator(run_dir, arch, epoch, name, kind, device, back=False):
     return tr
 
 
-def evaluate_run(run, run_dir, arch, heldout, settings, device, log=print, stopped=lambda: False, kid=None):
-    """Score every saved evaluation epoch of `run` with each weights kind it needs, skipping what its
-    ablate_eval.jsonl already holds (and stopping early when stopped() says so); returns all its records. Each
-    record holds the training seconds to its epoch, the machine and its share (timing.time_of) and, from `kid`
-    (a timing.KidScorer), KID of the photo -> painting outputs or why it was not computed. A record scored
-    before Inception weights were given gets its KID added (the file rewritten), its other numbers kept."""
+def evaluate_run(run, run_dir, arch, heldout, settings, device, log=print, stopped=lambda: False, kid=None,
+                 split=VAL, split_dir=None, only=None):
+    """Score every saved evaluation epoch of `run` with each weights kind it needs on `heldout`, skipping what its
+    ablate_eval.jsonl already holds for this split (and stopping early when stopped() says so); returns the
+    split's records. Each record holds its split ("val"; "test" with split_dir, the test folder), the training
+    seconds to its epoch, the machine and its share (timing.time_of) and, from `kid` (a timing.KidScorer), KID
+    of the photo -> painting outputs or why it was not computed. A record scored before Inception weights were
+    given gets its KID added (the file rewritten), its other numbers kept. only: the (epoch, weights) pairs to
+    score (the test split: those the validation split has scored), None for all."""
     path = RunFolder(run_dir).ablate_eval_log()
-    records = read_jsonl(path)
+    everything = read_jsonl(path)  # both splits: a rewrite keeps the other one
+    records = [r for r in everything if belongs(r, split, split_dir)]
     done = {(r["epoch"], r["weights"]): r for r in records}
+    tag = {"split": split, **({"split_dir": split_dir} if split != VAL else {})}
+    label = "" if split == VAL else f", {split}"
     for epoch in run.eval_epochs:
         for kind in sorted({w for _, w in run.variants}):
-            if stopped():
+            if stopped() or (only is not None and (epoch, kind) not in only):
                 continue
             if (epoch, kind) in done:
                 rec = done[(epoch, kind)]
@@ -59,18 +65,22 @@ def evaluate_run(run, run_dir, arch, heldout, settings, device, log=print, stopp
                     rec.update(kid.score(_outputs(run_dir, arch, epoch, kind, heldout, device)["fake_A"]))
                     if rec.get(KID_KEY) is not None:
                         rec.pop(f"{KID_KEY}_note", None)
-                    atomic_write_text(path, "".join(json.dumps(r, default=str) + "\n" for r in records))
-                    log(f"  {run.folder} step {rec['step']} ({kind}): KID A {_fmt(rec.get(KID_KEY), '{:.4g}')} added")
+                    atomic_write_text(path, "".join(json.dumps(r, default=str) + "\n" for r in everything))
+                    log(f"  {run.folder} step {rec['step']} ({kind}{label}): KID A "
+                        f"{_fmt(rec.get(KID_KEY), '{:.4g}')} added")
                 continue
             outputs = _outputs(run_dir, arch, epoch, kind, heldout, device)
-            rec = {"epoch": epoch, "step": epoch * run.steps_per_epoch, "weights": kind, "seed": run.seed,
+            rec = {"epoch": epoch, "step": epoch * run.steps_per_epoch, "weights": kind, "seed": run.seed, **tag,
                    **time_of(run_dir, epoch),
                    **score(outputs, heldout, settings["c2st_seed"], settings["folds"], device,
                            c2st_settings={"steps": settings["c2st_steps"]}),
                    **(kid.score(outputs["fake_A"]) if kid is not None else {})}
-            records.append(append_jsonl(path, rec))
-            log(f"  {run.folder} step {rec['step']} ({kind}, {_fmt(rec['train_seconds'], '{:.0f} s')}): C2ST A "
-                f"{_fmt(rec.get('c2st_A'))}, B {_fmt(rec.get('c2st_B'))}, KID A {_fmt(rec.get(KID_KEY), '{:.4g}')}")
+            rec = append_jsonl(path, rec)
+            records.append(rec)
+            everything.append(rec)
+            log(f"  {run.folder} step {rec['step']} ({kind}{label}, {_fmt(rec['train_seconds'], '{:.0f} s')}): "
+                f"C2ST A {_fmt(rec.get('c2st_A'))}, B {_fmt(rec.get('c2st_B'))}, KID A "
+                f"{_fmt(rec.get(KID_KEY), '{:.4g}')}")
     return records
 
 

@@ -10,6 +10,11 @@ stop the running trainings, which save their state, and the sweep says how to re
 Every training process it starts is logged in the run's ablate_launches.jsonl with its share of the machine
 (--parallel jobs, cores, threads, load at start); every scored point carries the training seconds to reach it and
 KID beside the C2ST (timing.py).
+
+With --test_dir every checkpoint scored on the validation split (--eval_dir) is scored on the test split too, in
+the same ablate_eval.jsonl ("split": "test"); choices read validation only (splits.py). Given to a sweep that has
+finished without it (or with --report_only), it scores the saved checkpoints on the test split: no training, no
+validation scoring again.
 """
 import os
 import signal
@@ -26,7 +31,7 @@ from ..metrics.c2st import DEFAULT_FOLDS, DEFAULT_STEPS
 from ..metrics.evaluate import DEFAULT_EVAL_MAX, check_heldout_size, heldout_dirs, load_heldout, read_jsonl
 from ..runs import run_folder
 from ..runs.layout import RunFolder
-from . import measure, report, timing
+from . import measure, report, splits, timing
 from .plan import AblationError, plan, steps_per_epoch
 
 PROTOCOL_FILE = "ablate.json"
@@ -65,6 +70,7 @@ class SweepSettings:
     order: str = "seeds"  # training order: 'seeds' (every variant at seed 1 first) or 'variants'
     inception_weights: str | None = None  # KID's Inception weights file (None: torch's hub cache, else no KID)
     budget_s: float | None = None  # the report's "best within T training seconds" line
+    test_dir: str | None = None  # the test split: scored beside the validation split, never chosen on
 
 
 class Sweep:
@@ -82,8 +88,11 @@ class Sweep:
         s.variants = [v for v in s.variants if v.name in self.weights]
         netG = self.describe([])[2]
         self.flags = {v.name: [f.replace("{netG}", netG) for f in v.flags] for v in s.variants}
-        self.records = {}
+        self.records, self.test_records = {}, {}  # {run folder: records} of the validation and the test split
         self.kid = None  # timing.KidScorer, built when the sweep starts (not for --report_only)
+        self.test, self.test_kid = None, None  # the test split's images and KID scorer, given --test_dir
+        # records name their test folder resolved: the same split through a symlink is the same split
+        self.test_dir = os.path.realpath(s.test_dir) if s.test_dir else None
 
     def describe(self, flags):
         """(batch size, steps per epoch, netG, {option: value} changed from the common flags) of the common
@@ -126,14 +135,15 @@ class Sweep:
         return {"name": s.name, "dataroot": os.path.abspath(s.dataroot), "steps": s.steps, "eval_every": s.eval_every,
                 "decay": s.decay, "common": list(s.common), "eval_size": s.eval_size, "eval_max": s.eval_max,
                 "eval_dir": s.eval_dir, "c2st_steps": s.c2st_steps, "folds": s.folds, "c2st_seed": s.c2st_seed,
-                "seeds": list(s.seeds), "samples": s.samples}
+                "seeds": list(s.seeds), "samples": s.samples, "test_dir": s.test_dir}
 
     def check_protocol(self):
         path = os.path.join(self.s.out_dir, PROTOCOL_FILE)
         mine = self.protocol()
         saved = read_json(path)
         if saved:
-            fixed = [k for k in mine if k not in ("seeds", "samples") and saved.get(k) != mine[k]]
+            # a test split may be added or changed later: it is scored on the saved checkpoints, never chosen on
+            fixed = [k for k in mine if k not in ("seeds", "samples", "test_dir") and saved.get(k) != mine[k]]
             if fixed:
                 changes = ", ".join(f"{k}: {saved.get(k)!r}, now {mine[k]!r}" for k in fixed)
                 raise AblationError(
@@ -152,13 +162,21 @@ class Sweep:
             torch.set_num_threads(s.threads)
             self.heldout = self.load_heldout()
             self.cost = self.saved_cost()
+            if s.test_dir:
+                self.test = self.load_test()
             if not s.report_only:
                 self.kid = timing.KidScorer(s.inception_weights, self.heldout.A, s.device)  # a bad file stops here
                 self.log(f"KID: {self.kid.label}")
+                if self.test is not None:
+                    self.test_kid = self.kid.with_reference(self.test.A)
                 self.schedule()
                 self.cost = self.timing()  # after training: nothing else of the sweep runs meanwhile
+            elif self.test is not None:  # the test split of what was scored, with no training
+                self.test_kid = timing.KidScorer(s.inception_weights, self.test.A, s.device)
+                for run in self.runs:
+                    self.score_test(run)
             for run in self.runs:
-                self.records[run.folder] = read_jsonl(self.eval_log(run))
+                self.records[run.folder], self.test_records[run.folder] = self.read_records(run)
             return self.write_report()
         finally:
             lock.release()
@@ -169,6 +187,18 @@ class Sweep:
         check_heldout_size(heldout, self.s.folds)
         self.heldout_desc = f"{len(heldout.B)} images of {dir_B} and {len(heldout.A)} of {dir_A}"
         return heldout
+
+    def load_test(self):
+        """The test split, loaded as the validation split is, once checked apart from it and from training."""
+        dir_A, dir_B = splits.check_apart(self.s.test_dir, self.s.eval_dir, self.s.dataroot)
+        test = load_heldout(dir_A, dir_B, self.s.eval_size, self.s.eval_max)
+        check_heldout_size(test, self.s.folds)
+        self.test_desc = f"{len(test.B)} images of {dir_B} and {len(test.A)} of {dir_A}"
+        return test
+
+    def read_records(self, run):
+        """(validation records, test records of this --test_dir) in the run's ablate_eval.jsonl."""
+        return splits.by_split(read_jsonl(self.eval_log(run)), self.test_dir)
 
     def saved_cost(self):
         """The cost measured for exactly these variants, else None."""
@@ -256,29 +286,48 @@ class Sweep:
     def score(self, run, stopped=lambda: False):
         run_dir = os.path.join(self.runs_dir, run.folder)
         arch = measure.arch_of(self.options(run.flags, run.folder, run.seed))
-        settings = {"c2st_seed": self.s.c2st_seed, "folds": self.s.folds, "c2st_steps": self.s.c2st_steps}
         self.log(f"evaluating {run.folder}")
-        self.records[run.folder] = measure.evaluate_run(run, run_dir, arch, self.heldout, settings, self.s.device,
-                                                        self.log, stopped, self.kid)
+        self.records[run.folder] = measure.evaluate_run(run, run_dir, arch, self.heldout, self.c2st_settings(),
+                                                        self.s.device, self.log, stopped, self.kid)
+        self.score_test(run, stopped, arch)
         if run.seed == self.s.seeds[0] and self.s.samples and not stopped():
             measure.write_samples(run, run_dir, arch, self.heldout.B[:self.s.samples],
                                   os.path.join(self.s.out_dir, "samples"), self.s.device)
         self.write_report()
 
+    def score_test(self, run, stopped=lambda: False, arch=None):
+        """Score on the test split exactly the checkpoints the validation split has scored (none without
+        --test_dir); what the run's log holds for this test folder already is kept."""
+        if self.test is None:
+            return
+        val = self.read_records(run)[0]
+        if not val:
+            return
+        run_dir = os.path.join(self.runs_dir, run.folder)
+        arch = arch or measure.arch_of(self.options(run.flags, run.folder, run.seed))
+        self.test_records[run.folder] = measure.evaluate_run(
+            run, run_dir, arch, self.test, self.c2st_settings(), self.s.device, self.log, stopped, self.test_kid,
+            split=splits.TEST, split_dir=self.test_dir, only={(r["epoch"], r["weights"]) for r in val})
+
+    def c2st_settings(self):
+        return {"c2st_seed": self.s.c2st_seed, "folds": self.s.folds, "c2st_steps": self.s.c2st_steps}
+
     def write_report(self):
         for run in self.runs:
-            self.records.setdefault(run.folder, read_jsonl(self.eval_log(run)))
+            if run.folder not in self.records:
+                self.records[run.folder], self.test_records[run.folder] = self.read_records(run)
         samples_dir = os.path.join(self.s.out_dir, "samples")
         n = self.s.samples
         inputs = [os.path.join(samples_dir, "input", f"{i}.png") for i in range(n)]
         written = {v.name: [os.path.join(samples_dir, v.name, f"{i}.png") for i in range(n)] for v in self.s.variants}
-        protocol = {**self.protocol(), "heldout": self.heldout_desc}
+        protocol = {**self.protocol(), "heldout": self.heldout_desc,
+                    **({"test_heldout": self.test_desc} if self.test is not None else {})}
         return report.write_report(self.s.out_dir, protocol, [v.name for v in self.s.variants], self.flags,
                                    self.weights, self.runs, self.records, self.cost,
                                    ([p for p in inputs if os.path.isfile(p)], written),
                                    domain_names(self.s.dataroot),
                                    {v.name: v.decay for v in self.s.variants if v.decay is not None},
-                                   self.s.budget_s)
+                                   self.s.budget_s, self.test_records if self.test is not None else None)
 
 
 def tail(path, lines=15):

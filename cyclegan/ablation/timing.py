@@ -6,7 +6,11 @@ Seconds come from the run's train_time.jsonl, which the training loop appends at
 counters carry the seconds through a resume). How a training process shared the machine comes from the run's
 ablate_launches.jsonl, one line per process the sweep started: --parallel N jobs at once (the sweep's own scoring
 counting as one) on C cores, --threads per job, and the 1-minute load average when it started.
+
+The view and its line choose on the validation split's points only; a test split's scores of the same points are
+shown beside them (splits.py).
 """
+import copy
 import datetime
 import os
 import statistics
@@ -80,6 +84,12 @@ class KidScorer:
             self.note = str(e)
         self.reference = reference
 
+    def with_reference(self, reference):
+        """A scorer against other real images (the test split's) sharing these Inception weights."""
+        other = copy.copy(self)
+        other.reference, other._ref = reference, None
+        return other
+
     @property
     def label(self):
         return self.extractor.label if self.extractor else self.note
@@ -126,7 +136,8 @@ def best_within(points, budget_s):
 
 
 def budget_line(result, budget_s, what, machine, fmt="{:.3f}"):
-    """One sentence answering "which variant gives the best `what` within budget_s seconds on `machine`"."""
+    """One sentence answering "which variant gives the best `what` within budget_s seconds on `machine`"; with a
+    test split (splits.ScoresOnTest.attach) each variant's test score of the same points follows its own."""
     head = f"Best {what} within {budget_s:g} training seconds per arm on {machine}"
     if not result["ranking"]:
         return f"{head}: none (no arm was scored at or before {budget_s:g} s)."
@@ -136,7 +147,9 @@ def budget_line(result, budget_s, what, machine, fmt="{:.3f}"):
         at = ", ".join(f"seed {s}: step {p['step']} at {p['seconds']:.0f} s" for s, p in sorted(d["per_seed"].items()))
         lacking = f"; no point in time for seed(s) {', '.join(map(str, d['seeds_without']))}" if d["seeds_without"] \
             else ""
-        parts.append(f"{v} {fmt.format(d['mean'])} ({at}{lacking})")
+        test = ("" if "test_mean" not in d else
+                f", test {'–' if d['test_mean'] is None else fmt.format(d['test_mean'])}")
+        parts.append(f"{v} {fmt.format(d['mean'])}{test} ({at}{lacking})")
     return f"{head}: {parts[0]}" + (f"; then {'; '.join(parts[1:])}" if parts[1:] else "") + "."
 
 
@@ -150,10 +163,11 @@ def kid_cell(rec):
     return "not computed" if note else "–"
 
 
-def time_view(variants, weights, runs, records, eval_every=None):
+def time_view(variants, weights, runs, records, eval_every=None, test=None):
     """Per arm (variant x seed), every scored point by step: {"rows": [[variant, seed, step, seconds, c2st, kid,
-    machine, share]], "c2st": {variant: {seed: [(seconds, step, c2st_A)]}}, "kid": the same with KID,
-    "curves": {variant: {seed: [(seconds, c2st_A, lo, hi)]}}, "machines": [names], "kid_notes": [reasons]}."""
+    machine, share]] (with a test split, a splits.ScoresOnTest: [..., c2st, test c2st, kid, test kid, ...]), "c2st":
+    {variant: {seed: [(seconds, step, c2st_A)]}}, "kid": the same with KID, "curves": {variant: {seed: [(seconds,
+    c2st_A, lo, hi)]}}, "machines": [names], "kid_notes": [reasons]}. records: the validation split's only."""
     out = {"rows": [], "c2st": {}, "kid": {}, "curves": {}, "machines": [], "kid_notes": []}
     for name in variants:
         for run in runs:
@@ -173,9 +187,13 @@ def time_view(variants, weights, runs, records, eval_every=None):
                 note = r.get(f"{KID_KEY}_note")
                 out["kid_notes"] += [note] if note and note not in out["kid_notes"] else []
                 secs = r.get("train_seconds")
-                out["rows"].append([name, run.seed, r["step"], "–" if secs is None else f"{secs:.1f}",
-                                    "–" if r.get("c2st_A") is None else f"{r['c2st_A']:.3f}", kid_cell(r), machine,
-                                    describe_share(r.get("share"))])
+                c2st, kid = ["–" if r.get("c2st_A") is None else f"{r['c2st_A']:.3f}"], [kid_cell(r)]
+                if test is not None and test.given:  # the same checkpoint's scores on the test split
+                    t = test.record(name, run.seed, r["step"]) or {}
+                    c2st.append("–" if t.get("c2st_A") is None else f"{t['c2st_A']:.3f}")
+                    kid.append(kid_cell(t) if t else "–")
+                out["rows"].append([name, run.seed, r["step"], "–" if secs is None else f"{secs:.1f}", *c2st, *kid,
+                                    machine, describe_share(r.get("share"))])
     return out
 
 

@@ -106,11 +106,10 @@ def cyclegan_benchmark(argv):
             count = max(16, opt.batch_size * (opt.warmup + opt.repeats + 2))
             dataroot = make_images(os.path.join(tmp, "data"), count, load_size, opt.seed)
         gpu_ids = str(device.index or 0) if device.type == "cuda" else "-1"  # the training flag for --device
-        model_opt = TrainOptions().parse([
-            "--dataroot", dataroot, "--name", "benchmark", "--checkpoints_dir", tmp, "--netG", opt.netG,
-            "--ngf", str(opt.ngf), "--ndf", str(opt.ndf), "--batch_size", str(opt.batch_size),
-            "--load_size", str(load_size), "--crop_size", str(opt.size), "--gpu_ids", gpu_ids,
-            "--seed", str(opt.seed), "--display_id", "0", "--num_threads", str(opt.num_workers)])
+        model_opt = TrainOptions().parse_values(
+            dataroot=dataroot, name="benchmark", checkpoints_dir=tmp, netG=opt.netG, ngf=opt.ngf, ndf=opt.ndf,
+            batch_size=opt.batch_size, load_size=load_size, crop_size=opt.size, gpu_ids=gpu_ids, seed=opt.seed,
+            display_id=0, num_threads=opt.num_workers)
         print(f"benchmarking {', '.join(opt.configs)} on {device_name(device)}, {opt.size} px, {opt.netG}, "
               f"batch {opt.batch_size}", file=sys.stderr, flush=True)
         out = sys.stdout

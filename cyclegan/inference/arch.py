@@ -145,7 +145,7 @@ def identify(state_dict, path, hint=None):
         raise ModelFileError(f"{path}: not a generator this suite knows (keys {some}, ...): expected an official "
                              f"CycleGAN generator ({', '.join(GENERATORS)}), a CUT generator "
                              f"({', '.join(CUT_GENERATORS)}) or a fast-NST transformer. A "
-                             f"discriminator (*_net_D_*.pth) or another project's weights cannot translate images.")
+                             f"discriminator's weights (D_A, D_B) or another project's weights cannot translate images.")
     wrong = {k: v for k, v in (hint or {}).items() if k in arch and arch[k] != v and k != "no_dropout"}
     if wrong:
         told = ", ".join(f"{k}={v}" for k, v in wrong.items())

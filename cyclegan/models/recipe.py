@@ -79,8 +79,8 @@ class RecipeSettings(Settings):
                               choices=("random", "bilinear"))
     init_from: str = flag(None, "start the generators from a run folder (its latest generators, averaged ones "
                           "first) or from files: G_A=FILE,G_B=FILE (either one alone is fine)")
-    raw_weights: bool = flag(False, "quality curves (--eval_freq) with the raw generators, not the --ema_decay "
-                             "averages")
+    raw_weights: bool = flag(False, "the raw generators even where the run saves or saved averaged (--ema_decay) "
+                             "ones ({epoch}_net_G_X_ema.pth): for the quality curves, testing, scoring, export")
 
 
 def add_flags(parser):
