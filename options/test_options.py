@@ -58,14 +58,14 @@ class TestOptions(BaseOptions):
             self.parser.error(f"--tile {opt.tile}: give a tile size in pixels (e.g. 512), or 0 for no tiles")
         if opt.model == "test":
             opt.dataset_mode = "single"
-        saved = RunFolder(os.path.join(opt.checkpoints_dir, opt.name)).options()
+        folder = RunFolder(os.path.join(opt.checkpoints_dir, opt.name))
+        saved = folder.options()
         if saved and opt.model == "cut" and "direction" not in opt.explicit and "direction" in saved:
             opt.direction = saved["direction"]  # CUT's one generator takes the domain it was trained on
         if saved:
             conflicts = apply_saved_architecture(opt, saved)
             if conflicts:
-                saved_file = os.path.join(opt.checkpoints_dir, opt.name, "train_opt.json")
-                self.parser.error(f"options conflict with {saved_file}: " + "; ".join(conflicts)
+                self.parser.error(f"options conflict with {folder.options_file()}: " + "; ".join(conflicts)
                                   + ". Drop the flag to use the saved value.")
         apply_seed_rule(opt)
 
