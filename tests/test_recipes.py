@@ -524,3 +524,15 @@ def test_bilinear_upsample_init_starts_without_a_checkerboard_in_the_official_la
     assert torch.allclose(w[0, 0] / w[0, 0, 1, 1], torch.tensor([[0.25, 0.5, 0.25], [0.5, 1, 0.5], [0.25, 0.5, 0.25]]))
     assert torch.equal(w, [x.weight for x in m.recipe.ema.nets["G_A"].modules()
                            if isinstance(x, torch.nn.ConvTranspose2d)][0])  # the average starts from it
+
+
+def test_recipe_fast_above_the_crop_it_won_at_warns_with_the_measured_choice(tmp_path, capsys):
+    from options.train_options import TrainOptions
+    TrainOptions().parse(["--dataroot", str(tmp_path), "--recipe", "fast", "--crop_size", "64", "--gpu_ids", "-1"])
+    assert "warning" not in capsys.readouterr().err
+    opt = TrainOptions().parse(["--dataroot", str(tmp_path), "--recipe", "fast", "--gpu_ids", "-1"])  # 256 px
+    err = capsys.readouterr().err
+    assert "--recipe fast won against the official recipe at 64 px crops only" in err and "--crop_size 256" in err
+    assert opt.netD == "n_layers" and opt.n_layers_D == 2  # a warning, not a change: the user's command still runs
+    TrainOptions().parse(["--dataroot", str(tmp_path), "--crop_size", "256", "--gpu_ids", "-1"])
+    assert "warning" not in capsys.readouterr().err
