@@ -33,7 +33,7 @@ setup(
         "cyclegan-benchmark=cyclegan.cli.benchmark:main",
         "cyclegan-visdom=cyclegan.cli.visdom_server:main",
         "cyclegan-eval=cyclegan.cli.evaluate:main",
-        "cyclegan-c2st=cyclegan.c2st:main",
+        "cyclegan-c2st=cyclegan.cli.c2st:main",
         "cyclegan-export=cyclegan.cli.export:main",
         "cyclegan-demo=cyclegan.cli.demo:main",
         "cyclegan-ablate=cyclegan.cli.ablate:main",
