@@ -55,29 +55,6 @@ class CropSampler(PhotoSampler):
         return torch.stack(crops)
 
 
-class DistillRun:
-    """The student and its optimiser, with the model surface runs.checkpoint's save_state and resume use."""
-
-    def __init__(self, save_dir, net, optimizer):
-        self.save_dir, self.net, self.optimizer = save_dir, net, optimizer
-
-    def nets(self):
-        return [("G", self.net)]
-
-    saved_nets = nets  # the weight files a save writes: latest_net_G.pth
-
-    def state_dict(self):
-        return {"nets": {"G": {k: v.detach().cpu() for k, v in self.net.state_dict().items()}},
-                "optimizers": {"G": self.optimizer.state_dict()}}
-
-    def load_state_dict(self, state):
-        self.net.load_state_dict(state["nets"]["G"])
-        self.optimizer.load_state_dict(state["optimizers"]["G"])
-
-    def save_networks(self, label):
-        RunFolder(self.save_dir).write_weights(label, {"G": self.net.state_dict()})
-
-
 def train(opt, opt_dict, log=print, on_ready=None):
     """Distil as `opt` says (options/distill_options.py); returns a summary dict. on_ready() runs once the teacher,
     data and student are loaded, before the first iteration (the command saves its options then, so a run that
@@ -112,7 +89,7 @@ def _train(opt, opt_dict, save_dir, log, on_ready):
     cfg = speed.resolve(device.type, opt.amp, False)  # instance norm's channels_last backward is unsafe on CPUs
     torch.manual_seed(opt.seed)
     student = build_student(opt, tinfo).to(device)
-    run = DistillRun(save_dir, student, torch.optim.Adam(student.parameters(), lr=opt.lr, betas=(0.5, 0.999)))
+    run = checkpoint.OneNetRun(save_dir, "G", student, torch.optim.Adam(student.parameters(), lr=opt.lr, betas=(0.5, 0.999)))
     loss_fn = DistillLoss(opt.lambda_perc, opt.vgg_weights, device)
     counters = {"iteration": 0, "seconds": 0.0, "history": {k: [] for k in ("iter",) + loss_fn.names()}}
     if opt.continue_train:

@@ -19,7 +19,6 @@ from ..data.image_folder import make_dataset
 from ..data.scan import scan_images
 from ..errors import MissingFileError
 from ..images import save_image
-from ..io import atomic_save
 from ..models import speed
 from ..models.temporal import temporal_loss
 from ..perf import resolve_device
@@ -32,30 +31,6 @@ from .optimize import Stylizer
 from .transformer import TransformerNet
 
 LOSSES = ("total", "content", "style", "tv")
-
-
-class FastNSTRun:
-    """The transformer and its optimiser, with the model surface checkpoint.save_state/load_state use."""
-
-    def __init__(self, save_dir, net, optimizer, device):
-        self.save_dir, self.net, self.device, self.optimizer = save_dir, net, device, optimizer
-
-    def nets(self):
-        return [("T", self.net)]
-
-    saved_nets = nets  # the weight files a save writes (no averaged copies)
-
-    def state_dict(self):
-        return {"nets": {"T": {k: v.detach().cpu() for k, v in self.net.state_dict().items()}},
-                "optimizers": {"T": self.optimizer.state_dict()}}
-
-    def load_state_dict(self, state):
-        self.net.load_state_dict(state["nets"]["T"])
-        self.optimizer.load_state_dict(state["optimizers"]["T"])
-
-    def save_networks(self, label):
-        atomic_save({k: v.detach().cpu().contiguous() for k, v in self.net.state_dict().items()},
-                    RunFolder(self.save_dir).net(label, "T"))
 
 
 class Quiet:
@@ -125,7 +100,7 @@ def _train(opt, opt_dict, save_dir, log, on_ready, report):
         cfg = speed.resolve(device.type, opt.amp, False)
     torch.manual_seed(opt.seed)
     net = TransformerNet(opt.ngf, opt.n_res).to(device, memory_format=cfg.memory_format)
-    run = FastNSTRun(save_dir, net, torch.optim.Adam(net.parameters(), lr=opt.lr), device)
+    run = checkpoint.OneNetRun(save_dir, "T", net, torch.optim.Adam(net.parameters(), lr=opt.lr))
     lam_t = opt.lambda_temporal
     losses = LOSSES + (("temporal",) if lam_t > 0 else ())
     counters = {"iteration": 0, "history": {k: [] for k in ("iter",) + losses}}

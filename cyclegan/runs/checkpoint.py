@@ -262,3 +262,27 @@ def _complete(model, label, counters):
         return False
     written = os.path.getmtime(state)
     return all(os.path.isfile(p) and os.path.getmtime(p) >= written for p in net_files(model.save_dir, label, model))
+
+
+class OneNetRun:
+    """One network and its optimiser with the model surface save_state/resume use (nets, saved_nets, state_dict,
+    load_state_dict, save_networks): the fast-NST transformer ("T") and the distilled student ("G")."""
+
+    def __init__(self, save_dir, name, net, optimizer):
+        self.save_dir, self.name, self.net, self.optimizer = save_dir, name, net, optimizer
+
+    def nets(self):
+        return [(self.name, self.net)]
+
+    saved_nets = nets  # the weight files a save writes (no averaged copies)
+
+    def state_dict(self):
+        return {"nets": {self.name: {k: v.detach().cpu() for k, v in self.net.state_dict().items()}},
+                "optimizers": {self.name: self.optimizer.state_dict()}}
+
+    def load_state_dict(self, state):
+        self.net.load_state_dict(state["nets"][self.name])
+        self.optimizer.load_state_dict(state["optimizers"][self.name])
+
+    def save_networks(self, label):
+        RunFolder(self.save_dir).write_weights(label, {self.name: self.net.state_dict()})

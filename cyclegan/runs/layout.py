@@ -51,7 +51,7 @@ class RunFolder:
         """Write {label}_net_{name}.pth for every {name: state dict} (plain CPU tensors, readable by the official
         code), each atomically."""
         for name, sd in state_dicts.items():
-            atomic_save({k: v.detach().cpu() for k, v in sd.items()}, self.net(label, name))
+            atomic_save({k: v.detach().cpu().contiguous() for k, v in sd.items()}, self.net(label, name))
 
     def weights_for_use(self, label, names, raw=False):
         """{name: the file net_for_use gives}, or MissingFileError naming the first one missing and what the
