@@ -66,18 +66,8 @@ def train(opt, opt_dict, log=print, on_ready=None, report=None):
     process training into it fails at once, naming the holder."""
     report = report or Quiet()
     save_dir = os.path.join(opt.checkpoints_dir, opt.name)
-    existed = os.path.isdir(save_dir)
-    lock = run_folder.RunLock(save_dir).acquire()
-    try:
-        # checked again under the lock: another process may have started this run since the options were parsed
-        if not opt.continue_train and os.path.isfile(RunFolder(save_dir).state("latest")):
-            raise run_folder.RunFolderError(f"{save_dir} already holds a fast-NST run: pass --continue_train to "
-                                            f"resume it, or choose another --name (nothing was overwritten)")
+    with run_folder.claimed(save_dir, opt.continue_train, "fast-NST"):
         return _train(opt, opt_dict, save_dir, log, on_ready, report)
-    finally:
-        lock.release()
-        if not existed and os.path.isdir(save_dir) and not os.listdir(save_dir):
-            os.rmdir(save_dir)  # failed before writing anything: leave no empty run folder
 
 
 def _train(opt, opt_dict, save_dir, log, on_ready, report):

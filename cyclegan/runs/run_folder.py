@@ -98,6 +98,24 @@ class RunLock:
             self.fd = None
 
 
+@contextlib.contextmanager
+def claimed(save_dir, continue_train, what):
+    """The run folder of a one-network trainer (fast NST, distillation), locked for the whole run: a second run
+    under the name is refused unless it resumes, and a run that fails before writing anything leaves no folder."""
+    existed = os.path.isdir(save_dir)
+    lock = RunLock(save_dir).acquire()
+    try:
+        # checked again under the lock: another process may have started this run since the options were parsed
+        if not continue_train and os.path.isfile(RunFolder(save_dir).state("latest")):
+            raise RunFolderError(f"{save_dir} already holds a {what} run: pass --continue_train to resume it, or "
+                                 f"choose another --name (nothing was overwritten)")
+        yield
+    finally:
+        lock.release()
+        if not existed and os.path.isdir(save_dir) and not os.listdir(save_dir):
+            os.rmdir(save_dir)  # failed before writing anything: leave no empty run folder
+
+
 def _read(fd):
     try:
         return json.loads(os.pread(fd, 65536, 0).decode() or "{}")
