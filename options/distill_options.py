@@ -55,6 +55,17 @@ class DistillOptions(Options):
         p.add_argument("--vgg_weights", default=None,
                        help="VGG19 weights for --lambda_perc: a local .pth file, or 'random' (tests only); "
                             "default: torchvision's ImageNet file from the torch cache (never downloaded)")
+        p.add_argument("--lambda_feat", type=float, default=0.0,
+                       help="weight of feature distillation: the MSE between the teacher's activations and the "
+                            "student's, mapped by learned 1x1 convs, after the downsampling and across the residual "
+                            "blocks (ResNet-layout teacher and student; 0: off)")
+        p.add_argument("--lambda_gan", type=float, default=0.0,
+                       help="weight of an lsgan term from a PatchGAN discriminator that tells the student's outputs "
+                            "from real images of the teacher's output domain (--real_dir; 0: off)")
+        p.add_argument("--real_dir", default=None,
+                       help="real images of the domain the teacher translates INTO, for --lambda_gan (default: "
+                            "DATAROOT/train{the other domain}: the paintings, trainA, for --domain B)")
+        p.add_argument("--ndf", type=int, default=64, help="the discriminator's first-layer channels (--lambda_gan)")
         p.add_argument("--print_freq", type=int, default=50, help="iterations between progress lines")
         p.add_argument("--save_freq", type=int, default=250, help="iterations between checkpoints")
         p.add_argument("--continue_train", action="store_true",
@@ -69,7 +80,7 @@ class DistillOptions(Options):
         p = self.parser
         for flag, value, low in (("--n_iters", opt.n_iters, 1), ("--crop_size", opt.crop_size, 16),
                                  ("--load_size", opt.load_size, opt.crop_size),
-                                 ("--batch_size", opt.batch_size, 1), ("--ngf", opt.ngf, 1),
+                                 ("--batch_size", opt.batch_size, 1), ("--ngf", opt.ngf, 1), ("--ndf", opt.ndf, 1),
                                  ("--print_freq", opt.print_freq, 1), ("--save_freq", opt.save_freq, 1),
                                  ("--eval_freq", opt.eval_freq, 0), ("--eval_images", opt.eval_images, 1)):
             if value < low:
@@ -77,8 +88,11 @@ class DistillOptions(Options):
         if opt.crop_size % 4 or opt.load_size % 4:
             p.error(f"--crop_size and --load_size must be multiples of 4 (two stride-2 downsamplings), got "
                     f"{opt.crop_size} and {opt.load_size}")
-        if opt.lr <= 0 or opt.lambda_perc < 0:
-            p.error(f"--lr must be positive and --lambda_perc 0 or positive, got {opt.lr} and {opt.lambda_perc}")
+        if opt.lr <= 0:
+            p.error(f"--lr must be positive, got {opt.lr}")
+        for flag in ("lambda_perc", "lambda_feat", "lambda_gan"):
+            if getattr(opt, flag) < 0:
+                p.error(f"--{flag} must be 0 or positive, got {getattr(opt, flag)}")
         if not os.path.isdir(opt.dataroot):
             p.error(f"--dataroot {opt.dataroot}: not a folder")
         train_dir = os.path.join(opt.dataroot, f"train{opt.domain}")
@@ -88,6 +102,14 @@ class DistillOptions(Options):
             opt.eval_dir = test_dir
         elif opt.eval_dir is not None and not os.path.isdir(opt.eval_dir):
             p.error(f"--eval_dir {opt.eval_dir}: not a folder")
+        other = "A" if opt.domain == "B" else "B"
+        if opt.real_dir is None and opt.lambda_gan > 0:
+            opt.real_dir = os.path.join(opt.dataroot, f"train{other}")
+            if not os.path.isdir(opt.real_dir):
+                p.error(f"--lambda_gan needs real images of the teacher's output domain: {opt.real_dir} is not a "
+                        f"folder; pass --real_dir DIR")
+        elif opt.real_dir is not None and not os.path.isdir(opt.real_dir):
+            p.error(f"--real_dir {opt.real_dir}: not a folder")
         folder = RunFolder(os.path.join(opt.checkpoints_dir, opt.name))
         saved, started = folder.options(PHASE), os.path.isfile(folder.state("latest"))
         if opt.continue_train and (saved is None or not started):
@@ -100,6 +122,15 @@ class DistillOptions(Options):
                        if saved.get(k) is not None and saved.get(k) != getattr(opt, k)]
             if changed:
                 p.error(f"--continue_train: the student's architecture is the run's own; drop {', '.join(changed)}")
+            # the feature maps and the discriminator live in the run's state: they cannot appear or vanish
+            switched = [f"--{k} {getattr(opt, k):g} (the run has {saved.get(k, 0.0):g})"
+                        for k in ("lambda_feat", "lambda_gan")
+                        if (saved.get(k, 0.0) > 0) != (getattr(opt, k) > 0)]
+            if opt.lambda_gan > 0 and saved.get("ndf", opt.ndf) != opt.ndf:
+                switched.append(f"--ndf {opt.ndf} (the run has {saved['ndf']})")
+            if switched:
+                p.error(f"--continue_train: the run's losses decide which networks it holds; drop or match "
+                        f"{', '.join(switched)}")
         return apply_seed_rule(opt, saved if opt.continue_train else None)
 
 

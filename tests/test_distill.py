@@ -189,3 +189,57 @@ def test_benchmark_reports_both_models_and_the_ratio(setup):
     assert 0 < student_row["gmacs"] < teacher_row["gmacs"] and student_row["frames_per_s"] > 0
     assert ratio["macs_ratio"] == pytest.approx(teacher_row["gmacs"] / student_row["gmacs"], rel=0.01)
     assert "Xeon" in err.getvalue() or "cores" in err.getvalue()  # names the CPU
+
+
+@pytest.mark.slow  # distils with both extra terms, twice, and resumes
+def test_feature_and_gan_terms_train_log_and_resume_bitwise(setup):
+    tmp, teacher, ck, _ = setup
+    make_images(tmp / "data" / "trainA", 5, seed=4)  # the teacher's output domain: the discriminator's reals
+    common = ["--teacher", teacher, "--dataroot", tmp / "data", "--checkpoints_dir", ck, *FLAGS,
+              "--lambda_feat", "1", "--lambda_gan", "0.5", "--ndf", "4"]
+    code, out, err = run_distill(*common, "--name", "both_whole", "--n_iters", 20)
+    assert code == 0, out + err
+    assert "+ 1 x features + 0.5 x GAN (5 real images in" in out
+    state = load_checked(ck / "both_whole" / "latest_state.pth")
+    assert set(state["nets"]) == {"G", "feature_maps", "D"} and set(state["optimizers"]) == {"G", "D"}
+    # one 1x1 map per point, from the student's 4 * ngf channels to the teacher's 4 * 8
+    maps = {k: v.shape for k, v in state["nets"]["feature_maps"].items() if k.endswith("weight")}
+    assert len(maps) == 4 and all(s == (32, 32, 1, 1) for s in maps.values()), maps
+    history = state["counters"]["history"]
+    assert all(history[k] and all(v == v and v >= 0 for v in history[k]) for k in ("feat", "G_gan", "D"))
+    assert history["total"][-1] > history["l1"][-1]
+    # the student's weight file is still an ordinary generator: no maps, no discriminator in it
+    assert identify(torch.load(ck / "both_whole" / "latest_net_G.pth", weights_only=True), "s.pth")["netG"] == \
+        "mobile_resnet_9blocks"
+    assert run_distill(*common, "--name", "both_split", "--n_iters", 10)[0] == 0
+    code, out, err = run_distill(*common, "--name", "both_split", "--n_iters", 20, "--continue_train")
+    assert code == 0 and "at iteration 10" in out, out + err
+    a, b = (load_checked(ck / n / "latest_state.pth")["nets"] for n in ("both_whole", "both_split"))
+    for net in ("G", "feature_maps", "D"):
+        assert all(torch.equal(a[net][k], b[net][k]) for k in a[net]), net
+    # a resume cannot drop the discriminator the run holds
+    with pytest.raises(SystemExit) as e, contextlib.redirect_stderr(io.StringIO()) as err:
+        distill_cli.main([str(x) for x in (*common[:-4], "--lambda_feat", "1", "--name", "both_split",
+                                           "--n_iters", 30, "--continue_train")])
+    assert e.value.code == 2 and "--lambda_gan 0 (the run has 0.5)" in err.getvalue()
+
+
+def test_feature_distillation_refuses_a_teacher_without_residual_blocks(tmp_path):
+    from cyclegan.distillation.features import feature_indices
+    from cyclegan.errors import UserError
+    with pytest.raises(UserError, match="--lambda_feat: the teacher is not a ResNet-layout"):
+        feature_indices(define_G(3, 3, 8, "unet_128", "instance"), "teacher")
+    # a 9-block teacher and a 3-block student are matched at the same relative depths
+    t = feature_indices(define_G(3, 3, 8, "resnet_9blocks", "instance"), "teacher")
+    s = feature_indices(define_G(3, 3, 8, "mobile_resnet_3blocks", "instance"), "student")
+    assert t == {"down": 9, "blocks_1/3": 12, "blocks_2/3": 15, "blocks": 18}  # GAN Compression's model.9/12/15/18
+    assert s == {"down": 9, "blocks_1/3": 10, "blocks_2/3": 11, "blocks": 12}
+
+
+def test_gan_term_without_real_images_is_a_flag_error(tmp_path):
+    make_images(tmp_path / "data" / "trainB", 2, seed=1)
+    with pytest.raises(SystemExit) as e, contextlib.redirect_stderr(io.StringIO()) as err:
+        distill_cli.main(["--teacher", str(tmp_path / "t.pth"), "--dataroot", str(tmp_path / "data"), "--name", "x",
+                          "--checkpoints_dir", str(tmp_path / "ck"), "--lambda_gan", "1"])
+    assert e.value.code == 2 and "trainA is not a folder; pass --real_dir DIR" in err.getvalue()
+    assert not (tmp_path / "ck" / "x").exists()

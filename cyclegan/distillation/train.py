@@ -3,7 +3,8 @@
 Per iteration: a batch of square crops of the teacher's input images at the teacher's scale (a pure function of
 seed and iteration: CropSampler) -> the frozen teacher's translation (no gradients, run as cyclegan.load runs it:
 bf16 weights on CPUs with native bf16) -> the student's translation (float32 on CPUs) -> L1 [+ lambda_perc * VGG
-perceptual] between the two -> Adam. At the end, a C2ST of the student's held-out outputs against the teacher's.
+perceptual] between the two [+ lambda_feat * the mapped activations' MSE (features.py)] [+ lambda_gan * the lsgan
+term of a discriminator on the teacher's domain (adversary.py)] -> Adam [-> the discriminator's step]. At the end, a C2ST of the student's held-out outputs against the teacher's.
 Every print_freq: a progress line with the ETA. Every eval_freq (and at iterations 0 and the last): the student
 against the teacher on held-out images (heldout.py), appended to distill_eval.jsonl. Every save_freq, at the end
 and on SIGINT/SIGTERM: the full state through runs.checkpoint (student, optimiser, RNG, counters, options) and
@@ -29,6 +30,8 @@ from ..perf import resolve_device
 from ..runs import checkpoint, run_folder
 from ..runs.guards import NanGuard, StopSignal
 from ..runs.layout import RunFolder
+from .adversary import Adversary
+from .features import FeatureMatch
 from .heldout import HeldOut, append_score, read_scores
 from .loss import DistillLoss
 from .teacher import load_teacher, teacher_output
@@ -79,9 +82,20 @@ def _train(opt, opt_dict, save_dir, log, on_ready):
     cfg = speed.resolve(device.type, opt.amp, False)  # instance norm's channels_last backward is unsafe on CPUs
     torch.manual_seed(opt.seed)
     student = build_student(opt, tinfo).to(device)
-    run = checkpoint.OneNetRun(save_dir, "G", student, torch.optim.Adam(student.parameters(), lr=opt.lr, betas=(0.5, 0.999)))
     loss_fn = DistillLoss(opt.lambda_perc, opt.vgg_weights, device)
-    counters = {"iteration": 0, "seconds": 0.0, "history": {k: [] for k in ("iter",) + loss_fn.names()}}
+    extra, names, params = {}, loss_fn.names(), list(student.parameters())
+    features = FeatureMatch(teacher.net, student, tinfo["input_nc"], device) if opt.lambda_feat > 0 else None
+    if features:  # the 1x1 maps learn with the student, in its optimiser
+        extra["feature_maps"], names = (features.distiller, None), names + ("feat",)
+        params += list(features.distiller.parameters())
+    adversary = None
+    if opt.lambda_gan > 0:
+        reals = scan_images(make_dataset(opt.real_dir), 0, label=opt.real_dir)
+        adversary = Adversary(CropSampler(reals, opt.load_size, opt.crop_size, opt.batch_size, opt.seed + 1),
+                              tinfo["output_nc"], opt.ndf, opt.lr, device)
+        extra["D"], names = (adversary.net, adversary.optimizer), names + ("G_gan", "D")
+    run = checkpoint.OneNetRun(save_dir, "G", student, torch.optim.Adam(params, lr=opt.lr, betas=(0.5, 0.999)), extra)
+    counters = {"iteration": 0, "seconds": 0.0, "history": {k: [] for k in ("iter",) + names}}
     if opt.continue_train:
         loaded, path = checkpoint.resume(run, save_dir)
         if loaded is None:
@@ -96,13 +110,15 @@ def _train(opt, opt_dict, save_dir, log, on_ready):
     log(f"distill: teacher {tinfo['description']} "
         f"({n_teacher / 1e6:.2f} M parameters) -> student {opt.netG}, ngf {opt.ngf} ({n_student / 1e6:.3f} M); "
         f"{len(photos)} images in {opt.photo_dir}, {opt.crop_size} px crops at {opt.load_size} px, "
-        f"batch {opt.batch_size}, "
-        f"device {device}, teacher amp {teacher.speed.amp}; held-out: {len(heldout) if heldout else 0} images")
+        f"batch {opt.batch_size}; loss L1" + (f" + {opt.lambda_perc:g} x VGG" if opt.lambda_perc > 0 else "")
+        + (f" + {opt.lambda_feat:g} x features" if features else "")
+        + (f" + {opt.lambda_gan:g} x GAN ({len(reals)} real images in {opt.real_dir})" if adversary else "")
+        + f"; device {device}, teacher amp {teacher.speed.amp}; held-out: {len(heldout) if heldout else 0} images")
 
     # the teacher runs as cyclegan.load runs it (bf16 on CPUs with native bf16); the student's step under the
     # speed settings' autocast only on GPUs: on the CPU it measured faster in float32 (docs/distill.md)
     student_cast = cfg.autocast if device.type == "cuda" else contextlib.nullcontext
-    guard = NanGuard(loss_fn.names(), device)
+    guard = NanGuard(names, device)
     started = time.time()
     base_seconds = counters.get("seconds", 0.0)
 
@@ -129,15 +145,25 @@ def _train(opt, opt_dict, save_dir, log, on_ready):
             with student_cast():
                 out = student(x)
             loss, parts = loss_fn(out, target)
-            guard.observe_values([parts[k] for k in loss_fn.names()], it)
+            if features:
+                parts["feat"] = features.loss()
+                loss = loss + opt.lambda_feat * parts["feat"]
+            if adversary:
+                parts["G_gan"] = adversary.generator_loss(out)
+                loss = loss + opt.lambda_gan * parts["G_gan"]
+            parts["total"] = loss.detach()
             run.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             run.optimizer.step()
+            if adversary:
+                parts["D"] = adversary.step(out, it)
+            parts = {k: v.detach() for k, v in parts.items()}
+            guard.observe_values([parts[k] for k in names], it)
             counters["iteration"] = it
             if it % opt.print_freq == 0 or it == opt.n_iters:  # the only host syncs of the loop
                 values = {k: float(v) for k, v in parts.items()}
                 counters["history"]["iter"].append(it)
-                for k in loss_fn.names():
+                for k in names:
                     counters["history"][k].append(values[k])
                 rate = (it - start_iter) / max(time.time() - started, 1e-9)
                 log(f"iteration {it}/{opt.n_iters}: " + ", ".join(f"{k} {v:.4f}" for k, v in values.items())

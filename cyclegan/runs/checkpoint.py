@@ -266,23 +266,34 @@ def _complete(model, label, counters):
 
 class OneNetRun:
     """One network and its optimiser with the model surface save_state/resume use (nets, saved_nets, state_dict,
-    load_state_dict, save_networks): the fast-NST transformer ("T") and the distilled student ("G")."""
+    load_state_dict, save_networks): the fast-NST transformer ("T") and the distilled student ("G"). `extra`:
+    {name: (module, optimiser or None)} kept in the full state only (the distillation's feature maps and
+    discriminator), so a resume restores them too while the run's weight file stays the one network."""
 
-    def __init__(self, save_dir, name, net, optimizer):
+    def __init__(self, save_dir, name, net, optimizer, extra=None):
         self.save_dir, self.name, self.net, self.optimizer = save_dir, name, net, optimizer
+        self.extra = dict(extra or {})
 
     def nets(self):
         return [(self.name, self.net)]
 
     saved_nets = nets  # the weight files a save writes (no averaged copies)
 
+    def _all(self):
+        return {self.name: (self.net, self.optimizer), **self.extra}
+
     def state_dict(self):
-        return {"nets": {self.name: {k: v.detach().cpu() for k, v in self.net.state_dict().items()}},
-                "optimizers": {self.name: self.optimizer.state_dict()}}
+        parts = self._all()
+        return {"nets": {k: {n: v.detach().cpu() for n, v in m.state_dict().items()} for k, (m, _) in parts.items()},
+                "optimizers": {k: o.state_dict() for k, (_, o) in parts.items() if o is not None}}
 
     def load_state_dict(self, state):
-        self.net.load_state_dict(state["nets"][self.name])
-        self.optimizer.load_state_dict(state["optimizers"][self.name])
+        for k, (m, o) in self._all().items():
+            if k not in state["nets"]:
+                raise KeyError(f"the checkpoint holds no {k!r} (it was saved by a run without it)")
+            m.load_state_dict(state["nets"][k])
+            if o is not None:
+                o.load_state_dict(state["optimizers"][k])
 
     def save_networks(self, label):
         RunFolder(self.save_dir).write_weights(label, {self.name: self.net.state_dict()})
