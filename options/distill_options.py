@@ -153,6 +153,9 @@ class DistillBenchmarkOptions(Options):
         p.add_argument("--precisions", default=None,
                        help="comma-separated from fp32, bf16 (default: fp32, plus bf16 where the CPU has native bf16)")
         p.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: leave torch's default)")
+        p.add_argument("--compile", action="store_true",
+                       help="run both through torch.compile (inductor; compiled during the warm-up, which must be "
+                            "at least 1)")
         return p
 
     def finish(self, opt):
@@ -163,6 +166,8 @@ class DistillBenchmarkOptions(Options):
             p.error(f"--frame {opt.frame!r}: give WIDTHxHEIGHT, e.g. 640x360")
         if min(w, h, opt.size) < 16 or opt.batch < 1 or opt.repeats < 1 or opt.warmup < 0:
             p.error("--size and --frame sides must be at least 16, --batch and --repeats at least 1")
+        if opt.compile and opt.warmup < 1:
+            p.error("--compile needs --warmup 1 or more: the first call compiles, and is not timed")
         opt.frame_wh = (w, h)
         if opt.precisions is not None:
             opt.precisions = [x.strip() for x in opt.precisions.split(",") if x.strip()]

@@ -243,3 +243,19 @@ def test_gan_term_without_real_images_is_a_flag_error(tmp_path):
                           "--checkpoints_dir", str(tmp_path / "ck"), "--lambda_gan", "1"])
     assert e.value.code == 2 and "trainA is not a folder; pass --real_dir DIR" in err.getvalue()
     assert not (tmp_path / "ck" / "x").exists()
+
+
+@pytest.mark.slow  # torch.compile builds both nets
+def test_benchmark_times_compiled_nets_and_refuses_compile_without_warmup(setup):
+    tmp, teacher, ck, _ = setup
+    argv = ["distill", "--teacher", str(teacher), "--student", str(ck / "student"), "--size", "32",
+            "--frame", "48x32", "--repeats", "1", "--precisions", "fp32", "--compile"]
+    with pytest.raises(SystemExit) as e, contextlib.redirect_stderr(io.StringIO()) as err:
+        benchmark_cli.main(argv + ["--warmup", "0"])
+    assert e.value.code == 2 and "--compile needs --warmup 1" in err.getvalue()
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        assert benchmark_cli.main(argv + ["--warmup", "1"]) == 0
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [r.get("compiled") for r in rows] == [True, True, None] and rows[1]["frames_per_s"] > 0
+    assert "compiled (torch.compile)" in err.getvalue()

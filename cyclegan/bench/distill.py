@@ -37,8 +37,9 @@ def per_second(translator, x, warmup, repeats):
 
 
 def run(teacher, student, size=256, frame_wh=(640, 360), batch=1, repeats=5, warmup=2, precisions=None,
-        threads=0, out=None, log=None):
-    """Time both models; returns the rows (dicts) also written as JSON lines to `out`."""
+        threads=0, compile=False, out=None, log=None):
+    """Time both models (compile: through torch.compile, its compilation in the untimed warm-up); returns the rows
+    (dicts) also written as JSON lines to `out`."""
     out, log = out or sys.stdout, log or sys.stderr
     if threads > 0:
         torch.set_num_threads(threads)
@@ -46,7 +47,7 @@ def run(teacher, student, size=256, frame_wh=(640, 360), batch=1, repeats=5, war
     cpu = perf.device_name("cpu")
     print(f"distill benchmark on {cpu}, {torch.get_num_threads()} threads, native bf16: "
           f"{'yes' if native_bf16() else 'no'}; {size} px at batch {batch}, frames {frame_wh[0]}x{frame_wh[1]}; "
-          f"median of {repeats}", file=log, flush=True)
+          f"median of {repeats}{', compiled (torch.compile)' if compile else ''}", file=log, flush=True)
     g = torch.Generator().manual_seed(0)
     images = torch.rand(batch, 3, size, size, generator=g)
     frame = torch.rand(1, 3, frame_wh[1], frame_wh[0], generator=g)
@@ -54,7 +55,7 @@ def run(teacher, student, size=256, frame_wh=(640, 360), batch=1, repeats=5, war
     for precision in precisions:
         speeds = {}
         for role, source in (("teacher", teacher), ("student", student)):
-            t = load(source, device="cpu", amp=AMP[precision], tile=0, compile=False)
+            t = load(source, device="cpu", amp=AMP[precision], tile=0, compile=compile)
             if role not in macs:
                 macs[role] = gmacs(load(source, device="cpu", amp="none", tile=0, compile=False), size)
             row = {"bench": "distill", "role": role, "precision": precision, "model": t.info.get("description"),
@@ -63,7 +64,7 @@ def run(teacher, student, size=256, frame_wh=(640, 360), batch=1, repeats=5, war
                    "images_per_s": round(per_second(t, images, warmup, repeats), 3),
                    "frames_per_s": round(per_second(t, frame, warmup, repeats), 3),
                    "size": size, "frame": f"{frame_wh[0]}x{frame_wh[1]}", "batch": batch, "cpu": cpu,
-                   "threads": torch.get_num_threads()}
+                   "threads": torch.get_num_threads(), "compiled": bool(compile)}
             speeds[role] = row
             rows.append(row)
             print(json.dumps(row), file=out, flush=True)

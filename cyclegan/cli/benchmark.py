@@ -85,7 +85,7 @@ def distill_benchmark(argv):
     from options.distill_options import DistillBenchmarkOptions
     opt = DistillBenchmarkOptions().parse(argv)
     run(opt.teacher, opt.student, opt.size, opt.frame_wh, opt.batch, opt.repeats, opt.warmup, opt.precisions,
-        opt.threads)
+        opt.threads, opt.compile)
     return 0
 
 
