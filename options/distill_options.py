@@ -65,6 +65,10 @@ class DistillOptions(Options):
         p.add_argument("--real_dir", default=None,
                        help="real images of the domain the teacher translates INTO, for --lambda_gan (default: "
                             "DATAROOT/train{the other domain}: the paintings, trainA, for --domain B)")
+        p.add_argument("--real_eval_dir", default=None,
+                       help="held-out real images of the teacher's output domain: at the end (with --final_c2st) the "
+                            "C2ST of the student's and of the teacher's held-out translations against them "
+                            "(default: DATAROOT/test{the other domain} when it exists)")
         p.add_argument("--ndf", type=int, default=64, help="the discriminator's first-layer channels (--lambda_gan)")
         p.add_argument("--print_freq", type=int, default=50, help="iterations between progress lines")
         p.add_argument("--save_freq", type=int, default=250, help="iterations between checkpoints")
@@ -110,6 +114,10 @@ class DistillOptions(Options):
                         f"folder; pass --real_dir DIR")
         elif opt.real_dir is not None and not os.path.isdir(opt.real_dir):
             p.error(f"--real_dir {opt.real_dir}: not a folder")
+        if opt.real_eval_dir is None and os.path.isdir(os.path.join(opt.dataroot, f"test{other}")):
+            opt.real_eval_dir = os.path.join(opt.dataroot, f"test{other}")
+        elif opt.real_eval_dir is not None and not os.path.isdir(opt.real_eval_dir):
+            p.error(f"--real_eval_dir {opt.real_eval_dir}: not a folder")
         folder = RunFolder(os.path.join(opt.checkpoints_dir, opt.name))
         saved, started = folder.options(PHASE), os.path.isfile(folder.state("latest"))
         if opt.continue_train and (saved is None or not started):

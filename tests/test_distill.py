@@ -259,3 +259,23 @@ def test_benchmark_times_compiled_nets_and_refuses_compile_without_warmup(setup)
     rows = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [r.get("compiled") for r in rows] == [True, True, None] and rows[1]["frames_per_s"] > 0
     assert "compiled (torch.compile)" in err.getvalue()
+
+
+@pytest.mark.slow  # distils, then three C2STs
+def test_final_scores_against_real_images_and_the_run_page(setup):
+    tmp, teacher, ck, _ = setup
+    make_images(tmp / "photos10", 10, seed=5)
+    make_images(tmp / "paintings10", 10, seed=6)
+    code, out, err = run_distill("--teacher", teacher, "--dataroot", tmp / "data", "--name", "scored",
+                                 "--checkpoints_dir", ck, "--n_iters", 5, *FLAGS, "--eval_freq", "0",
+                                 "--eval_dir", tmp / "photos10", "--real_eval_dir", tmp / "paintings10")
+    assert code == 0, out + err
+    last = [json.loads(line) for line in (ck / "scored" / "distill_eval.jsonl").read_text().splitlines()][-1]
+    assert last["iteration"] == 5 and 0 <= last["c2st_vs_real_student"] <= 1 and 0 <= last["c2st_vs_real_teacher"] <= 1
+    assert f"C2ST against real images: student {last['c2st_vs_real_student']:.3f}" in out
+    web = ck / "scored" / "web"
+    page = (web / "index.html").read_text()
+    assert "Final scores" in page and "c2st_vs_real_teacher" in page and "Held-out L1 to the teacher" in page
+    for name in ("heldout0_input.png", "heldout0_teacher.png", "iter0000005_heldout0.png", "iter0000005_heldout3.png"):
+        assert (web / "images" / name).is_file(), name
+    assert "iter0000005_heldout0.png" in page

@@ -17,10 +17,16 @@ from options.distill_options import PHASE, DistillOptions
 @main_guard
 def main(argv=None):
     opt = DistillOptions().parse(argv)
+    from cyclegan.display.distill import write_distill_page
     from cyclegan.distillation import train
+    from cyclegan.distillation.heldout import read_scores
     run_dir = os.path.join(opt.checkpoints_dir, opt.name)
+
+    def page(student, heldout, counters, eval_log):
+        write_distill_page(run_dir, opt.name, student, heldout, counters, read_scores(eval_log))
+
     summary = train(opt, dict(vars(opt), device=str(opt.device)),
-                    on_ready=lambda: save_options(opt, run_dir, PHASE, echo=False))
+                    on_ready=lambda: save_options(opt, run_dir, PHASE, echo=False), on_saved=page)
     evals = summary["evals"]
     scores = ""
     if evals:
@@ -30,10 +36,14 @@ def main(argv=None):
                   f"{last['iteration']}; {summary['eval_log']})")
         if summary["c2st"] is not None:
             scores += f"; C2ST student vs teacher {summary['c2st']:.3f} (0.5: indistinguishable)"
+        if summary["c2st_vs_real"] is not None:
+            r = summary["c2st_vs_real"]
+            scores += f"; C2ST against real images: student {r['student']:.3f}, teacher {r['teacher']:.3f}"
     print(f"distilled {summary['iteration']} iterations in {summary['seconds']:.1f} s; loss "
           f"{summary['first_loss']:.4g} -> {summary['last_loss']:.4g}; student "
           f"{summary['student_parameters'] / 1e6:.3f} M parameters, teacher "
-          f"{summary['teacher_parameters'] / 1e6:.2f} M{scores}\nstudent: {summary['net']} (cyclegan.load, "
+          f"{summary['teacher_parameters'] / 1e6:.2f} M{scores}\npage: {os.path.join(run_dir, 'web', 'index.html')}"
+          f"\nstudent: {summary['net']} (cyclegan.load, "
           f"cyclegan-test, cyclegan-video, cyclegan-export take it; speed: cyclegan-benchmark distill)")
     return 0
 

@@ -1,7 +1,9 @@
 """Held-out images scored against the teacher: how close the student's translation is to the teacher's, as mean
 L1 (in [0, 1] units) and PSNR (dB, peak 1), over square centre crops that training never sees, and at the end a C2ST
-(metrics/c2st.py: can a small CNN tell the student's outputs from the teacher's? 0.5 = no). The teacher's outputs
-are computed once; each score is appended to the run's distill_eval.jsonl (runs.layout.RunFolder)."""
+(metrics/c2st.py: can a small CNN tell the student's outputs from the teacher's? 0.5 = no), and against held-out
+real images of the teacher's output domain for both student and teacher (painting_c2st: the quality evaluation of
+training and the ablation, metrics/evaluate.py, so the teacher's figure is the one its own run reports). The
+teacher's outputs are computed once; each score is appended to the run's distill_eval.jsonl (runs.layout.RunFolder)."""
 import json
 import os
 
@@ -13,6 +15,7 @@ from ..errors import MissingFileError
 from ..images import load_rgb, to_tensor
 from ..io import atomic_write_text
 from ..metrics.c2st import DEFAULT_FOLDS, c2st, needed_per_class
+from ..metrics.evaluate import load_heldout, score, translate
 from .teacher import teacher_output
 
 
@@ -68,6 +71,15 @@ class HeldOut:
         if len(self) < needed_per_class(DEFAULT_FOLDS):
             return None
         return c2st(((self.target + 1) / 2).clamp(0, 1), self.student_outputs(student), seed=seed)
+
+
+def painting_c2st(real_dir, photo_dir, size, nets, device="cpu", limit=None, seed=0):
+    """{name: C2ST of net(held-out photos) against the held-out real images, or None when too few} for each
+    float32 generator in `nets`, scored as training's quality curves score G_B (metrics.evaluate, longest side
+    `size`, seed `seed`)."""
+    heldout = load_heldout(real_dir, photo_dir, size=size, max_images=limit)
+    return {name: score(translate(None, net, heldout, device), heldout, seed=seed)["c2st_A"]
+            for name, net in nets.items()}
 
 
 def append_score(path, row):

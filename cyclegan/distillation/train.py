@@ -5,7 +5,8 @@ seed and iteration: CropSampler) -> the frozen teacher's translation (no gradien
 bf16 weights on CPUs with native bf16) -> the student's translation (float32 on CPUs) -> L1 [+ lambda_perc * VGG
 perceptual] between the two [+ lambda_feat * the mapped activations' MSE (features.py)] [+ lambda_gan * the lsgan
 term of a discriminator on the teacher's domain (adversary.py)] -> Adam [-> the discriminator's step]. At the end, a C2ST of the student's held-out outputs against the teacher's.
-Every print_freq: a progress line with the ETA. Every eval_freq (and at iterations 0 and the last): the student
+At the end, with held-out real images of the teacher's output domain (--real_eval_dir), the C2ST of the
+student's and of the teacher's held-out translations against them. Every print_freq: a progress line with the ETA. Every eval_freq (and at iterations 0 and the last): the student
 against the teacher on held-out images (heldout.py), appended to distill_eval.jsonl. Every save_freq, at the end
 and on SIGINT/SIGTERM: the full state through runs.checkpoint (student, optimiser, RNG, counters, options) and
 latest_net_G.pth, which cyclegan.load, cyclegan-test, cyclegan-video and cyclegan-export take like any
@@ -21,6 +22,7 @@ from ..data.image_folder import make_dataset
 from ..data.scan import scan_images
 from ..errors import MissingFileError
 from ..images import load_rgb
+from ..inference.loading import load_weights
 from ..metrics.c2st import DEFAULT_FOLDS, needed_per_class
 from ..models import speed
 from ..models.generators import define_G
@@ -32,7 +34,7 @@ from ..runs.guards import NanGuard, StopSignal
 from ..runs.layout import RunFolder
 from .adversary import Adversary
 from .features import FeatureMatch
-from .heldout import HeldOut, append_score, read_scores
+from .heldout import HeldOut, append_score, painting_c2st, read_scores
 from .loss import DistillLoss
 from .teacher import load_teacher, teacher_output
 
@@ -58,13 +60,15 @@ class CropSampler(PhotoSampler):
         return torch.stack(crops)
 
 
-def train(opt, opt_dict, log=print, on_ready=None):
+def train(opt, opt_dict, log=print, on_ready=None, on_saved=None):
     """Distil as `opt` says (options/distill_options.py); returns a summary dict. on_ready() runs once the teacher,
     data and student are loaded, before the first iteration (the command saves its options then, so a run that
-    fails to start leaves no run folder behind)."""
+    fails to start leaves no run folder behind); on_saved(student, heldout or None, counters, eval_log) after each
+    save and after the final scores (the command writes the run's page then; this module imports nothing from
+    display)."""
     save_dir = os.path.join(opt.checkpoints_dir, opt.name)
     with run_folder.claimed(save_dir, opt.continue_train, "distillation"):
-        return _train(opt, opt_dict, save_dir, log, on_ready)
+        return _train(opt, opt_dict, save_dir, log, on_ready, on_saved)
 
 
 def build_student(opt, teacher_info):
@@ -73,7 +77,7 @@ def build_student(opt, teacher_info):
                     "normal", 0.02)
 
 
-def _train(opt, opt_dict, save_dir, log, on_ready):
+def _train(opt, opt_dict, save_dir, log, on_ready, on_saved):
     device = resolve_device(opt.device)
     teacher, tinfo = load_teacher(opt.teacher, device, opt.amp)  # first: a wrong --teacher fails before anything else
     if not os.path.isdir(opt.photo_dir):
@@ -131,6 +135,8 @@ def _train(opt, opt_dict, save_dir, log, on_ready):
         guard.check()  # never a checkpoint from a non-finite step on
         counters["seconds"] = base_seconds + time.time() - started
         checkpoint.save_state(run, ["latest"], counters, opt_dict)
+        if on_saved is not None:
+            on_saved(student, heldout, counters, eval_log)
 
     if on_ready is not None:
         on_ready()
@@ -178,13 +184,17 @@ def _train(opt, opt_dict, save_dir, log, on_ready):
     save()
     c2st = final_c2st(heldout, student, opt, eval_log, counters["iteration"], log) if heldout and opt.final_c2st \
         else None
+    vs_real = real_c2st(student, opt, device, eval_log, counters["iteration"], log) \
+        if heldout and opt.final_c2st and opt.real_eval_dir else None
+    if on_saved is not None and (c2st is not None or vs_real is not None):
+        on_saved(student, heldout, counters, eval_log)  # the page again, with the final scores
     h = counters["history"]
     return {"iteration": counters["iteration"], "seconds": counters["seconds"],
             "first_loss": h["total"][0] if h["total"] else None, "last_loss": h["total"][-1] if h["total"] else None,
             "net": RunFolder(save_dir).net("latest", "G"), "student_parameters": n_student,
             "teacher_parameters": n_teacher,
             "evals": [r for r in read_scores(eval_log) if "l1" in r] if heldout else [],
-            "eval_log": eval_log if heldout else None, "c2st": c2st}
+            "eval_log": eval_log if heldout else None, "c2st": c2st, "c2st_vs_real": vs_real}
 
 
 def final_c2st(heldout, student, opt, eval_log, iteration, log):
@@ -199,6 +209,22 @@ def final_c2st(heldout, student, opt, eval_log, iteration, log):
                             "ci_low": result.ci_low, "ci_high": result.ci_high, "p_value": result.p_value})
     log(f"student vs teacher on {len(heldout)} held-out images: {result} (0.5: indistinguishable)")
     return result.balanced_accuracy
+
+
+def real_c2st(student, opt, device, eval_log, iteration, log):
+    """{"student", "teacher"}: each one's C2ST against the held-out real images (--real_eval_dir), the teacher
+    loaded again in float32 as training's quality curves ran it; appended to the eval log as its own row."""
+    teacher32, _ = load_weights(opt.teacher)
+    scores = painting_c2st(opt.real_eval_dir, opt.eval_dir, opt.load_size, {"student": student, "teacher": teacher32},
+                           device, opt.eval_images, opt.seed)
+    if None in scores.values():
+        log(f"C2ST against real images skipped: too few held-out images in {opt.real_eval_dir} or {opt.eval_dir}")
+        return None
+    append_score(eval_log, {"iteration": iteration, "c2st_vs_real_student": scores["student"],
+                            "c2st_vs_real_teacher": scores["teacher"]})
+    log(f"against the held-out real images of {opt.real_eval_dir}: C2ST student {scores['student']:.3f}, teacher "
+        f"{scores['teacher']:.3f} (difference {scores['student'] - scores['teacher']:+.3f})")
+    return scores
 
 
 def _eta(seconds):
