@@ -100,6 +100,7 @@ def test_every_method_keeps_frames_rate_and_audio(runs, method, tmp_path):
     report = json.loads(out.with_suffix(".json").read_text())
     assert report["frames"] == 8 and report["pairs"] == 7 and report["flicker"] > 0
     assert report["warp_pairs"] == 7 and report["warp_error"] > 0 and report["input_warp_error"] >= 0
+    assert 0 < report["stylize_seconds"] < report["seconds"] and "frames/s end to end; stylising alone" in r.stdout
     assert "flicker" in r.stdout and "warping error" in r.stdout and str(out.with_suffix(".json")) in r.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"{method}.json", f"{method}.mp4"]  # no temp files left
 

@@ -52,7 +52,9 @@ def main(argv=None):
     atomic_write_json(report, info, indent=1)
     ratio = "undefined (a still input, a changing output)" if info["flicker"] is None else f"{info['flicker']:.4f}"
     print(f"wrote {opt.output}: {info['frames']} frames at {info['fps']} fps, {info['size'][0]}x{info['size'][1]}, "
-          f"audio {info['audio'] or 'none'}, {info['seconds']:.1f} s\n"
+          f"audio {info['audio'] or 'none'}, {info['seconds']:.1f} s ({info['frames'] / info['seconds']:.1f} "
+          f"frames/s end to end; stylising alone {info['stylize_seconds']:.1f} s, "
+          f"{info['frames'] / max(info['stylize_seconds'], 1e-9):.1f} frames/s)\n"
           f"flicker {ratio} (mean frame-to-frame change: output {info['output_change']:.4f}, "
           f"input {info['input_change']:.4f})\n{warp_line(info)}; written to {report}")
     return 0

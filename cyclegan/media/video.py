@@ -96,7 +96,8 @@ def _to_uint8(batch):
 def stylize_video(src, dst, process, batch_size=8, max_size=None, log=print, progress=True):
     """Decode `src`, stylise each batch of frames with process((B, 3, H, W) in [0, 1]) -> same shape, and write
     `dst` (format from its suffix, see FORMATS) with the same frame rate and the audio copied.
-    Returns a dict: frames, fps, size, audio, seconds, the Flicker result and the WarpError result."""
+    Returns a dict: frames, fps, size, audio, seconds (the whole command: decoding, stylising, the measures,
+    encoding), stylize_seconds (process() alone), the Flicker result and the WarpError result."""
     dst = os.fspath(dst)
     suffix = os.path.splitext(dst)[1].lower()
     if suffix not in FORMATS:
@@ -106,7 +107,7 @@ def stylize_video(src, dst, process, batch_size=8, max_size=None, log=print, pro
     width, height = frame_size(video.codec_context.width, video.codec_context.height, max_size)
     total = video.frames or None
     flicker, warp, info = Flicker(), WarpError(), {"frames": 0, "fps": str(fps), "size": [width, height], "audio": None}
-    t0 = time.perf_counter()
+    t0, styling = time.perf_counter(), [0.0]
 
     def write(f):
         out = av.open(f, "w", format=fmt)
@@ -124,7 +125,9 @@ def stylize_video(src, dst, process, batch_size=8, max_size=None, log=print, pro
             bar = Progress(total, desc="video", unit="frame", disable=not progress)
             for batch in _batches(container, video, audio if out_audio else None, width, height, batch_size,
                                   lambda p: _mux_audio(out, p, out_audio), src):
+                ts = time.perf_counter()
                 styled = process(batch)
+                styling[0] += time.perf_counter() - ts
                 if tuple(styled.shape) != tuple(batch.shape):
                     raise RuntimeError(f"the stylised batch is {tuple(styled.shape)}, the frames {tuple(batch.shape)}")
                 frames = _to_uint8(styled)
@@ -148,7 +151,7 @@ def stylize_video(src, dst, process, batch_size=8, max_size=None, log=print, pro
         atomic_write(dst, write)
     finally:
         container.close()
-    info["seconds"] = time.perf_counter() - t0
+    info["seconds"], info["stylize_seconds"] = time.perf_counter() - t0, styling[0]
     info.update(flicker.result())
     info.update(warp.result())
     return info
