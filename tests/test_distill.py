@@ -75,6 +75,8 @@ def test_distilling_brings_the_student_closer_to_the_teacher(setup):
     assert [r["iteration"] for r in rows] == [0, 10, 20, 30]
     assert rows[-1]["l1"] < rows[0]["l1"] and rows[-1]["psnr"] > rows[0]["psnr"], rows
     assert "ETA" in out and "held-out, student vs teacher" in out
+    # the end says what it measured: MACs and speed of both at 256 px, and the ratios
+    assert "cost at 256 px on" in out and "x fewer)" in out and "x the teacher; full figures" in out
     assert "C2ST student vs teacher skipped: 4 held-out images" in out  # too few for its 5 folds
 
 

@@ -36,6 +36,20 @@ def per_second(translator, x, warmup, repeats):
     return x.shape[0] * 1e3 / ms
 
 
+def summary(teacher, student, size=256, repeats=3):
+    """What cyclegan-distill prints at its end: GMACs of one size x size image and images/s on the default path
+    (cyclegan.load's precision for this CPU), median of `repeats` after one warm-up, for both, and the ratios."""
+    out = {}
+    for role, source in (("teacher", teacher), ("student", student)):
+        t = load(source, device="cpu", tile=0, compile=False)
+        out[f"{role}_gmacs"] = gmacs(load(source, device="cpu", amp="none", tile=0, compile=False), size)
+        out[f"{role}_images_per_s"] = per_second(t, torch.rand(1, 3, size, size), 1, repeats)
+        out["precision"] = t.speed.amp
+    out["macs_ratio"] = out["teacher_gmacs"] / out["student_gmacs"]
+    out["speedup"] = out["student_images_per_s"] / out["teacher_images_per_s"]
+    return out
+
+
 def run(teacher, student, size=256, frame_wh=(640, 360), batch=1, repeats=5, warmup=2, precisions=None,
         threads=0, compile=False, out=None, log=None):
     """Time both models (compile: through torch.compile, its compilation in the untimed warm-up); returns the rows

@@ -20,6 +20,7 @@ def main(argv=None):
     from cyclegan.display.distill import write_distill_page
     from cyclegan.distillation import train
     from cyclegan.distillation.heldout import read_scores
+    from cyclegan.perf import device_name
     run_dir = os.path.join(opt.checkpoints_dir, opt.name)
 
     def page(student, heldout, counters, eval_log):
@@ -39,6 +40,12 @@ def main(argv=None):
         if summary["c2st_vs_real"] is not None:
             r = summary["c2st_vs_real"]
             scores += f"; C2ST against real images: student {r['student']:.3f}, teacher {r['teacher']:.3f}"
+    from cyclegan.bench.distill import summary as cost
+    c = cost(opt.teacher, summary["net"])
+    scores += (f"\ncost at 256 px on {device_name('cpu')}, {c['precision']}: teacher {c['teacher_gmacs']:.2f} GMAC, "
+               f"{c['teacher_images_per_s']:.2f} images/s; student {c['student_gmacs']:.3f} GMAC "
+               f"({c['macs_ratio']:.1f}x fewer), {c['student_images_per_s']:.2f} images/s ({c['speedup']:.1f}x the "
+               f"teacher; full figures: cyclegan-benchmark distill)")
     print(f"distilled {summary['iteration']} iterations in {summary['seconds']:.1f} s; loss "
           f"{summary['first_loss']:.4g} -> {summary['last_loss']:.4g}; student "
           f"{summary['student_parameters'] / 1e6:.3f} M parameters, teacher "
