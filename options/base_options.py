@@ -73,6 +73,19 @@ def add_load_options(p):
     return p
 
 
+def add_inference_speed_options(p):
+    """--amp and --compile: how cyclegan.load runs a saved generator (cyclegan-video); each default is the
+    loader's own (cyclegan.inference.translator), so None means "as cyclegan-test runs it"."""
+    p.add_argument("--amp", default=None, choices=("none", "bf16"),
+                   help="precision of the generator: none (float32) or bf16 (default: bf16 on a GPU and on CPUs "
+                        "with native bf16, float32 otherwise)")
+    p.add_argument("--compile", default=None, action=argparse.BooleanOptionalAction,
+                   help="run the generator through torch.compile (inductor; needs a C++ compiler on the CPU): the "
+                        "first batch of each shape compiles, for seconds to minutes, then frames run faster "
+                        "(default: on for CUDA only)")
+    return p
+
+
 def add_seed_option(p, what, resumes=False):
     """--seed with the one seed rule of every command in its help: default 0, so the same command repeats its
     random draws; a resumed run keeps its own seed. apply_seed_rule fills opt.seed after parsing."""

@@ -5,7 +5,8 @@ import os
 
 from cyclegan.media import FORMATS
 
-from .base_options import Options, add_load_options, add_seed_option, apply_seed_rule
+from .base_options import (Options, add_inference_speed_options, add_load_options, add_seed_option,
+                           apply_seed_rule)
 from .fast_nst_options import add_run_options
 from .gatys_options import add_loss_options, add_weights_options, check_layer_options
 
@@ -29,8 +30,15 @@ class VideoOptions(Options):
                             f"./results/video/INPUT_METHOD[_NAME].mp4)")
         p.add_argument("--max_size", type=int, default=None,
                        help="longest side of the output frames in pixels (default: the input's size)")
-        p.add_argument("--batch_size", type=int, default=8, help="frames stylised at once (default: 8)")
+        p.add_argument("--batch_size", type=int, default=None,
+                       help="frames stylised at once (default: 8 on a GPU, 1 on the CPU, where larger batches of "
+                            "video frames measured slower: docs/video.md)")
+        p.add_argument("--warp_every", type=int, default=1,
+                       help="score the warping error on one consecutive pair of frames in this many (default: 1, "
+                            "every pair). Its two optical flows per pair cost more than a small generator's frame on "
+                            "a CPU: real-time runs measure a regular sample, e.g. 8")
         add_load_options(p)
+        add_inference_speed_options(p)
         p.add_argument("--overwrite", action="store_true", help="replace an existing --output")
         g = p.add_argument_group("gatys (same names as cyclegan-gatys)")
         g.add_argument("--style", default=None, help="a painting, or a folder of paintings pooled (domain mode)")
@@ -47,15 +55,21 @@ class VideoOptions(Options):
         if opt.method in ("cyclegan", "fast_nst") and not opt.name:
             p.error(f"--method {opt.method} needs --name: the run under --checkpoints_dir to use")
         if opt.method == "gatys":
+            for flag, value in (("--amp", opt.amp), ("--compile", opt.compile)):
+                if value is not None:
+                    p.error(f"{flag} applies to --method cyclegan and fast_nst (a saved generator); Gatys optimises "
+                            f"each frame, drop {flag}")
             if not opt.style:
                 p.error("--method gatys needs --style: a painting or a folder of paintings")
             if not os.path.exists(opt.style):
                 p.error(f"--style {opt.style}: no such image file or folder")
             check_layer_options(opt, p)
         for flag, value, low in (("--max_size", opt.max_size, 16), ("--batch_size", opt.batch_size, 1),
-                                 ("--num_iters", opt.num_iters, 1)):
+                                 ("--num_iters", opt.num_iters, 1), ("--warp_every", opt.warp_every, 1)):
             if value is not None and value < low:
                 p.error(f"{flag} must be at least {low}, got {value}")
+        if opt.batch_size is None:
+            opt.batch_size = 8 if opt.device.type == "cuda" else 1
         if opt.output is None:
             stem = os.path.splitext(os.path.basename(opt.input))[0]
             opt.output = os.path.join("./results/video", f"{stem}_{opt.method}" + (f"_{opt.name}" if opt.name else "")

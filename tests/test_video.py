@@ -1,6 +1,7 @@
 """cyclegan-video on generated clips: every method keeps the frame count, the frame rate and the audio; a still
 clip measures zero flicker and zero warping error; not-a-video, empty and undecodable files fail clearly with
-nothing written; and memory follows the batch, not the clip length."""
+nothing written; memory follows the batch, not the clip length; and the speed flags (--warp_every, --compile,
+--amp, the CPU's batch of 1) reach the run and its report."""
 import json
 import subprocess
 import sys
@@ -176,3 +177,36 @@ def test_memory_follows_the_batch_not_the_clip(tmp_path):
     assert max(sizes) == 4
     one_clip = 96 * 128 * 96 * 3 * 4  # the long clip as float32 frames
     assert peaks[96] < 1.5 * peaks[16] + 2 ** 20 and peaks[96] < one_clip / 4, peaks
+
+
+def test_speed_flags_reach_the_run_and_the_report(runs, tmp_path, monkeypatch, capsys):
+    """--warp_every 3 scores pairs 0, 3 and 6 of 7; --compile goes through torch.compile (its eager backend here,
+    the same wrapping without inductor's minutes) and its first call is reported apart; the batch is 1 on the CPU."""
+    import torch
+
+    from cyclegan.cli import video as video_cli
+    real, compiled = torch.compile, []
+
+    def compile_eager(model, **kw):
+        compiled.append(type(model).__name__)
+        return real(model, **dict(kw, backend="eager"))
+
+    monkeypatch.setattr(torch, "compile", compile_eager)
+    out = tmp_path / "fast.mp4"
+    code = video_cli.main(["--input", str(runs["clip"]), "--output", str(out), "--warp_every", "3", "--compile",
+                           "--amp", "none", "--device", "cpu", *map(str, method_args(runs, "cyclegan"))])
+    printed = capsys.readouterr().out
+    assert code == 0 and compiled, printed
+    report = json.loads(out.with_suffix(".json").read_text())
+    assert report["warp_pairs"] == 3 and report["warp_every"] == 3 and report["pairs"] == 7
+    assert report["batch_size"] == 1 and report["compile_seconds"] > 0
+    assert "over 3 pairs: one in 3" in printed and "compiled the generator" in printed and "after it" in printed
+
+
+@pytest.mark.parametrize("flags,message", [(["--compile"], "--compile applies to --method cyclegan and fast_nst"),
+                                           (["--amp", "bf16"], "--amp applies to --method cyclegan and fast_nst"),
+                                           (["--warp_every", "0"], "--warp_every must be at least 1")])
+def test_speed_flags_refuse_what_they_cannot_do(runs, tmp_path, flags, message):
+    r = video("--input", runs["clip"], "--output", tmp_path / "x.mp4", *flags, *method_args(runs, "gatys"))
+    assert r.returncode == 2 and message in r.stderr, r.stderr[-2000:]
+    assert list(tmp_path.iterdir()) == []

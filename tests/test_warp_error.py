@@ -1,13 +1,15 @@
 """The warping error (cyclegan.metrics.warp) on generated clips whose motion is known: a still clip scores 0, a pan
 of a static image stylised by a per-pixel colour map scores near 0, per-frame noise scores high; the occlusion
-check, the exact whole-pixel warp and batch-by-batch accumulation behave."""
+check, the exact whole-pixel warp and batch-by-batch accumulation behave; a pair's one stacked warp equals the
+three separate warps it replaces, and `every` scores a regular sample of the pairs."""
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
 from cyclegan.media.clips import canvas_of, pan_zoom_frames
-from cyclegan.metrics.warp import WarpError, occlusion, optical_flow, sample, warp_error
+from cyclegan.metrics.warp import (WarpError, masked_error, occlusion, optical_flow, pair_errors, sample,
+                                   warp_error)
 
 
 def textured_canvas(w=112, h=48, seed=0):
@@ -88,3 +90,28 @@ def test_canvas_of_lays_photos_side_by_side():
     canvas = canvas_of([a, b], height=10)
     assert canvas.size == (30, 10)
     assert canvas.getpixel((5, 5)) == (255, 0, 0) and canvas.getpixel((25, 5)) == (0, 0, 255)
+
+
+def test_one_stacked_warp_equals_the_separate_warps(pan):
+    y = colour_map(pan) + 0.05 * torch.randn(pan.shape, generator=torch.Generator().manual_seed(3))
+    x0, x1 = pan[3], pan[4]
+    fw, bw = optical_flow(x0, x1), optical_flow(x1, x0)
+    valid = ~occlusion(fw, bw)
+    separate = [masked_error(y[3], sample(y[4], fw)[0], valid), masked_error(x0, sample(x1, fw)[0], valid)]
+    errors, fraction = pair_errors(x0, x1, [(y[3], y[4]), (x0, x1)])
+    assert errors == pytest.approx(separate, rel=1e-5) and fraction == pytest.approx(float(valid.float().mean()))
+    assert 0 < separate[1] < separate[0]  # the noise costs more than the flow's own floor
+
+
+def test_every_scores_a_regular_sample_of_the_pairs(pan):
+    y = colour_map(pan) + 0.05 * torch.randn(pan.shape, generator=torch.Generator().manual_seed(4))
+    meter = WarpError(every=3)
+    for xs, ys in zip(pan.split(5), y.split(5)):  # batches that do not line up with the sampling
+        meter.add(xs, ys)
+    got = meter.result()
+    picked = [pair_errors(pan[i], pan[i + 1], [(y[i], y[i + 1])])[0][0] for i in (0, 3, 6, 9)]
+    assert got["warp_pairs"] == 4 and got["warp_every"] == 3
+    assert got["warp_error"] == pytest.approx(sum(picked) / 4, rel=1e-6)
+    assert got["warp_error"] != pytest.approx(warp_error(pan, y)["warp_error"], rel=1e-6)  # not every pair
+    with pytest.raises(ValueError, match="every must be at least 1"):
+        WarpError(every=0)

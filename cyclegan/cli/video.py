@@ -16,11 +16,12 @@ def build_process(opt, device):
     """The frame styliser for opt.method (see cyclegan.media.stylizers)."""
     from cyclegan import media
     run_dir = os.path.join(opt.checkpoints_dir, opt.name or "")
+    speed = dict(amp=opt.amp, compile=opt.compile)
     if opt.method == "cyclegan":
         return media.cyclegan_frames(run_dir, opt.epoch, opt.direction, opt.model_suffix, device,
-                                     raw=opt.raw_weights)
+                                     raw=opt.raw_weights, **speed)
     if opt.method == "fast_nst":
-        return media.fast_nst_frames(run_dir, opt.epoch, device)
+        return media.fast_nst_frames(run_dir, opt.epoch, device, **speed)
     import torch
     from cyclegan.nst import Stylizer, load_image
     from cyclegan.nst.fast_train import style_paths
@@ -36,8 +37,21 @@ def build_process(opt, device):
 def warp_line(info):
     if info["warp_error"] is None:
         return "warping error undefined (fewer than two frames, or no pixel matched between them)"
+    sampled = (f", over {info['warp_pairs']} pairs: one in {info['warp_every']}" if info.get("warp_every", 1) > 1
+               else "")
     return (f"warping error {info['warp_error']:.5f} (the input's own, the flow's floor: "
-            f"{info['input_warp_error']:.5f}; {info['warp_valid_fraction']:.0%} of pixels unoccluded)")
+            f"{info['input_warp_error']:.5f}; {info['warp_valid_fraction']:.0%} of pixels unoccluded{sampled})")
+
+
+def speed_line(info):
+    """The whole command's frames/s beside the styliser's own (after compiling, when it compiled)."""
+    n, styling = info["frames"], info["stylize_seconds"]
+    line = (f"{info['seconds']:.1f} s ({n / info['seconds']:.1f} frames/s end to end; stylising alone "
+            f"{styling:.1f} s, {n / max(styling, 1e-9):.1f} frames/s")
+    if info.get("compile_seconds"):
+        line += (f", of which {info['compile_seconds']:.1f} s compiled the generator: "
+                 f"{n / max(styling - info['compile_seconds'], 1e-9):.1f} frames/s after it")
+    return line + ")"
 
 
 @main_guard
@@ -46,15 +60,16 @@ def main(argv=None):
     opt = VideoOptions().parse(argv)
     from cyclegan.io import atomic_write_json
     from cyclegan.media import stylize_video
-    info = stylize_video(opt.input, opt.output, build_process(opt, opt.device), opt.batch_size, opt.max_size)
-    info.update(input=opt.input, output=opt.output, method=opt.method, name=opt.name, device=str(opt.device))
+    process = build_process(opt, opt.device)
+    info = stylize_video(opt.input, opt.output, process, opt.batch_size, opt.max_size, warp_every=opt.warp_every)
+    compile_seconds = getattr(process, "compile_seconds", 0.0)  # a Translator's first call per shape
+    info.update(input=opt.input, output=opt.output, method=opt.method, name=opt.name, device=str(opt.device),
+                batch_size=opt.batch_size, compile_seconds=compile_seconds or None)
     report = os.path.splitext(opt.output)[0] + ".json"
     atomic_write_json(report, info, indent=1)
     ratio = "undefined (a still input, a changing output)" if info["flicker"] is None else f"{info['flicker']:.4f}"
     print(f"wrote {opt.output}: {info['frames']} frames at {info['fps']} fps, {info['size'][0]}x{info['size'][1]}, "
-          f"audio {info['audio'] or 'none'}, {info['seconds']:.1f} s ({info['frames'] / info['seconds']:.1f} "
-          f"frames/s end to end; stylising alone {info['stylize_seconds']:.1f} s, "
-          f"{info['frames'] / max(info['stylize_seconds'], 1e-9):.1f} frames/s)\n"
+          f"audio {info['audio'] or 'none'}, {speed_line(info)}\n"
           f"flicker {ratio} (mean frame-to-frame change: output {info['output_change']:.4f}, "
           f"input {info['input_change']:.4f})\n{warp_line(info)}; written to {report}")
     return 0

@@ -93,9 +93,10 @@ def _to_uint8(batch):
     return (batch.clamp(0, 1).mul(255).add_(0.5).to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy())
 
 
-def stylize_video(src, dst, process, batch_size=8, max_size=None, log=print, progress=True):
+def stylize_video(src, dst, process, batch_size=8, max_size=None, log=print, progress=True, warp_every=1):
     """Decode `src`, stylise each batch of frames with process((B, 3, H, W) in [0, 1]) -> same shape, and write
-    `dst` (format from its suffix, see FORMATS) with the same frame rate and the audio copied.
+    `dst` (format from its suffix, see FORMATS) with the same frame rate and the audio copied. warp_every: the
+    warping error scores one consecutive pair of frames in that many (cyclegan.metrics.warp.WarpError).
     Returns a dict: frames, fps, size, audio, seconds (the whole command: decoding, stylising, the measures,
     encoding), stylize_seconds (process() alone), the Flicker result and the WarpError result."""
     dst = os.fspath(dst)
@@ -106,7 +107,8 @@ def stylize_video(src, dst, process, batch_size=8, max_size=None, log=print, pro
     container, video, audio, fps = open_video(src)
     width, height = frame_size(video.codec_context.width, video.codec_context.height, max_size)
     total = video.frames or None
-    flicker, warp, info = Flicker(), WarpError(), {"frames": 0, "fps": str(fps), "size": [width, height], "audio": None}
+    flicker, warp = Flicker(), WarpError(every=warp_every)
+    info = {"frames": 0, "fps": str(fps), "size": [width, height], "audio": None}
     t0, styling = time.perf_counter(), [0.0]
 
     def write(f):

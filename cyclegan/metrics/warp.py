@@ -13,6 +13,8 @@ per-pixel colour map of a moving scene scores about what the input itself scores
 reported as `input_warp_error`); flicker of the stylisation adds to it. Stereo uses the same warp with a
 horizontal disparity (cyclegan.media.stereo).
 """
+import functools
+
 import cv2
 import numpy as np
 import torch
@@ -22,10 +24,19 @@ FLOW_METHODS = ("dis", "farneback")
 
 
 def to_gray_uint8(image):
-    """(3, H, W) float tensor in [0, 1], or an (H, W, 3) uint8 array -> (H, W) uint8 luma for the flow."""
+    """(3, H, W) float tensor in [0, 1], or an (H, W, 3) uint8 array -> (H, W) uint8 luma for the flow; an
+    (H, W) uint8 array (already luma) is returned as it is."""
     if torch.is_tensor(image):
         image = (image.detach().float().clamp(0, 1).cpu() * 255 + 0.5).to(torch.uint8).permute(1, 2, 0).numpy()
+    if image.ndim == 2:
+        return image
     return cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY)
+
+
+@functools.lru_cache(maxsize=4)
+def _dis():
+    # DIS keeps no state between calc() calls that changes its result, so one object serves every pair
+    return cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
 
 
 def optical_flow(a, b, method="dis"):
@@ -33,20 +44,25 @@ def optical_flow(a, b, method="dis"):
     in b. Images as to_gray_uint8 takes them. method: 'dis' (OpenCV's DIS, medium preset) or 'farneback'."""
     ga, gb = to_gray_uint8(a), to_gray_uint8(b)
     if method == "dis":
-        return cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM).calc(ga, gb, None)
+        return _dis().calc(ga, gb, None)
     if method == "farneback":
         return cv2.calcOpticalFlowFarneback(ga, gb, None, 0.5, 3, 15, 3, 5, 1.2, 0)
     raise ValueError(f"unknown flow method {method!r}; use one of {', '.join(FLOW_METHODS)}")
 
 
+@functools.lru_cache(maxsize=4)
+def _pixel_grid(h, w):
+    return torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32), indexing="ij")
+
+
 def sample(image, flow):
     """image (C, H, W) sampled bilinearly at p + flow[p] for every pixel p: (C, H, W), and an (H, W) bool
     mask of the pixels whose sample point lies inside the image. flow: (H, W, 2) array or tensor (dx, dy).
-    Interpolated in pixel coordinates, so a whole-pixel flow (zero included) copies values exactly."""
+    Interpolated in pixel coordinates, so a whole-pixel flow (zero included) copies values exactly. Sampling
+    several images along one flow costs one call with them stacked on C (the indices are computed once)."""
     c, h, w = image.shape
     flow = torch.as_tensor(np.asarray(flow), dtype=torch.float32)
-    ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32),
-                            indexing="ij")
+    ys, xs = _pixel_grid(h, w)
     x, y = xs + flow[..., 0], ys + flow[..., 1]
     inside = (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
     x, y = x.clamp(0, w - 1), y.clamp(0, h - 1)
@@ -54,13 +70,19 @@ def sample(image, flow):
     fx, fy = x - x0, y - y0
     x0, y0 = x0.long(), y0.long()
     x1, y1 = (x0 + 1).clamp(max=w - 1), (y0 + 1).clamp(max=h - 1)
-    flat = image.float().reshape(c, -1)
+    pixels = image.float().reshape(c, -1).t().contiguous()  # pixel-major: each gather reads C adjacent floats
+    fx, fy = fx.reshape(-1, 1), fy.reshape(-1, 1)
+    out = None
+    for yy, xx, weight in ((y0, x0, (1 - fx) * (1 - fy)), (y0, x1, fx * (1 - fy)),
+                           (y1, x0, (1 - fx) * fy), (y1, x1, fx * fy)):
+        tap = pixels.index_select(0, (yy * w + xx).reshape(-1))
+        out = tap.mul_(weight) if out is None else out.addcmul_(tap, weight)
+    return out.t().reshape(c, h, w), inside
 
-    def at(yy, xx):
-        return flat[:, (yy * w + xx).reshape(-1)].reshape(c, h, w)
-    top = at(y0, x0) * (1 - fx) + at(y0, x1) * fx
-    bottom = at(y1, x0) * (1 - fx) + at(y1, x1) * fx
-    return top * (1 - fy) + bottom * fy, inside
+
+def _mismatch(fw, bw_at):
+    """The forward-backward check: fw (H, W, 2) and the backward flow sampled at p + fw[p], both tensors."""
+    return ((fw + bw_at) ** 2).sum(-1) > FB_RATIO * ((fw ** 2).sum(-1) + (bw_at ** 2).sum(-1)) + FB_OFFSET
 
 
 def occlusion(forward, backward):
@@ -68,9 +90,7 @@ def occlusion(forward, backward):
     first -> second, backward: second -> first (both (H, W, 2)); the forward-backward check of Sundaram et al."""
     fw = torch.as_tensor(np.asarray(forward), dtype=torch.float32)
     bw_at, inside = sample(torch.as_tensor(np.asarray(backward), dtype=torch.float32).permute(2, 0, 1), fw)
-    bw_at = bw_at.permute(1, 2, 0)
-    mismatch = ((fw + bw_at) ** 2).sum(-1) > FB_RATIO * ((fw ** 2).sum(-1) + (bw_at ** 2).sum(-1)) + FB_OFFSET
-    return mismatch | ~inside
+    return _mismatch(fw, bw_at.permute(1, 2, 0)) | ~inside
 
 
 def masked_error(a, b, valid):
@@ -83,40 +103,61 @@ def masked_error(a, b, valid):
 
 
 def pair_errors(x0, x1, ys, method="dis"):
-    """For consecutive input frames x0, x1 ((3, H, W) in [0, 1]) and pairs (y0, y1) of frames to score: the
-    warping error of each pair (None where every pixel is occluded) and the fraction of pixels scored."""
+    """For consecutive input frames x0, x1 ((3, H, W) in [0, 1], or their to_gray_uint8 luma) and pairs (y0, y1)
+    of (C, H, W) frames to score: the warping error of each pair (None where every pixel is occluded) and the
+    fraction of pixels scored. The backward flow and every y1 are sampled along the forward flow in one call."""
     fw, bw = optical_flow(x0, x1, method), optical_flow(x1, x0, method)
-    valid = ~occlusion(fw, bw)
-    return [masked_error(y0, sample(y1, fw)[0], valid) for y0, y1 in ys], float(valid.float().mean())
+    fw = torch.from_numpy(fw)
+    stacked = torch.cat([torch.from_numpy(bw).permute(2, 0, 1)] + [y1.float() for _, y1 in ys])
+    warped, inside = sample(stacked, fw)
+    valid = ~(_mismatch(fw, warped[:2].permute(1, 2, 0)) | ~inside)
+    errors, k = [], 2
+    for y0, y1 in ys:
+        errors.append(masked_error(y0, warped[k:k + y1.shape[0]], valid))
+        k += y1.shape[0]
+    return errors, float(valid.float().mean())
 
 
 class WarpError:
     """Running warping error of a video: add(x, y) batch by batch with the input frames x and the output
     frames y ((B, 3, H, W) in [0, 1]), as cyclegan.media.video.Flicker takes them; result() gives the means
-    over the frame pairs of the output's and the input's own warping error (the flow's floor)."""
+    over the frame pairs of the output's and the input's own warping error (the flow's floor).
+    every: score one consecutive pair in `every` (the 1st, the (every+1)th...): two flows and a warp per pair cost
+    more than a small generator's frame on a CPU, so real-time video measures a regular sample of its pairs."""
 
-    def __init__(self, method="dis"):
-        self.method, self.prev = method, None
-        self.out_sum, self.in_sum, self.valid_sum, self.pairs, self.skipped = 0.0, 0.0, 0.0, 0, 0
+    def __init__(self, method="dis", every=1):
+        if int(every) < 1:
+            raise ValueError(f"every must be at least 1, got {every}")
+        self.method, self.every, self.prev = method, int(every), None
+        self.out_sum, self.in_sum, self.valid_sum, self.pairs, self.skipped, self.seen = 0.0, 0.0, 0.0, 0, 0, 0
 
     def add(self, x, y):
         x, y = x.detach().cpu().float(), y.detach().cpu().float()
+        gray = [None] * len(x)  # each frame's luma at most once, though it is in two pairs
         if self.prev is not None:
-            x, y = torch.cat([self.prev[0], x]), torch.cat([self.prev[1], y])
+            x, y, gray = torch.cat([self.prev[0], x]), torch.cat([self.prev[1], y]), [self.prev[2]] + gray
+
+        def luma(i):
+            if gray[i] is None:
+                gray[i] = to_gray_uint8(x[i])
+            return gray[i]
         for i in range(len(x) - 1):
-            (out, inp), valid = pair_errors(x[i], x[i + 1], [(y[i], y[i + 1]), (x[i], x[i + 1])], self.method)
+            self.seen += 1
+            if (self.seen - 1) % self.every:
+                continue
+            (out, inp), valid = pair_errors(luma(i), luma(i + 1), [(y[i], y[i + 1]), (x[i], x[i + 1])], self.method)
             if out is None:
                 self.skipped += 1  # a cut or a blank frame: nothing matches
                 continue
             self.out_sum, self.in_sum, self.valid_sum = self.out_sum + out, self.in_sum + inp, self.valid_sum + valid
             self.pairs += 1
-        self.prev = (x[-1:], y[-1:])
+        self.prev = (x[-1:], y[-1:], gray[-1])
 
     def result(self):
         n = self.pairs
         return {"warp_error": self.out_sum / n if n else None, "input_warp_error": self.in_sum / n if n else None,
                 "warp_valid_fraction": self.valid_sum / n if n else None, "warp_pairs": n,
-                "warp_skipped_pairs": self.skipped, "flow": self.method}
+                "warp_skipped_pairs": self.skipped, "warp_every": self.every, "flow": self.method}
 
 
 def warp_error(inputs, outputs, method="dis"):
