@@ -4,13 +4,15 @@ Per iteration: a batch of square crops of the teacher's input images at the teac
 seed and iteration: CropSampler) -> the frozen teacher's translation (no gradients, run as cyclegan.load runs it:
 bf16 weights on CPUs with native bf16) -> the student's translation (float32 on CPUs) -> L1 [+ lambda_perc * VGG
 perceptual] between the two [+ lambda_feat * the mapped activations' MSE (features.py)] [+ lambda_gan * the lsgan
-term of a discriminator on the teacher's domain (adversary.py)] -> Adam [-> the discriminator's step]. At the end, a C2ST of the student's held-out outputs against the teacher's.
-At the end, with held-out real images of the teacher's output domain (--real_eval_dir), the C2ST of the
-student's and of the teacher's held-out translations against them. Every print_freq: a progress line with the ETA. Every eval_freq (and at iterations 0 and the last): the student
-against the teacher on held-out images (heldout.py), appended to distill_eval.jsonl. Every save_freq, at the end
-and on SIGINT/SIGTERM: the full state through runs.checkpoint (student, optimiser, RNG, counters, options) and
-latest_net_G.pth, which cyclegan.load, cyclegan-test, cyclegan-video and cyclegan-export take like any
-generator. --continue_train resumes exactly. The run folder is locked while training (runs.run_folder.RunLock).
+term of a discriminator on the teacher's domain (adversary.py)] -> Adam [-> the discriminator's step]. Every
+print_freq: a progress line with the ETA. Every eval_freq (and at iterations 0 and the last): the student against
+the teacher on held-out images (heldout.py), appended to distill_eval.jsonl. At the end, a C2ST of the student's
+held-out outputs against the teacher's and, with held-out real images of the teacher's output domain
+(--real_eval_dir), the C2ST of the student's and of the teacher's held-out translations against them. Every
+save_freq, at the end and on SIGINT/SIGTERM: the full state through runs.checkpoint (student, optimiser, RNG,
+counters, options) and latest_net_G.pth, which cyclegan.load, cyclegan-test, cyclegan-video and cyclegan-export
+take like any generator. --continue_train resumes exactly. The run folder is locked while training
+(runs.run_folder.RunLock).
 """
 import contextlib
 import os
