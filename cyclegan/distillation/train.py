@@ -1,18 +1,18 @@
 """Distilling a teacher generator into a small student (cyclegan-distill), read top to bottom.
 
-Per iteration: a batch of square crops of the teacher's input images at the teacher's scale (a pure function of
-seed and iteration: CropSampler) -> the frozen teacher's translation (no gradients, run as cyclegan.load runs it:
-bf16 weights on CPUs with native bf16) -> the student's translation (float32 on CPUs) -> L1 [+ lambda_perc * VGG
-perceptual] between the two [+ lambda_feat * the mapped activations' MSE (features.py)] [+ lambda_gan * the lsgan
-term of a discriminator on the teacher's domain (adversary.py)] -> Adam [-> the discriminator's step]. Every
-print_freq: a progress line with the ETA. Every eval_freq (and at iterations 0 and the last): the student against
-the teacher on held-out images (heldout.py), appended to distill_eval.jsonl. At the end, a C2ST of the student's
-held-out outputs against the teacher's and, with held-out real images of the teacher's output domain
-(--real_eval_dir), the C2ST of the student's and of the teacher's held-out translations against them. Every
-save_freq, at the end and on SIGINT/SIGTERM: the full state through runs.checkpoint (student, optimiser, RNG,
-counters, options) and latest_net_G.pth, which cyclegan.load, cyclegan-test, cyclegan-video and cyclegan-export
-take like any generator. --continue_train resumes exactly. The run folder is locked while training
-(runs.run_folder.RunLock).
+Per iteration: a batch of square crops of the teacher's input images at the teacher's scale and the frozen teacher's
+translations of them (targets.py: a pure function of seed and iteration; the teacher without gradients, run as
+cyclegan.load runs it, bf16 weights on CPUs with native bf16; with --reuse_targets R each translation serves R
+iterations) -> the student's translation (float32 on CPUs) -> L1 [+ lambda_perc * VGG perceptual] between the two [+
+lambda_feat * the mapped activations' MSE (features.py)] [+ lambda_gan * the lsgan term of a discriminator on the
+teacher's domain (adversary.py)] -> Adam [-> the discriminator's step]. Every print_freq: a progress line with the
+ETA. Every eval_freq (and at iterations 0 and the last): the student against the teacher on held-out images
+(heldout.py), appended to distill_eval.jsonl. At the end, a C2ST of the student's held-out outputs against the
+teacher's and, with held-out real images of the teacher's output domain (--real_eval_dir), the C2ST of the student's
+and of the teacher's held-out translations against them. Every save_freq, at the end and on SIGINT/SIGTERM: the full
+state through runs.checkpoint (student, optimiser, RNG, counters, options) and latest_net_G.pth, which
+cyclegan.load, cyclegan-test, cyclegan-video and cyclegan-export take like any generator. --continue_train resumes
+exactly. The run folder is locked while training (runs.run_folder.RunLock).
 """
 import contextlib
 import os
@@ -23,13 +23,11 @@ import torch
 from ..data.image_folder import make_dataset
 from ..data.scan import scan_images
 from ..errors import MissingFileError
-from ..images import load_rgb
 from ..inference.loading import load_weights
 from ..metrics.c2st import DEFAULT_FOLDS, needed_per_class
 from ..models import speed
 from ..models.generators import define_G
 from ..models.weights import unwrap
-from ..nst.fast import PhotoSampler, square_crop
 from ..perf import resolve_device
 from ..runs import checkpoint, run_folder
 from ..runs.guards import NanGuard, StopSignal
@@ -38,28 +36,8 @@ from .adversary import Adversary
 from .features import FeatureMatch
 from .heldout import HeldOut, append_score, painting_c2st, read_scores
 from .loss import DistillLoss
+from .targets import CropSampler, TargetBatches
 from .teacher import load_teacher, teacher_output
-
-
-class CropSampler(PhotoSampler):
-    """Batches of crop_size crops of images whose shorter side is first resized to load_size (the teacher's
-    scale: CycleGAN trains on 256 px crops of 286 px images), a pure function of (seed, iteration) as PhotoSampler
-    is, so a resumed run sees exactly the batches an unbroken one would."""
-
-    def __init__(self, paths, load_size, crop_size, batch_size, seed=0):
-        super().__init__(paths, crop_size, batch_size, seed)
-        self.load_size = load_size
-
-    def batch(self, iteration):
-        rng = torch.Generator().manual_seed(self.seed * 1_000_003 + iteration)
-        idx = torch.randint(0, len(self.paths), (self.batch_size,), generator=rng).tolist()
-        crops = []
-        for i in idx:
-            big = square_crop(load_rgb(self.paths[i]), self.load_size, rng)  # a load_size square at that scale
-            x = int(torch.randint(0, self.load_size - self.size + 1, (1,), generator=rng))
-            y = int(torch.randint(0, self.load_size - self.size + 1, (1,), generator=rng))
-            crops.append(big[:, y:y + self.size, x:x + self.size])
-        return torch.stack(crops)
 
 
 def train(opt, opt_dict, log=print, on_ready=None, on_saved=None):
@@ -109,6 +87,7 @@ def _train(opt, opt_dict, save_dir, log, on_ready, on_saved):
         counters = loaded
         log(f"resumed from {path} at iteration {counters['iteration']}")
     sampler = CropSampler(photos, opt.load_size, opt.crop_size, opt.batch_size, opt.seed)
+    pairs = TargetBatches(sampler, lambda x: teacher_output(teacher, x), device, opt.reuse_targets)
     heldout = HeldOut(opt.eval_dir, opt.load_size, teacher, device, opt.eval_images) if opt.eval_dir else None
     eval_log = RunFolder(save_dir).distill_eval_log()
     n_student = sum(p.numel() for p in student.parameters())
@@ -116,7 +95,8 @@ def _train(opt, opt_dict, save_dir, log, on_ready, on_saved):
     log(f"distill: teacher {tinfo['description']} "
         f"({n_teacher / 1e6:.2f} M parameters) -> student {opt.netG}, ngf {opt.ngf} ({n_student / 1e6:.3f} M); "
         f"{len(photos)} images in {opt.photo_dir}, {opt.crop_size} px crops at {opt.load_size} px, "
-        f"batch {opt.batch_size}; loss L1" + (f" + {opt.lambda_perc:g} x VGG" if opt.lambda_perc > 0 else "")
+        f"batch {opt.batch_size}, each teacher translation used {opt.reuse_targets}x; loss L1"
+        + (f" + {opt.lambda_perc:g} x VGG" if opt.lambda_perc > 0 else "")
         + (f" + {opt.lambda_feat:g} x features" if features else "")
         + (f" + {opt.lambda_gan:g} x GAN ({len(reals)} real images in {opt.real_dir})" if adversary else "")
         + f"; device {device}, teacher amp {teacher.speed.amp}; held-out: {len(heldout) if heldout else 0} images")
@@ -148,8 +128,7 @@ def _train(opt, opt_dict, save_dir, log, on_ready, on_saved):
     with StopSignal() as stop:
         for it in range(start_iter + 1, opt.n_iters + 1):
             t0 = time.time()
-            x = sampler.batch(it).to(device) * 2 - 1
-            target = teacher_output(teacher, x)
+            x, target = pairs.pair(it)
             with student_cast():
                 out = student(x)
             loss, parts = loss_fn(out, target)
