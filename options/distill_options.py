@@ -54,8 +54,8 @@ class DistillOptions(Options):
                             "teacher as 2,400 with fresh targets, in half the time or less; docs/distill.md)")
         p.add_argument("--reuse_targets", type=int, default=None, metavar="R",
                        help=f"R: iterations each teacher translation trains, so the teacher translates batch_size "
-                            f"/ R fresh crops per iteration (its forward is most of an iteration on CPUs without "
-                            f"native bf16). None: {DEFAULT_REUSE} (1 with --lambda_feat), or the resumed run's own")
+                            f"/ R fresh crops per iteration (its forward is most of an iteration on CPUs, above all "
+                            f"without native bf16). None: {DEFAULT_REUSE} (1 with --lambda_feat), or the resumed run's own")
         p.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate (betas 0.5, 0.999, as CycleGAN)")
         p.add_argument("--lambda_perc", type=float, default=0.0,
                        help="weight of the VGG19 perceptual term beside the L1 (0: L1 alone); needs --vgg_weights")

@@ -2,8 +2,8 @@
 them, each iteration's pair a pure function of (seed, iteration), so a resumed run sees exactly the pairs an
 unbroken one would with no state to save.
 
-On a CPU without native bf16 the teacher's forward is most of an iteration (0.70 of 0.82 s for four 128 px crops
-on a 2-core AMD EPYC, docs/distill.md), so --reuse_targets R lets each translation train R iterations: every
+On a CPU the teacher's forward is most of an iteration (in float32, 0.70 of 0.82 s for four 128 px crops on a
+2-core AMD EPYC, docs/distill.md), so --reuse_targets R lets each translation train R iterations: every
 chunk of POOL_BATCHES * R iterations the teacher translates a pool of POOL_BATCHES * batch_size fresh crops (in
 batches of batch_size, as R = 1 does), and the chunk's batches walk R shuffles of that pool. A resume inside a
 chunk translates its pool again: the same crops in the same batches, hence the same targets."""
