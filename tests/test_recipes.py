@@ -24,7 +24,7 @@ from options.train_options import TrainOptions
 from test_losses import make_opt, official_step
 
 TINY_ARGS = ["--ngf", "4", "--ndf", "4", "--netG", "resnet_6blocks", "--gpu_ids", "-1", "--seed", "1",
-             "--display_id", "0", "--pool_size", "0"]
+             "--display_id", "0", "--pool_size", "0", "--load_size", "36", "--crop_size", "32"]
 
 
 def train_opt(tmp_path, *extra):
@@ -526,13 +526,26 @@ def test_bilinear_upsample_init_starts_without_a_checkerboard_in_the_official_la
                            if isinstance(x, torch.nn.ConvTranspose2d)][0])  # the average starts from it
 
 
-def test_recipe_fast_above_the_crop_it_won_at_warns_with_the_measured_choice(tmp_path, capsys):
+def test_recipe_fast_above_the_crop_it_won_at_stands_for_the_measured_best(tmp_path, capsys):
+    """--recipe fast is fast's flags up to 64 px crops and the official settings above (measured best at 128 px);
+    typed flags still win, and a resumed run keeps the flags it was started with."""
+    from options.base_options import save_options
     from options.train_options import TrainOptions
-    TrainOptions().parse(["--dataroot", str(tmp_path), "--recipe", "fast", "--crop_size", "64", "--gpu_ids", "-1"])
-    assert "warning" not in capsys.readouterr().err
-    opt = TrainOptions().parse(["--dataroot", str(tmp_path), "--recipe", "fast", "--gpu_ids", "-1"])  # 256 px
+    base = ["--dataroot", str(tmp_path), "--gpu_ids", "-1", "--checkpoints_dir", str(tmp_path), "--name", "r"]
+    small = TrainOptions().parse([*base, "--recipe", "fast", "--crop_size", "64"])
+    assert "official recipe's settings" not in capsys.readouterr().err
+    assert all(getattr(small, k) == v for k, v in RECIPES["fast"].items())
+    big = TrainOptions().parse([*base, "--recipe", "fast", "--crop_size", "128"])
     err = capsys.readouterr().err
-    assert "--recipe fast won against the official recipe at 64 px crops only" in err and "--crop_size 256" in err
-    assert opt.netD == "n_layers" and opt.n_layers_D == 2  # a warning, not a change: the user's command still runs
-    TrainOptions().parse(["--dataroot", str(tmp_path), "--crop_size", "256", "--gpu_ids", "-1"])
-    assert "warning" not in capsys.readouterr().err
+    assert "--recipe fast at --crop_size 128: the official recipe's settings" in err
+    assert "--diffaug translation --netD n_layers --n_layers_D 2" in err  # how to get fast's flags anyway
+    official = TrainOptions().parse([*base, "--crop_size", "128"])
+    assert "official recipe's settings" not in capsys.readouterr().err
+    assert big.recipe == "fast" and all(getattr(big, k) == getattr(official, k) for k in RECIPES["fast"])
+    typed = TrainOptions().parse([*base, "--recipe", "fast", "--crop_size", "128", "--diffaug", "translation"])
+    assert typed.diffaug == "translation" and typed.netD == official.netD
+    # a run started at 64 px keeps fast's flags when resumed, whatever crop the resume parses first
+    (tmp_path / "r").mkdir()
+    save_options(small, tmp_path / "r", "train", echo=False)
+    resumed = TrainOptions().parse([*base, "--continue_train"])
+    assert resumed.recipe == "fast" and all(getattr(resumed, k) == v for k, v in RECIPES["fast"].items())

@@ -2,7 +2,7 @@
 group and seed), and the fixed protocol they share (steps, schedule, evaluation points).
 
 Every variant trains for the same number of steps from the same seeds. Runs are named after the options they
-change (so `--recipe fast` and the flags it stands for are one run, and a changed recipe is a new run).
+change (so `--recipe fast` at 64 px and the flags it stands for are one run, and a changed recipe is a new run).
 Variants whose options differ only by --ema_decay share one run: the EMA never changes training (no random
 draws, no weight change), so that run is scored with its raw generators for one variant and with the
 averages for the other. The schedule is the
@@ -31,7 +31,8 @@ CATALOGUE = {
     "lr_x2": (["--lr", "0.0004"], None),
     "decay_75": ([], 0.75),
     "batch2": (["--batch_size", "2", "--lr_batch_rule", "sqrt"], None),
-    "fast": (["--recipe", "fast"], None),
+    # fast's own (64 px) flags at every crop size; --recipe fast stands for official above 64 px
+    "fast": (["--diffaug", "translation", "--netD", "n_layers", "--n_layers_D", "2"], None),
     # CUT and FastCUT (--model cut) trained photo -> painting (the datasets' B -> A) to be scored as G_B is;
     # their epochs are the sweep's, not the CUT code's 200+200 / 150+50
     "cut": (["--model", "cut", "--CUT_mode", "CUT", "--direction", "BtoA"], None),

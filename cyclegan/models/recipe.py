@@ -31,8 +31,8 @@ RECIPES = {
     # EMA scored worse than the raw generators in every pair measured at 2,080 steps: not in fast
     "fast": {"diffaug": "translation", "netD": "n_layers", "n_layers_D": 2},
 }
-# the largest crop each recipe won at (docs/recipes.md): at 128 px `fast` scored worse than `official` (seed 1:
-# C2ST photo -> painting 0.857 against 0.802 on validation, 0.838 against 0.738 on test)
+# the largest crop each recipe's flags won at (docs/recipes.md); above it the recipe stands for the official
+# recipe, the measured best at 128 px (fast's flags, seed 1, C2ST photo -> painting 0.838 against 0.738 on test)
 WON_UP_TO_CROP = {"fast": 64}
 TECHNIQUES = ("diffaug", "ema_decay", "spectral_norm", "lambda_r1", "r1_every", "gan_mode", "lr_G", "lr_D",
               "lr_batch_rule", "init_from", "upsample_init")
@@ -60,21 +60,28 @@ def _decay(text):
     return d
 
 
-def crop_warning(recipe, crop_size):
-    """A line for a recipe used above the largest crop it was measured to win at, else None."""
+def recipe_defaults(recipe, crop_size):
+    """The flags --recipe NAME sets at --crop_size: its own up to the largest crop they won at, none above."""
     limit = WON_UP_TO_CROP.get(recipe)
-    if limit is None or crop_size <= limit:
+    return {} if limit is not None and crop_size > limit else dict(RECIPES[recipe])
+
+
+def crop_note(recipe, crop_size):
+    """A line for a recipe that stands for the official one at this crop size, else None."""
+    if recipe_defaults(recipe, crop_size) == RECIPES[recipe]:
         return None
-    return (f"--recipe {recipe} won against the official recipe at {limit} px crops only; at 128 px it scored worse "
-            f"(docs/recipes.md, 'At 128 px'). With --crop_size {crop_size} the official recipe is the measured "
-            f"choice: drop --recipe {recipe}")
+    own = " ".join(f"--{k} {v}" for k, v in RECIPES[recipe].items())
+    return (f"--recipe {recipe} at --crop_size {crop_size}: the official recipe's settings, the measured best above "
+            f"{WON_UP_TO_CROP[recipe]} px crops (docs/recipes.md, 'At 128 px'); its {WON_UP_TO_CROP[recipe]} px flags "
+            f"lost there. To train with them anyway, type them: {own}")
 
 
 @dataclass(frozen=True)
 class RecipeSettings(Settings):
     """The recipe's flags, declared once: --help, the defaults and what the training step reads."""
-    recipe: str = flag("official", "official: the official defaults; fast: the combination the ablation selected "
-                       "at 64 px crops (docs/recipes.md; worse than official at 128 px); typed flags override it", choices=list(RECIPES))
+    recipe: str = flag("official", "official: the official defaults; fast: the measured best per crop size: up to "
+                       "64 px crops DiffAugment translation and a 34x34 PatchGAN, above them the official settings "
+                       "(docs/recipes.md); typed flags override it", choices=list(RECIPES))
     diffaug: str = flag("", "DiffAugment policy on every discriminator input: a comma list of color, "
                         "translation[:RATIO], cutout[:RATIO]; empty: off", type=_policy)
     ema_decay: float = flag(0.0, "keep exponential moving averages of the generators (e.g. 0.999), saved as "
