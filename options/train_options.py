@@ -53,7 +53,8 @@ class TrainOptions(BaseOptions):
                               "(get one with: bash scripts/download_cyclegan_dataset.sh vangogh2photo)")
         if opt.lambda_temporal < 0:
             self.parser.error(f"--lambda_temporal must be 0 (off) or positive, got {opt.lambda_temporal}")
-        note = crop_note(opt.recipe, opt.crop_size) if "recipe" in vars(opt) else None
+        # a resumed run keeps the flags it started with (apply_recipe), so the note is for new runs only
+        note = crop_note(opt.recipe, opt.crop_size) if "recipe" in vars(opt) and not opt.continue_train else None
         if note:
             print(note, file=sys.stderr)
         resumed = RunFolder(os.path.join(opt.checkpoints_dir, opt.name)).options() if opt.continue_train else None

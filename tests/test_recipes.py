@@ -549,3 +549,12 @@ def test_recipe_fast_above_the_crop_it_won_at_stands_for_the_measured_best(tmp_p
     save_options(small, tmp_path / "r", "train", echo=False)
     resumed = TrainOptions().parse([*base, "--continue_train"])
     assert resumed.recipe == "fast" and all(getattr(resumed, k) == v for k, v in RECIPES["fast"].items())
+    # and a run that trained fast's flags at 128 px (before this rule) resumes with them, without the note
+    (tmp_path / "r" / "train_opt.json").unlink()
+    old = TrainOptions().parse([*base, "--recipe", "fast", "--crop_size", "128", "--netD", "n_layers",
+                                "--n_layers_D", "2", "--diffaug", "translation"])
+    save_options(old, tmp_path / "r", "train", echo=False)
+    capsys.readouterr()
+    resumed = TrainOptions().parse([*base, "--continue_train", "--crop_size", "128"])
+    assert resumed.crop_size == 128 and all(getattr(resumed, k) == v for k, v in RECIPES["fast"].items())
+    assert "official recipe's settings" not in capsys.readouterr().err
