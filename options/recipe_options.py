@@ -25,16 +25,3 @@ def apply_recipe(parser, argv):
         return parser
     parser.set_defaults(**recipe_defaults(known.recipe, known.crop_size))
     return parser
-
-
-def recipe_flags(name):
-    """The command-line flags --recipe NAME stands for, e.g. ['--ema_decay', '0.999', '--spectral_norm']."""
-    out = []
-    for key, value in RECIPES[name].items():
-        if value is True:
-            out.append(f"--{key}")
-        elif value is False:
-            out.append(f"--no-{key}")
-        else:
-            out += [f"--{key}", str(value)]
-    return out

@@ -17,9 +17,8 @@ from cyclegan.models.diffaug import DiffAugment, cutout, parse_policy, translati
 from cyclegan.runs.layout import RunFolder
 from cyclegan.models.generators import define_G
 from cyclegan.models.losses import gan_loss
-from cyclegan.models.recipe import RECIPES, InitFromError, Recipe
+from cyclegan.models.recipe import RECIPES, InitFromError, Recipe, recipe_flags
 from cyclegan.models.regularizers import R1
-from options.recipe_options import recipe_flags
 from options.train_options import TrainOptions
 from test_losses import make_opt, official_step
 

@@ -66,11 +66,24 @@ def recipe_defaults(recipe, crop_size):
     return {} if limit is not None and crop_size > limit else dict(RECIPES[recipe])
 
 
+def recipe_flags(name):
+    """The command-line flags --recipe NAME stands for at the crops it won at, e.g. ['--diffaug', 'translation']."""
+    out = []
+    for key, value in RECIPES[name].items():
+        if value is True:
+            out.append(f"--{key}")
+        elif value is False:
+            out.append(f"--no-{key}")
+        else:
+            out += [f"--{key}", str(value)]
+    return out
+
+
 def crop_note(recipe, crop_size):
     """A line for a recipe that stands for the official one at this crop size, else None."""
     if recipe_defaults(recipe, crop_size) == RECIPES[recipe]:
         return None
-    own = " ".join(f"--{k} {v}" for k, v in RECIPES[recipe].items())
+    own = " ".join(recipe_flags(recipe))
     return (f"--recipe {recipe} at --crop_size {crop_size}: the official recipe's settings, the measured best above "
             f"{WON_UP_TO_CROP[recipe]} px crops (docs/recipes.md, 'At 128 px'); its {WON_UP_TO_CROP[recipe]} px flags "
             f"lost there. To train with them anyway, type them: {own}")
