@@ -14,6 +14,7 @@ import zlib
 from dataclasses import dataclass, field
 
 from ..errors import UserError
+from ..models.recipe import recipe_flags
 
 # name -> (training flags, decay fraction or None for the sweep's); {netG} is the sweep's generator
 CATALOGUE = {
@@ -32,7 +33,7 @@ CATALOGUE = {
     "decay_75": ([], 0.75),
     "batch2": (["--batch_size", "2", "--lr_batch_rule", "sqrt"], None),
     # fast's own (64 px) flags at every crop size; --recipe fast stands for official above 64 px
-    "fast": (["--diffaug", "translation", "--netD", "n_layers", "--n_layers_D", "2"], None),
+    "fast": (recipe_flags("fast"), None),
     # CUT and FastCUT (--model cut) trained photo -> painting (the datasets' B -> A) to be scored as G_B is;
     # their epochs are the sweep's, not the CUT code's 200+200 / 150+50
     "cut": (["--model", "cut", "--CUT_mode", "CUT", "--direction", "BtoA"], None),

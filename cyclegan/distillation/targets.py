@@ -56,11 +56,9 @@ class TargetBatches:
         chunk, step = divmod(iteration - 1, self.chunk_iters)
         if chunk != self._chunk:
             self._chunk, self._pool = chunk, self._translate(chunk)
-        x, y = self._pool
+        x, y, order = self._pool
         b = self.sampler.batch_size
-        rng = torch.Generator().manual_seed(self.sampler.seed * 7_919 + chunk)
-        order = torch.cat([torch.randperm(len(x), generator=rng) for _ in range(self.reuse)])
-        idx = order[step * b:(step + 1) * b].to(x.device)
+        idx = order[step * b:(step + 1) * b]
         return x.index_select(0, idx), y.index_select(0, idx)
 
     def _translate(self, chunk):
@@ -70,4 +68,7 @@ class TargetBatches:
             x = self.sampler.batch(POOL_OFFSET + chunk * POOL_BATCHES + k).to(self.device) * 2 - 1
             xs.append(x)
             ys.append(self.teach(x))
-        return torch.cat(xs), torch.cat(ys)
+        x = torch.cat(xs)
+        rng = torch.Generator().manual_seed(self.sampler.seed * 7_919 + chunk)  # the chunk's R shuffles of the pool
+        order = torch.cat([torch.randperm(len(x), generator=rng) for _ in range(self.reuse)])
+        return x, torch.cat(ys), order.to(x.device)
