@@ -12,7 +12,7 @@ from cyclegan.metrics.c2st import DEFAULT_FOLDS, DEFAULT_STEPS
 from cyclegan.errors import UserError
 from cyclegan.metrics.evaluate import DEFAULT_EVAL_MAX
 
-from .base_options import DEFAULT_SEED, Options, add_checkpoints_dir_option, add_device_option
+from .base_options import DEFAULT_SEED, Options, add_c2st_repeats_option, add_checkpoints_dir_option, add_device_option
 
 
 def with_ema_pairs(variants, decay):
@@ -81,6 +81,7 @@ class AblateOptions(Options):
         p.add_argument("--c2st_seed", type=int, default=DEFAULT_SEED,
                        help=f"seed of the C2ST, the same for every variant (default: {DEFAULT_SEED}; the training "
                             f"seeds are --seeds)")
+        add_c2st_repeats_option(p)
         p.add_argument("--samples", type=int, default=4, help="held-out B images translated by every variant")
         p.add_argument("--parallel", type=int, default=1,
                        help="jobs at once: training runs, plus the sweep's own evaluation (default: 1)")

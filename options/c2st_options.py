@@ -1,7 +1,7 @@
 """Options of the C2ST command (`python -m cyclegan.c2st REAL_DIR FAKE_DIR`): can a small CNN tell the folders apart?"""
 from cyclegan.metrics.c2st import DEFAULT_FOLDS, DEFAULT_STEPS
 
-from .base_options import Options, add_device_option, add_seed_option, apply_seed_rule
+from .base_options import Options, add_c2st_repeats_option, add_device_option, add_seed_option, apply_seed_rule
 
 
 class C2STOptions(Options):
@@ -19,6 +19,7 @@ class C2STOptions(Options):
         p.add_argument("--num_threads", type=int, default=None, help="torch CPU threads (default: torch's)")
         p.add_argument("--steps", type=int, default=DEFAULT_STEPS,
                        help=f"training steps per fold (default: {DEFAULT_STEPS})")
+        add_c2st_repeats_option(p, "--repeats")
         p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
         return p
 

@@ -7,7 +7,8 @@ import os
 from cyclegan.models.generators import GENERATORS
 from cyclegan.runs.layout import RunFolder
 
-from .base_options import Options, add_checkpoints_dir_option, add_device_option, add_seed_option, apply_seed_rule
+from .base_options import (Options, add_c2st_repeats_option, add_checkpoints_dir_option, add_device_option,
+                           add_seed_option, apply_seed_rule)
 
 PHASE = "distill"  # CHECKPOINTS_DIR/NAME/distill_opt.{txt,json}
 DEFAULT_STUDENT = "mobile_resnet_9blocks"
@@ -40,6 +41,7 @@ class DistillOptions(Options):
         p.add_argument("--final_c2st", action=argparse.BooleanOptionalAction, default=True,
                        help="at the end, a C2ST of the student's held-out outputs against the teacher's (needs at "
                             "least 10 held-out images; 0.5: a classifier cannot tell them apart)")
+        add_c2st_repeats_option(p)
         p.add_argument("--name", required=True, help="run name: the student lives in CHECKPOINTS_DIR/NAME")
         add_checkpoints_dir_option(p)
         p.add_argument("--netG", default=DEFAULT_STUDENT, choices=GENERATORS, help="the student's architecture")

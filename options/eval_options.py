@@ -7,8 +7,8 @@ from cyclegan.models.saved_arch import arch_hint
 
 from cyclegan.runs.layout import RunFolder
 
-from .base_options import (Options, add_checkpoints_dir_option, add_device_option, add_raw_weights_option,
-                           add_seed_option, apply_seed_rule)
+from .base_options import (Options, add_c2st_repeats_option, add_checkpoints_dir_option, add_device_option,
+                           add_raw_weights_option, add_seed_option, apply_seed_rule)
 
 
 class EvalOptions(Options):
@@ -31,6 +31,7 @@ class EvalOptions(Options):
                        help=f"C2ST cross-validation folds (default: {DEFAULT_FOLDS})")
         p.add_argument("--c2st_steps", type=int, default=DEFAULT_STEPS,
                        help=f"C2ST training steps per fold (default: {DEFAULT_STEPS})")
+        add_c2st_repeats_option(p)
         add_seed_option(p, "the C2ST (folds, crops, weights)")
         add_device_option(p, "translates and scores")
         add_raw_weights_option(p)

@@ -144,6 +144,13 @@ def test_sweep_end_to_end_interrupted_resumed_extended_and_its_page(tmp_path):
     assert data["summary"]["diffaug_translation"]["cost"]["ratio"] > 0
 
     stamps = {p: p.stat().st_mtime for p in (ck / "sw" / "runs").glob("*_s1/latest_state.pth")}
+    # a sweep recorded before --c2st_repeats existed resumes as one repeat; another count is a changed protocol
+    protocol = json.loads((ck / "sw" / "ablate.json").read_text())
+    assert protocol.pop("c2st_repeats") == 1
+    (ck / "sw" / "ablate.json").write_text(json.dumps(protocol))
+    other = subprocess.run(sweep_cmd(root, ck, "--variants", "official", "--c2st_repeats", "2"), cwd=REPO,
+                           env=run_env(), capture_output=True, text=True, timeout=900)
+    assert other.returncode != 0 and "c2st_repeats: 1, now 2" in other.stderr, other.stderr[-2000:]
     out = run_sweep(sweep_cmd(root, ck, "--variants", "official,diffaug_translation",
                               "--variant", "hinge=--gan_mode hinge"))
     assert "3 runs: 2 trained, 1 to train" in out and "training gan_mode_hinge_s1" in out

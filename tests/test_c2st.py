@@ -78,6 +78,21 @@ def test_same_seed_same_result_and_global_rng_untouched(one_thread):
                                                                      b.p_value)
 
 
+def test_repeats_are_the_mean_of_the_single_seeds(one_thread):
+    x, y = textured(10, 3), blur(textured(10, 4))
+    s = dict(FAST, steps=20)
+    singles = [c2st(x, y, seed=7 + k, **s).balanced_accuracy for k in range(3)]
+    r = c2st(x, y, seed=7, repeats=3, **s)
+    assert r.per_repeat == singles and r.repeats == 3
+    assert r.balanced_accuracy == pytest.approx(sum(singles) / 3)
+    assert r.ci_low <= r.balanced_accuracy <= r.ci_high and 0 < r.p_value <= 1
+    assert "mean of 3 repeats, seeds 7-9" in str(r)
+    one = c2st(x, y, seed=7, repeats=1, **s)
+    assert (one.balanced_accuracy, one.per_repeat, one.repeats) == (singles[0], [], 1)
+    with pytest.raises(C2STError, match="repeats must be at least 1"):
+        c2st(x, y, repeats=0, **s)
+
+
 def test_too_few_and_empty_give_clear_errors(tmp_path):
     with pytest.raises(C2STError, match="needs at least 10 of each class"):
         c2st(textured(9, 0), textured(12, 1), folds=5, **FAST)
@@ -104,6 +119,10 @@ def test_cli_json_and_unreadable_files_are_skipped_and_named(tmp_path):
         assert key in out
     assert (out["n_real"], out["n_fake"], out["folds"], out["seed"]) == (8, 8, 3, 4)
     assert "broken.jpg" in r.stderr and "skipped" in r.stderr
+    two = json.loads(run_cli(tmp_path / "real", tmp_path / "fake", "--json", "--folds", "3", "--steps", "10",
+                             "--seed", "4", "--num_threads", "1", "--repeats", "2").stdout)
+    assert two["repeats"] == 2 and two["per_repeat"][0] == out["balanced_accuracy"]
+    assert two["balanced_accuracy"] == pytest.approx(sum(two["per_repeat"]) / 2)
     few = run_cli(tmp_path / "real", tmp_path / "fake")  # 8 per class, 5 folds need 10
     assert few.returncode == 1 and "needs at least 10" in few.stderr and str(tmp_path / "real") in few.stderr
     (tmp_path / "none").mkdir()

@@ -167,14 +167,14 @@ def test_perceptual_term_is_logged_and_the_final_c2st_runs_with_enough_held_out_
     code, out, err = run_distill("--teacher", teacher, "--dataroot", tmp / "data", "--name", "perc",
                                  "--checkpoints_dir", ck, "--n_iters", 5, "--lambda_perc", "0.5",
                                  "--vgg_weights", vgg_weights_file, *FLAGS, "--eval_freq", "0",
-                                 "--eval_dir", tmp / "heldout10")
+                                 "--eval_dir", tmp / "heldout10", "--c2st_repeats", 2)
     assert code == 0, out + err
     history = load_checked(ck / "perc" / "latest_state.pth")["counters"]["history"]
     assert history["perc"] and history["perc"][-1] > 0
     assert history["total"][-1] > history["l1"][-1]  # the perceptual term is in the total
     rows = [json.loads(line) for line in (ck / "perc" / "distill_eval.jsonl").read_text().splitlines()]
     assert [r["iteration"] for r in rows] == [0, 5, 5] and 0 <= rows[-1]["c2st_vs_teacher"] <= 1, rows
-    assert "C2ST student vs teacher" in out
+    assert "C2ST student vs teacher" in out and "mean of 2 repeats" in out and rows[-1]["c2st_repeats"] == 2
 
 
 @pytest.mark.slow  # the module fixture distils a student end to end

@@ -56,6 +56,16 @@ def test_tiny_training_with_eval_freq_1_writes_the_curve_and_the_page_shows_it(e
     assert [x["epoch"] for x in results] == ["1", "2", "latest"]
     assert "c2st_A" in e.stdout.splitlines()[-5] and all(isinstance(x["c2st_B"], float) for x in results)
     assert results[1]["cycle_l1_A"] == pytest.approx(records[1]["cycle_l1_A"], rel=1e-4)  # one evaluation
+    # --c2st_repeats 2: the mean of the C2STs with seeds 0 (above) and 1
+    by_seed = []
+    for extra in (("--seed", "1"), ("--c2st_repeats", "2")):
+        e = run("cyclegan.evaluate", "--name", "q", "--checkpoints_dir", ck, "--dataroot", eval_dataset, "--epoch",
+                "latest", "--c2st_steps", "8", "--json_out", out, "--device", "cpu", *extra)
+        assert e.returncode == 0, e.stderr[-3000:]
+        by_seed.append(json.loads(out.read_text()))
+    assert by_seed[1]["c2st_repeats"] == 2
+    assert by_seed[1]["results"][0]["c2st_B"] == pytest.approx((results[2]["c2st_B"]
+                                                                + by_seed[0]["results"][0]["c2st_B"]) / 2)
 
 
 @pytest.mark.slow

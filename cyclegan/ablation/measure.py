@@ -73,7 +73,8 @@ def evaluate_run(run, run_dir, arch, heldout, settings, device, log=print, stopp
             rec = {"epoch": epoch, "step": epoch * run.steps_per_epoch, "weights": kind, "seed": run.seed, **tag,
                    **time_of(run_dir, epoch),
                    **score(outputs, heldout, settings["c2st_seed"], settings["folds"], device,
-                           c2st_settings={"steps": settings["c2st_steps"]}),
+                           c2st_settings={"steps": settings["c2st_steps"],
+                                         "repeats": settings["c2st_repeats"]}),
                    **(kid.score(outputs["fake_A"]) if kid is not None else {})}
             rec = append_jsonl(path, rec)
             records.append(rec)

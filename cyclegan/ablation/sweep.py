@@ -27,7 +27,7 @@ import torch
 
 from ..data.domains import domain_names
 from ..io import atomic_write_json, read_json
-from ..metrics.c2st import DEFAULT_FOLDS, DEFAULT_STEPS
+from ..metrics.c2st import DEFAULT_FOLDS, DEFAULT_REPEATS, DEFAULT_STEPS
 from ..metrics.evaluate import DEFAULT_EVAL_MAX, check_heldout_size, heldout_dirs, load_heldout, read_jsonl
 from ..runs import run_folder
 from ..runs.layout import RunFolder
@@ -35,6 +35,7 @@ from . import measure, report, splits, timing
 from .plan import AblationError, plan, steps_per_epoch
 
 PROTOCOL_FILE = "ablate.json"
+ADDED_LATER = {"c2st_repeats": DEFAULT_REPEATS}  # protocol keys newer than some sweeps: their value in those
 DEFAULT_EVAL_SIZE = 96  # held-out images' longest side: the C2ST's load size
 
 
@@ -60,6 +61,7 @@ class SweepSettings:
     c2st_steps: int = DEFAULT_STEPS
     folds: int = DEFAULT_FOLDS
     c2st_seed: int = 0
+    c2st_repeats: int = DEFAULT_REPEATS
     samples: int = 4
     parallel: int = 1
     threads: int = 1
@@ -135,7 +137,7 @@ class Sweep:
         return {"name": s.name, "dataroot": os.path.abspath(s.dataroot), "steps": s.steps, "eval_every": s.eval_every,
                 "decay": s.decay, "common": list(s.common), "eval_size": s.eval_size, "eval_max": s.eval_max,
                 "eval_dir": s.eval_dir, "c2st_steps": s.c2st_steps, "folds": s.folds, "c2st_seed": s.c2st_seed,
-                "seeds": list(s.seeds), "samples": s.samples, "test_dir": s.test_dir}
+                "c2st_repeats": s.c2st_repeats, "seeds": list(s.seeds), "samples": s.samples, "test_dir": s.test_dir}
 
     def check_protocol(self):
         path = os.path.join(self.s.out_dir, PROTOCOL_FILE)
@@ -143,6 +145,7 @@ class Sweep:
         saved = read_json(path)
         if saved:
             # a test split may be added or changed later: it is scored on the saved checkpoints, never chosen on
+            saved = {**ADDED_LATER, **saved}
             fixed = [k for k in mine if k not in ("seeds", "samples", "test_dir") and saved.get(k) != mine[k]]
             if fixed:
                 changes = ", ".join(f"{k}: {saved.get(k)!r}, now {mine[k]!r}" for k in fixed)
@@ -310,7 +313,8 @@ class Sweep:
             split=splits.TEST, split_dir=self.test_dir, only={(r["epoch"], r["weights"]) for r in val})
 
     def c2st_settings(self):
-        return {"c2st_seed": self.s.c2st_seed, "folds": self.s.folds, "c2st_steps": self.s.c2st_steps}
+        return {"c2st_seed": self.s.c2st_seed, "folds": self.s.folds, "c2st_steps": self.s.c2st_steps,
+                "c2st_repeats": self.s.c2st_repeats}
 
     def write_report(self):
         for run in self.runs:

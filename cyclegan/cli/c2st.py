@@ -11,7 +11,8 @@ from options.c2st_options import C2STOptions
 def main(argv=None):
     opt = C2STOptions().parse(argv)
     from cyclegan.metrics.c2st import c2st
-    r = c2st(opt.real_dir, opt.fake_dir, opt.folds, opt.seed, opt.device, opt.num_threads, steps=opt.steps)
+    r = c2st(opt.real_dir, opt.fake_dir, opt.folds, opt.seed, opt.device, opt.num_threads, steps=opt.steps,
+             repeats=opt.repeats)
     for path, why in r.skipped:
         print(f"warning: skipped unreadable image {path} ({why})", file=sys.stderr)
     print(json.dumps(r.as_dict()) if opt.json else r)

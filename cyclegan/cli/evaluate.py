@@ -47,12 +47,12 @@ def main(argv=None):
                                    f"generators of a cycle_gan run")
         rec = {"epoch": epoch, "weights": [os.path.basename(f) for f in tr.info["files"]],
                **evaluate_generators(*nets, heldout, device, opt.seed, opt.folds,
-                                     c2st_settings={"steps": opt.c2st_steps})}
+                                     c2st_settings={"steps": opt.c2st_steps, "repeats": opt.c2st_repeats})}
         records.append(rec)
         print(f"epoch {epoch}: done", flush=True)
     print(format_table(records))
     out = {"name": opt.name, "run_dir": opt.run_dir, "heldout_A": dir_A, "heldout_B": dir_B, "seed": opt.seed,
-           "folds": opt.folds, "image_size": opt.image_size, "results": records}
+           "c2st_repeats": opt.c2st_repeats, "folds": opt.folds, "image_size": opt.image_size, "results": records}
     from cyclegan.io import atomic_write_json
     atomic_write_json(opt.json_out, out, indent=1, default=str)
     print(f"wrote {opt.json_out}")

@@ -65,20 +65,21 @@ class HeldOut:
             student.train(was)
         return ((out + 1) / 2).clamp(0, 1)
 
-    def c2st(self, student, seed=0):
-        """The C2ST of the student's outputs against the teacher's (a C2STResult), or None with fewer held-out
-        images than its folds need."""
+    def c2st(self, student, seed=0, repeats=1):
+        """The C2ST of the student's outputs against the teacher's (a C2STResult; `repeats` cross-validations
+        averaged), or None with fewer held-out images than its folds need."""
         if len(self) < needed_per_class(DEFAULT_FOLDS):
             return None
-        return c2st(((self.target + 1) / 2).clamp(0, 1), self.student_outputs(student), seed=seed)
+        return c2st(((self.target + 1) / 2).clamp(0, 1), self.student_outputs(student), seed=seed, repeats=repeats)
 
 
-def painting_c2st(real_dir, photo_dir, size, nets, device="cpu", limit=None, seed=0):
+def painting_c2st(real_dir, photo_dir, size, nets, device="cpu", limit=None, seed=0, repeats=1):
     """{name: C2ST of net(held-out photos) against the held-out real images, or None when too few} for each
     float32 generator in `nets`, scored as training's quality curves score G_B (metrics.evaluate, longest side
-    `size`, seed `seed`)."""
+    `size`, seed `seed`, the mean of `repeats` cross-validations)."""
     heldout = load_heldout(real_dir, photo_dir, size=size, max_images=limit)
-    return {name: score(translate(None, net, heldout, device), heldout, seed=seed)["c2st_A"]
+    return {name: score(translate(None, net, heldout, device), heldout, seed=seed,
+                        c2st_settings={"repeats": repeats})["c2st_A"]
             for name, net in nets.items()}
 
 

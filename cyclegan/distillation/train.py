@@ -181,13 +181,14 @@ def _train(opt, opt_dict, save_dir, log, on_ready, on_saved):
 def final_c2st(heldout, student, opt, eval_log, iteration, log):
     """The C2ST of the student's held-out outputs against the teacher's, logged and appended to the eval log (its
     own row: {"iteration", "c2st_vs_teacher", "ci_low", "ci_high", "p_value"}); None with too few images."""
-    result = heldout.c2st(student, opt.seed)
+    result = heldout.c2st(student, opt.seed, opt.c2st_repeats)
     if result is None:
         log(f"C2ST student vs teacher skipped: {len(heldout)} held-out images, it needs at least "
             f"{needed_per_class(DEFAULT_FOLDS)} (--eval_images, --eval_dir)")
         return None
     append_score(eval_log, {"iteration": iteration, "c2st_vs_teacher": result.balanced_accuracy,
-                            "ci_low": result.ci_low, "ci_high": result.ci_high, "p_value": result.p_value})
+                            "ci_low": result.ci_low, "ci_high": result.ci_high, "p_value": result.p_value,
+                            "c2st_repeats": opt.c2st_repeats})
     log(f"student vs teacher on {len(heldout)} held-out images: {result} (0.5: indistinguishable)")
     return result.balanced_accuracy
 
@@ -197,14 +198,15 @@ def real_c2st(student, opt, device, eval_log, iteration, log):
     loaded again in float32 as training's quality curves ran it; appended to the eval log as its own row."""
     teacher32, _ = load_weights(opt.teacher)
     scores = painting_c2st(opt.real_eval_dir, opt.eval_dir, opt.load_size, {"student": student, "teacher": teacher32},
-                           device, opt.eval_images, opt.seed)
+                           device, opt.eval_images, opt.seed, opt.c2st_repeats)
     if None in scores.values():
         log(f"C2ST against real images skipped: too few held-out images in {opt.real_eval_dir} or {opt.eval_dir}")
         return None
     append_score(eval_log, {"iteration": iteration, "c2st_vs_real_student": scores["student"],
-                            "c2st_vs_real_teacher": scores["teacher"]})
+                            "c2st_vs_real_teacher": scores["teacher"], "c2st_repeats": opt.c2st_repeats})
+    seeds = f"; the mean of {opt.c2st_repeats} classifier seeds" if opt.c2st_repeats > 1 else ""
     log(f"against the held-out real images of {opt.real_eval_dir}: C2ST student {scores['student']:.3f}, teacher "
-        f"{scores['teacher']:.3f} (difference {scores['student'] - scores['teacher']:+.3f})")
+        f"{scores['teacher']:.3f} (difference {scores['student'] - scores['teacher']:+.3f}{seeds})")
     return scores
 
 

@@ -8,6 +8,11 @@ bootstrap) and a one-sided p-value against 0.5 (label permutation). 0.5 = indist
 generator), 1.0 = always told apart. Deterministic for a seed: every random draw uses a seeded generator,
 never torch's global RNG (so it can run beside training without changing its random stream).
 
+On a few dozen images the classifier's own draws move the figure by up to 0.15 between seeds. `repeats` R > 1
+runs the whole cross-validation R times (seeds seed .. seed+R-1: new folds, weights and crops) and reports the
+mean balanced accuracy over the repeats (repeated k-fold cross-validation); its interval and p-value resample
+images with the same draw across the repeats. R = 1 is the single test, unchanged.
+
 Command line: python -m cyclegan.c2st REAL_DIR FAKE_DIR [--json] [--folds 5] [--seed 0] (options/c2st_options.py).
 """
 import math
@@ -27,8 +32,9 @@ from .threads import torch_threads
 
 DEFAULT_STEPS = 150  # training steps per fold (speed vs power)
 DEFAULT_FOLDS = 5
-DEFAULTS = {"load_size": 96, "crop": 64, "width": 16, "steps": DEFAULT_STEPS, "batch_size": 32, "lr": 3e-3,
-            "n_boot": 2000, "n_perm": 2000}
+DEFAULT_REPEATS = 1
+DEFAULTS = {"repeats": DEFAULT_REPEATS, "load_size": 96, "crop": 64, "width": 16, "steps": DEFAULT_STEPS,
+            "batch_size": 32, "lr": 3e-3, "n_boot": 2000, "n_perm": 2000}
 MIN_PER_FOLD = 2  # images of each class in every held-out fold
 
 
@@ -51,6 +57,8 @@ class C2STResult:
     seconds: float = 0.0
     device: str = "cpu"
     skipped: list = field(default_factory=list)  # [path, reason] of unreadable files
+    repeats: int = 1  # cross-validations averaged (seeds seed .. seed+repeats-1)
+    per_repeat: list = field(default_factory=list)  # each repeat's balanced accuracy (repeats > 1)
 
     def as_dict(self):
         return asdict(self)
@@ -58,7 +66,13 @@ class C2STResult:
     def __str__(self):
         return (f"C2ST balanced accuracy {self.balanced_accuracy:.3f} (95% CI {self.ci_low:.3f}-{self.ci_high:.3f}, "
                 f"p = {self.p_value:.3g} vs 0.5; {self.n_real} real, {self.n_fake} fake, {self.folds} folds, "
-                f"seed {self.seed}, {self.seconds:.1f} s on {self.device})")
+                f"{self._seeds()}, {self.seconds:.1f} s on {self.device})")
+
+    def _seeds(self):
+        if self.repeats == 1:
+            return f"seed {self.seed}"
+        each = ", ".join(f"{a:.3f}" for a in self.per_repeat)
+        return f"mean of {self.repeats} repeats, seeds {self.seed}-{self.seed + self.repeats - 1}: {each}"
 
 
 def needed_per_class(folds):
@@ -140,23 +154,24 @@ def _fit_predict(x, y, train_idx, test_idx, s, gen, device):
 
 
 def _balanced_accuracy(pred, y):
-    """pred, y: (..., N) 0/1 arrays; mean of the per-class recalls."""
+    """pred, y: (..., N) 0/1 arrays (broadcast); mean of the per-class recalls."""
     real, fake = y == 0, y == 1
     return ((pred == 0) & real).sum(-1) / real.sum(-1) / 2 + ((pred == 1) & fake).sum(-1) / fake.sum(-1) / 2
 
 
 def interval_and_p(pred, y, seed, n_boot, n_perm):
     """Stratified-bootstrap 95% percentile interval of the balanced accuracy, and the one-sided
-    permutation p-value (labels shuffled against the fixed predictions) of it being above 0.5."""
+    permutation p-value (labels shuffled against the fixed predictions) of it being above 0.5.
+    pred: (N,) or (repeats, N); the statistic is the mean over the repeats, each resample shared by all."""
     rng = np.random.default_rng(seed)
-    pred, y = np.asarray(pred), np.asarray(y)
+    pred, y = np.atleast_2d(np.asarray(pred))[:, None, :], np.asarray(y)
     ir, jf = np.flatnonzero(y == 0), np.flatnonzero(y == 1)
     boot = np.concatenate([rng.choice(ir, (n_boot, len(ir))), rng.choice(jf, (n_boot, len(jf)))], axis=1)
-    bas = _balanced_accuracy(pred[boot], y[boot])
+    bas = _balanced_accuracy(np.take(pred[:, 0], boot, axis=1), y[boot]).mean(0)
     lo, hi = np.percentile(bas, [2.5, 97.5])
-    observed = _balanced_accuracy(pred, y)
+    observed = _balanced_accuracy(pred[:, 0], y).mean()
     perms = np.argsort(rng.random((n_perm, len(y))), axis=1)
-    null = _balanced_accuracy(pred, y[perms])
+    null = _balanced_accuracy(pred, y[perms]).mean(0)
     p = (1 + np.sum(null >= observed - 1e-12)) / (1 + n_perm)
     return float(lo), float(hi), float(p)
 
@@ -164,7 +179,7 @@ def interval_and_p(pred, y, seed, n_boot, n_perm):
 def c2st(real, fake, folds=DEFAULT_FOLDS, seed=0, device=None, num_threads=None, **settings):
     """Run the test. real/fake: a folder path, a (N, 3, H, W) batch in [0, 1] or a list of (3, H, W) tensors.
 
-    settings override DEFAULTS (load_size, crop, width, steps, batch_size, lr, n_boot, n_perm).
+    settings override DEFAULTS (repeats, load_size, crop, width, steps, batch_size, lr, n_boot, n_perm).
     Raises C2STError for empty or too small sets. Returns a C2STResult.
     """
     unknown = set(settings) - set(DEFAULTS)
@@ -173,6 +188,8 @@ def c2st(real, fake, folds=DEFAULT_FOLDS, seed=0, device=None, num_threads=None,
     s = dict(DEFAULTS, **settings)
     if folds < 2:
         raise C2STError(f"--folds must be at least 2, got {folds}")
+    if s["repeats"] < 1:
+        raise C2STError(f"C2ST repeats must be at least 1, got {s['repeats']}")
     start = time.perf_counter()
     device = resolve_device(device)
     with torch_threads(num_threads):
@@ -190,18 +207,26 @@ def c2st(real, fake, folds=DEFAULT_FOLDS, seed=0, device=None, num_threads=None,
                                 f"fewer --folds (at least 2)")
         x = torch.cat([xr, xf])
         y = torch.cat([torch.zeros(len(xr), dtype=torch.long), torch.ones(len(xf), dtype=torch.long)])
-        gen = torch.Generator().manual_seed(seed)
-        fold = torch.empty(len(y), dtype=torch.long)
-        for cls in (0, 1):
-            members = torch.nonzero(y == cls).squeeze(1)
-            fold[members] = _fold_ids(len(members), folds, gen)
-        probs = torch.empty(len(y))
-        for k in range(folds):
-            test_idx, train_idx = torch.nonzero(fold == k).squeeze(1), torch.nonzero(fold != k).squeeze(1)
-            probs[test_idx] = _fit_predict(x, y, train_idx, test_idx, s, gen, device)
+        probs = torch.stack([_cross_validate(x, y, folds, seed + r, s, device) for r in range(s["repeats"])])
     pred, yn = (probs > 0.5).long().numpy(), y.numpy()
     lo, hi, p = interval_and_p(pred, yn, seed, s["n_boot"], s["n_perm"])
-    return C2STResult(float(_balanced_accuracy(pred, yn)), lo, hi, p, len(xr), len(xf), folds, seed,
-                      float(np.mean(pred[yn == 0] == 0)), float(np.mean(pred[yn == 1] == 1)),
-                      time.perf_counter() - start, str(device), skip_r + skip_f)
+    each = [float(a) for a in _balanced_accuracy(pred, yn)]
+    return C2STResult(float(np.mean(each)), lo, hi, p, len(xr), len(xf), folds, seed,
+                      float(np.mean(pred[:, yn == 0] == 0)), float(np.mean(pred[:, yn == 1] == 1)),
+                      time.perf_counter() - start, str(device), skip_r + skip_f, s["repeats"],
+                      each if s["repeats"] > 1 else [])
+
+
+def _cross_validate(x, y, folds, seed, s, device):
+    """Out-of-fold P(fake) of every image: stratified folds and a fresh net per fold, all drawn from `seed`."""
+    gen = torch.Generator().manual_seed(seed)
+    fold = torch.empty(len(y), dtype=torch.long)
+    for cls in (0, 1):
+        members = torch.nonzero(y == cls).squeeze(1)
+        fold[members] = _fold_ids(len(members), folds, gen)
+    probs = torch.empty(len(y))
+    for k in range(folds):
+        test_idx, train_idx = torch.nonzero(fold == k).squeeze(1), torch.nonzero(fold != k).squeeze(1)
+        probs[test_idx] = _fit_predict(x, y, train_idx, test_idx, s, gen, device)
+    return probs
 
