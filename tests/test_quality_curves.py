@@ -63,7 +63,8 @@ def test_tiny_training_with_eval_freq_1_writes_the_curve_and_the_page_shows_it(e
                 "latest", "--c2st_steps", "8", "--json_out", out, "--device", "cpu", *extra)
         assert e.returncode == 0, e.stderr[-3000:]
         by_seed.append(json.loads(out.read_text()))
-    assert by_seed[1]["c2st_repeats"] == 2
+    assert by_seed[1]["c2st_repeats"] == 2 and "c2st_B_each" not in by_seed[0]["results"][0]
+    assert by_seed[1]["results"][0]["c2st_B_each"] == [results[2]["c2st_B"], by_seed[0]["results"][0]["c2st_B"]]
     assert by_seed[1]["results"][0]["c2st_B"] == pytest.approx((results[2]["c2st_B"]
                                                                 + by_seed[0]["results"][0]["c2st_B"]) / 2)
 

@@ -113,7 +113,8 @@ def one_generator_target(run_dir, epoch):
 
 def score(outputs, heldout, seed=0, folds=DEFAULT_FOLDS, device=None, num_threads=None, c2st_settings=None):
     """C2ST both ways, colour distance and cycle L1 from translate()'s outputs; a dict of KEYS plus the
-    C2ST intervals and p-values (c2st_B_ci, c2st_B_p, ...) and notes for what could not be computed."""
+    C2ST intervals and p-values (c2st_B_ci, c2st_B_p, ...; with repeats each one's figure, c2st_B_each) and notes
+    for what could not be computed."""
     rec, notes = {"cycle_l1_A": outputs["cycle_l1_A"], "cycle_l1_B": outputs["cycle_l1_B"]}, []
     for dom, real, fake in (("B", heldout.B, outputs["fake_B"]), ("A", heldout.A, outputs["fake_A"])):
         if not fake:  # one generator (CUT): nothing translated into this domain
@@ -125,6 +126,8 @@ def score(outputs, heldout, seed=0, folds=DEFAULT_FOLDS, device=None, num_thread
                      **(c2st_settings or {}))
             rec[f"c2st_{dom}"], rec[f"c2st_{dom}_ci"], rec[f"c2st_{dom}_p"] = \
                 r.balanced_accuracy, [r.ci_low, r.ci_high], r.p_value
+            if r.per_repeat:  # --c2st_repeats: each classifier seed's figure beside their mean
+                rec[f"c2st_{dom}_each"] = r.per_repeat
         except C2STError as e:
             rec[f"c2st_{dom}"] = None
             notes.append(f"C2ST {dom}: not computed ({e})")
