@@ -20,7 +20,8 @@ def main(argv=None):
         steps=opt.steps, eval_every=opt.eval_every, common=opt.common, decay=opt.decay, eval_dir=opt.eval_dir,
         test_dir=opt.test_dir,
         eval_size=opt.eval_size, eval_max=opt.eval_max, c2st_steps=opt.c2st_steps, folds=opt.folds,
-        c2st_seed=opt.c2st_seed, c2st_repeats=opt.c2st_repeats, samples=opt.samples, parallel=opt.parallel, threads=opt.threads,
+        c2st_seed=opt.c2st_seed, c2st_repeats=opt.c2st_repeats, samples=opt.samples, parallel=opt.parallel,
+        threads=opt.threads,
         cost_steps=opt.cost_steps, device=str(opt.device), report_only=opt.report_only, order=opt.order,
         **vars(TimeSettings.from_opt(opt)))
     try:
