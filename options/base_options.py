@@ -88,7 +88,7 @@ def add_inference_speed_options(p):
 
 def add_c2st_repeats_option(p, flag="--c2st_repeats"):
     """The C2ST's repeated cross-validation (metrics/c2st.py): its default is the metric's."""
-    from cyclegan.metrics.c2st import DEFAULT_REPEATS
+    from cyclegan.metrics.c2st import DEFAULT_REPEATS  # here: training's options need not load the metrics
     p.add_argument(flag, type=_at_least_one, default=DEFAULT_REPEATS,
                    help=f"run the C2ST this many times (classifier seeds SEED, SEED+1, ...) and report the mean: on a "
                         f"few dozen images one seed's figure moves by up to 0.15 (default: {DEFAULT_REPEATS})")
