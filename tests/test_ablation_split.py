@@ -29,8 +29,8 @@ def records(scores, split=None):
 
 def write(tmp_path, runs, weights, val, test):
     protocol = {"name": "sw", "steps": 24, "eval_every": 12, "seeds": [1], "heldout": "val images",
-                "eval_size": 32, "c2st_steps": 10, "folds": 5, "c2st_seed": 0, "common": [], "eval_dir": "VALDIR",
-                "dataroot": "ROOT", "test_dir": "TESTDIR", "test_heldout": "test images"}
+                "eval_size": 32, "c2st_steps": 10, "folds": 5, "c2st_seed": 0, "c2st_repeats": 1, "common": [],
+                "eval_dir": "VALDIR", "dataroot": "ROOT", "test_dir": "TESTDIR", "test_heldout": "test images"}
     out = tmp_path / ("with_test" if test is not None else "val_only")
     out.mkdir(exist_ok=True)
     report.write_report(str(out), protocol, ["official", "diffaug_translation"],

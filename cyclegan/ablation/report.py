@@ -13,6 +13,7 @@ import statistics
 from ..display.curves import curves_svg
 from ..display.html import write_page
 from ..io import atomic_write_json, atomic_write_text
+from ..metrics.c2st import seeds_text
 from . import splits, timing
 
 DIRECTIONS = (("c2st_A", "B", "A"), ("c2st_B", "A", "B"))  # key, source domain, target domain
@@ -206,7 +207,7 @@ def write_report(out_dir, protocol, variants, flags, weights, runs, records, cos
     notes = [f"{protocol['steps']} training steps per variant, seeds {', '.join(map(str, protocol['seeds']))}; "
              f"evaluated every {protocol['eval_every']} steps with cyclegan.metrics.evaluate on {protocol['heldout']} "
              f"at {protocol['eval_size']} px (C2ST {protocol['c2st_steps']} steps x {protocol['folds']} folds, "
-             f"{c2st_seeds(protocol)}); 0.5 = indistinguishable from the real images, lower is better."]
+             f"{seeds_text(protocol['c2st_seed'], protocol['c2st_repeats'])}); 0.5 = indistinguishable from the real images, lower is better."]
     eval_dir = protocol["eval_dir"] or protocol["dataroot"]
     if test.given:
         notes.append(f"Chosen on {eval_dir}, reported on {protocol['test_dir']}: every choice (the best variant, "
@@ -258,9 +259,3 @@ def write_report(out_dir, protocol, variants, flags, weights, runs, records, cos
                               ("Checkpoint chosen per arm on validation", chosen_header, chosen_rows)],
                       svgs=svgs, notes=notes + time_notes + chosen_notes, width=128,
                       tables_first=True)
-
-
-def c2st_seeds(protocol):
-    """The C2ST's seed, or the seeds its repeats average over."""
-    seed, repeats = protocol["c2st_seed"], protocol.get("c2st_repeats", 1)
-    return f"seed {seed}" if repeats == 1 else f"the mean of {repeats} repeats, seeds {seed}-{seed + repeats - 1}"

@@ -24,7 +24,7 @@ from ..data.image_folder import make_dataset
 from ..data.scan import scan_images
 from ..errors import MissingFileError
 from ..inference.loading import load_weights
-from ..metrics.c2st import DEFAULT_FOLDS, needed_per_class
+from ..metrics.c2st import DEFAULT_FOLDS, needed_per_class, seeds_text
 from ..models import speed
 from ..models.generators import define_G
 from ..models.weights import unwrap
@@ -204,7 +204,7 @@ def real_c2st(student, opt, device, eval_log, iteration, log):
         return None
     append_score(eval_log, {"iteration": iteration, "c2st_vs_real_student": scores["student"],
                             "c2st_vs_real_teacher": scores["teacher"], "c2st_repeats": opt.c2st_repeats})
-    seeds = f"; the mean of {opt.c2st_repeats} classifier seeds" if opt.c2st_repeats > 1 else ""
+    seeds = f"; {seeds_text(opt.seed, opt.c2st_repeats)}" if opt.c2st_repeats > 1 else ""
     log(f"against the held-out real images of {opt.real_eval_dir}: C2ST student {scores['student']:.3f}, teacher "
         f"{scores['teacher']:.3f} (difference {scores['student'] - scores['teacher']:+.3f}{seeds})")
     return scores

@@ -69,10 +69,13 @@ class C2STResult:
                 f"{self._seeds()}, {self.seconds:.1f} s on {self.device})")
 
     def _seeds(self):
-        if self.repeats == 1:
-            return f"seed {self.seed}"
         each = ", ".join(f"{a:.3f}" for a in self.per_repeat)
-        return f"mean of {self.repeats} repeats, seeds {self.seed}-{self.seed + self.repeats - 1}: {each}"
+        return seeds_text(self.seed, self.repeats) + (f": {each}" if each else "")
+
+
+def seeds_text(seed, repeats):
+    """'seed S', or the seeds a repeated test averages over."""
+    return f"seed {seed}" if repeats == 1 else f"mean of {repeats} repeats, seeds {seed}-{seed + repeats - 1}"
 
 
 def needed_per_class(folds):
@@ -164,14 +167,14 @@ def interval_and_p(pred, y, seed, n_boot, n_perm):
     permutation p-value (labels shuffled against the fixed predictions) of it being above 0.5.
     pred: (N,) or (repeats, N); the statistic is the mean over the repeats, each resample shared by all."""
     rng = np.random.default_rng(seed)
-    pred, y = np.atleast_2d(np.asarray(pred))[:, None, :], np.asarray(y)
+    pred, y = np.atleast_2d(np.asarray(pred)), np.asarray(y)  # (repeats, N)
     ir, jf = np.flatnonzero(y == 0), np.flatnonzero(y == 1)
     boot = np.concatenate([rng.choice(ir, (n_boot, len(ir))), rng.choice(jf, (n_boot, len(jf)))], axis=1)
-    bas = _balanced_accuracy(np.take(pred[:, 0], boot, axis=1), y[boot]).mean(0)
+    bas = _balanced_accuracy(pred[:, boot], y[boot]).mean(0)
     lo, hi = np.percentile(bas, [2.5, 97.5])
-    observed = _balanced_accuracy(pred[:, 0], y).mean()
+    observed = _balanced_accuracy(pred, y).mean()
     perms = np.argsort(rng.random((n_perm, len(y))), axis=1)
-    null = _balanced_accuracy(pred, y[perms]).mean(0)
+    null = _balanced_accuracy(pred[:, None, :], y[perms]).mean(0)
     p = (1 + np.sum(null >= observed - 1e-12)) / (1 + n_perm)
     return float(lo), float(hi), float(p)
 
