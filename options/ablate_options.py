@@ -52,6 +52,11 @@ class AblateOptions(Options):
                        help="comma list of catalogued variants (see below); official is always included")
         p.add_argument("--variant", action="append", default=[], metavar="NAME=FLAGS",
                        help="a custom variant: training flags (and --decay F), repeatable")
+        p.add_argument("--train", default=None, metavar="VARIANTS",
+                       help="train only the runs of these variants (comma list of the sweep's variant names; "
+                            "default: all); the sweep's other runs are scored when trained (e.g. on another "
+                            "machine, their folders copied into CHECKPOINTS/NAME/runs) and marked incomplete "
+                            "in the report otherwise")
         p.add_argument("--ema_pairs", type=float, default=0.0, metavar="D",
                        help="also score every variant without EMA with --ema_decay D as NAME+ema (free: the average "
                             "never changes training, so the pair shares one run); 0 = off")
@@ -115,6 +120,14 @@ class AblateOptions(Options):
                 self.parser.error(f"variant {v.name} is given twice")
             seen.add(v.name)
         opt.variant_list = variants
+        opt.train_list = None
+        if opt.train is not None:
+            opt.train_list = tuple(n.strip() for n in opt.train.split(",") if n.strip())
+            unknown = [n for n in opt.train_list if n not in seen]
+            if unknown or not opt.train_list:
+                self.parser.error(f"--train {opt.train}: {', '.join(unknown) or 'no variant'} is not one of this "
+                                  f"sweep's variants ({', '.join(v.name for v in variants)}); add it to --variants "
+                                  f"or --variant")
         try:
             opt.seed_list = [int(s) for s in opt.seeds.split(",") if s.strip()]
         except ValueError:

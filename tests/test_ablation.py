@@ -151,13 +151,24 @@ def test_sweep_end_to_end_interrupted_resumed_extended_and_its_page(tmp_path):
     other = subprocess.run(sweep_cmd(root, ck, "--variants", "official", "--c2st_repeats", "2"), cwd=REPO,
                            env=run_env(), capture_output=True, text=True, timeout=900)
     assert other.returncode != 0 and "c2st_repeats: 1, now 2" in other.stderr, other.stderr[-2000:]
+    # extended by a variant at two seeds, training only its runs (--train): seed 2 of the others stays untrained
     out = run_sweep(sweep_cmd(root, ck, "--variants", "official,diffaug_translation",
-                              "--variant", "hinge=--gan_mode hinge"))
-    assert "3 runs: 2 trained, 1 to train" in out and "training gan_mode_hinge_s1" in out
-    assert "training official_s1" not in out and "training diffaug_translation_s1" not in out
+                              "--variant", "hinge=--gan_mode hinge", "--seeds", "1,2", "--train", "hinge"))
+    assert "6 runs: 2 trained, 2 to train, 2 left untrained (not in --train)" in out
+    assert "training gan_mode_hinge_s1" in out and "training gan_mode_hinge_s2" in out
+    assert not re.search(r"training (official|diffaug_translation)_s", out)
+    assert not (ck / "sw" / "runs" / "official_s2").exists()
     assert all(p.stat().st_mtime == t for p, t in stamps.items())
     md = (ck / "sw" / "ablation.md").read_text()
-    assert all(f"| {n} |" in md for n in ("official", "diffaug_translation", "hinge"))
+    rows = {}  # the final-quality table comes first: each variant's first row
+    for line in md.splitlines():
+        if line.startswith("| "):
+            rows.setdefault(line.split("|")[1].strip(), line)
+    assert all(n in rows for n in ("official", "diffaug_translation", "hinge"))
+    assert " *" in rows["official"] and " *" not in rows["hinge"]  # a seed missing / both seeds in
+    bad = subprocess.run(sweep_cmd(root, ck, "--variants", "official", "--train", "hinge"), cwd=REPO,
+                         env=run_env(), capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "--train hinge: hinge is not one of this sweep's variants" in bad.stderr
 
     if CHROMIUM is None:
         pytest.skip(SKIP_REASON)
@@ -171,5 +182,5 @@ def test_sweep_end_to_end_interrupted_resumed_extended_and_its_page(tmp_path):
     assert any("inputs" in h for h in info["headings"]) and any("hinge" in h for h in info["headings"])
     dom = dump_dom(page.as_uri())
     assert len(re.findall(r'<svg[^>]*role="img"', dom)) == 3  # C2ST against steps both ways, and against seconds
-    assert dom.count('class="mean"') == 3 * 3 and dom.count('class="seed"') == 3 * 3 and 'class="ci"' in dom
-    assert [row[0] for row in info["tables"][1][1:]] == ["official"] * 2 + ["diffaug_translation"] * 2 + ["hinge"] * 2
+    assert dom.count('class="mean"') == 3 * 3 and dom.count('class="seed"') == 3 * 4 and 'class="ci"' in dom
+    assert [row[0] for row in info["tables"][1][1:]] == ["official"] * 2 + ["diffaug_translation"] * 2 + ["hinge"] * 4

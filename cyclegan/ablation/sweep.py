@@ -73,6 +73,7 @@ class SweepSettings:
     inception_weights: str | None = None  # KID's Inception weights file (None: torch's hub cache, else no KID)
     budget_s: float | None = None  # the report's "best within T training seconds" line
     test_dir: str | None = None  # the test split: scored beside the validation split, never chosen on
+    train: tuple | None = None  # variants whose runs this sweep trains (None: all); the others are only scored
 
 
 class Sweep:
@@ -125,6 +126,9 @@ class Sweep:
                 "--n_epochs_decay", str(run.n_epochs_decay), "--save_epoch_freq", str(run.save_freq),
                 "--print_freq", str(run.steps_per_epoch * self.describe(run.flags)[0]),
                 *self.s.common, *run.flags, *resume]
+
+    def to_train(self, run):
+        return self.s.train is None or any(n in self.s.train for n, _ in run.variants)
 
     def trained(self, run):
         path = RunFolder(os.path.join(self.runs_dir, run.folder)).state("latest")
@@ -221,10 +225,11 @@ class Sweep:
         return cost
 
     def schedule(self):
-        todo = [r for r in self.runs if not self.trained(r)]
-        self.log(f"{len(self.runs)} runs: {len(self.runs) - len(todo)} trained, {len(todo)} to train; "
-                 f"logs in {self.runs_dir}/<run>.log")
-        unscored = [r for r in self.runs if r not in todo]
+        unscored = [r for r in self.runs if self.trained(r)]
+        todo = [r for r in self.runs if r not in unscored and self.to_train(r)]
+        left = len(self.runs) - len(unscored) - len(todo)
+        self.log(f"{len(self.runs)} runs: {len(unscored)} trained, {len(todo)} to train"
+                 f"{f', {left} left untrained (not in --train)' if left else ''}; logs in {self.runs_dir}/<run>.log")
         running = {}
         stop = {"signal": None}
 

@@ -23,6 +23,7 @@ def main(argv=None):
         c2st_seed=opt.c2st_seed, c2st_repeats=opt.c2st_repeats, samples=opt.samples, parallel=opt.parallel,
         threads=opt.threads,
         cost_steps=opt.cost_steps, device=str(opt.device), report_only=opt.report_only, order=opt.order,
+        train=opt.train_list,
         **vars(TimeSettings.from_opt(opt)))
     try:
         page = Sweep(settings, lambda args: TrainOptions().parse(args), log=lambda m: print(m, flush=True)).run()
