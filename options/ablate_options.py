@@ -12,7 +12,8 @@ from cyclegan.metrics.c2st import DEFAULT_FOLDS, DEFAULT_STEPS
 from cyclegan.errors import UserError
 from cyclegan.metrics.evaluate import DEFAULT_EVAL_MAX
 
-from .base_options import DEFAULT_SEED, Options, add_c2st_repeats_option, add_checkpoints_dir_option, add_device_option
+from .base_options import (DEFAULT_SEED, Options, add_c2st_repeats_option, add_checkpoints_dir_option,
+                          add_device_option, check_lowest)
 
 
 def with_ema_pairs(variants, decay):
@@ -134,9 +135,7 @@ class AblateOptions(Options):
             self.parser.error(f"--seeds {opt.seeds}: give a comma list of integers, e.g. 1,2")
         if not opt.seed_list:
             self.parser.error("--seeds: give at least one seed")
-        for flag in ("steps", "parallel", "threads", "cost_steps", "eval_size"):
-            if getattr(opt, flag) < 1:
-                self.parser.error(f"--{flag} must be at least 1")
+        check_lowest(self.parser, opt, dict.fromkeys(("steps", "parallel", "threads", "cost_steps", "eval_size"), 1))
         if opt.inception_weights is not None and not os.path.isfile(opt.inception_weights):
             self.parser.error(f"--inception_weights {opt.inception_weights}: no such file; give an Inception v3 "
                               f"weights file (see docs/metrics.md) or leave the flag out (KID is then not computed)")

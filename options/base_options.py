@@ -95,6 +95,14 @@ def add_c2st_repeats_option(p, flag="--c2st_repeats"):
     return p
 
 
+def check_lowest(parser, opt, lowest):
+    """Refuse any flag below its lowest value, naming it: lowest = {option name: lowest value}; unset (None) passes."""
+    for name, low in lowest.items():
+        value = getattr(opt, name)
+        if value is not None and value < low:
+            parser.error(f"--{name} must be at least {low}, got {value}")
+
+
 def _at_least_one(text):
     value = int(text)
     if value < 1:

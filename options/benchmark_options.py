@@ -10,7 +10,7 @@ from cyclegan.nst import BACKBONES, STYLE_LOSSES
 from cyclegan.nst.losses import DEFAULT_MMD_SAMPLES
 from cyclegan.nst.optimize import DEFAULT_NUM_ITERS
 
-from .base_options import DEFAULT_SEED, Options, add_device_option, add_seed_option, apply_seed_rule
+from .base_options import DEFAULT_SEED, Options, add_device_option, add_seed_option, apply_seed_rule, check_lowest
 
 CONFIGS = tuple(CONFIG_SETTINGS)  # the training benchmark's configurations (cyclegan/bench/cyclegan.py)
 DEFAULT_SIZES = "256,512"  # the Gatys and fast-NST benchmarks' --sizes
@@ -178,9 +178,7 @@ class InferenceBenchmarkOptions(Options):
                               f"choose from {', '.join(CONFIGS)}")
         if opt.dataroot and not os.path.isdir(opt.dataroot):
             self.parser.error(f"--dataroot {opt.dataroot}: not a folder")
-        for flag in ("size", "images", "rounds", "ngf"):
-            if getattr(opt, flag) < 1:
-                self.parser.error(f"--{flag} must be at least 1, got {getattr(opt, flag)}")
+        check_lowest(self.parser, opt, dict.fromkeys(("size", "images", "rounds", "ngf"), 1))
         if opt.large:
             try:
                 w, h = (int(v) for v in opt.large.lower().split("x"))
@@ -212,9 +210,7 @@ class FastNSTBenchmarkOptions(Options):
 
     def finish(self, opt):
         opt.sizes = parse_sizes(opt.sizes, self.parser)
-        for flag in ("batch", "repeats", "gatys_iters", "gatys_num_iters"):
-            if getattr(opt, flag) < 1:
-                self.parser.error(f"--{flag} must be at least 1, got {getattr(opt, flag)}")
+        check_lowest(self.parser, opt, dict.fromkeys(("batch", "repeats", "gatys_iters", "gatys_num_iters"), 1))
 
 
 class C2STBenchmarkOptions(Options):

@@ -2,7 +2,7 @@
 (cyclegan.webdemo.Limits), so the page, the API and the flags agree."""
 from cyclegan.webdemo import Limits
 
-from .base_options import Options, add_checkpoints_dir_option, add_device_option
+from .base_options import Options, add_checkpoints_dir_option, add_device_option, check_lowest
 
 DEFAULT_PORT = 7860
 LOG_LEVELS = ("warning", "info", "debug")
@@ -50,8 +50,6 @@ class DemoOptions(Options):
         p = self.parser
         if not 1 <= opt.port <= 65535:
             p.error(f"--port {opt.port}: give a port number from 1 to 65535")
-        for flag, low in LOWEST.items():
-            if getattr(opt, flag) < low:
-                p.error(f"--{flag} must be at least {low}, got {getattr(opt, flag)}")
+        check_lowest(p, opt, LOWEST)
         opt.limits = Limits(**{name: getattr(opt, name) for name, _, _ in LIMIT_FLAGS})
         return opt

@@ -8,7 +8,7 @@ from cyclegan.models.generators import GENERATORS
 from cyclegan.runs.layout import RunFolder
 
 from .base_options import (Options, add_c2st_repeats_option, add_checkpoints_dir_option, add_device_option,
-                           add_seed_option, apply_seed_rule)
+                          add_seed_option, apply_seed_rule, check_lowest)
 
 PHASE = "distill"  # CHECKPOINTS_DIR/NAME/distill_opt.{txt,json}
 DEFAULT_STUDENT = "mobile_resnet_9blocks"
@@ -101,22 +101,15 @@ class DistillOptions(Options):
         if opt.reuse_targets > 1 and opt.lambda_feat > 0:
             p.error(f"--lambda_feat needs the teacher's activations of every batch, which --reuse_targets "
                     f"{opt.reuse_targets} does not keep: drop --reuse_targets or give --reuse_targets 1")
-        for flag, value, low in (("--n_iters", opt.n_iters, 1), ("--crop_size", opt.crop_size, 16),
-                                 ("--load_size", opt.load_size, opt.crop_size),
-                                 ("--batch_size", opt.batch_size, 1), ("--reuse_targets", opt.reuse_targets, 1),
-                                 ("--ngf", opt.ngf, 1), ("--ndf", opt.ndf, 1),
-                                 ("--print_freq", opt.print_freq, 1), ("--save_freq", opt.save_freq, 1),
-                                 ("--eval_freq", opt.eval_freq, 0), ("--eval_images", opt.eval_images, 1)):
-            if value < low:
-                p.error(f"{flag} must be at least {low}, got {value}")
+        check_lowest(p, opt, {"n_iters": 1, "crop_size": 16, "load_size": opt.crop_size, "batch_size": 1,
+                              "reuse_targets": 1, "ngf": 1, "ndf": 1, "print_freq": 1, "save_freq": 1, "eval_freq": 0,
+                              "eval_images": 1})
         if opt.crop_size % 4 or opt.load_size % 4:
             p.error(f"--crop_size and --load_size must be multiples of 4 (two stride-2 downsamplings), got "
                     f"{opt.crop_size} and {opt.load_size}")
         if opt.lr <= 0:
             p.error(f"--lr must be positive, got {opt.lr}")
-        for flag in ("lambda_perc", "lambda_feat", "lambda_gan"):
-            if getattr(opt, flag) < 0:
-                p.error(f"--{flag} must be 0 or positive, got {getattr(opt, flag)}")
+        check_lowest(p, opt, dict.fromkeys(("lambda_perc", "lambda_feat", "lambda_gan"), 0))
         if not os.path.isdir(opt.dataroot):
             p.error(f"--dataroot {opt.dataroot}: not a folder")
         train_dir = os.path.join(opt.dataroot, f"train{opt.domain}")

@@ -10,7 +10,8 @@ from cyclegan.models.temporal import TEMPORAL_HELP
 from cyclegan.nst.fast import FAST_NST_TV_WEIGHT
 from cyclegan.runs.layout import RunFolder
 
-from .base_options import Options, add_checkpoints_dir_option, add_device_option, add_seed_option, apply_seed_rule
+from .base_options import (Options, add_checkpoints_dir_option, add_device_option, add_seed_option, apply_seed_rule,
+                          check_lowest)
 from .gatys_options import add_loss_options, add_weights_options, check_layer_options
 
 PHASE = "fast_nst_train"  # CHECKPOINTS_DIR/NAME/fast_nst_train_opt.{txt,json}
@@ -79,12 +80,8 @@ class FastNSTOptions(Options):
             opt.output = opt.output or os.path.join("./results", f"fast_nst_{opt.name}")
             return opt
         check_layer_options(opt, p)
-        for flag, value, low in (("--num_iters", opt.num_iters, 1), ("--image_size", opt.image_size, 16),
-                                 ("--batch_size", opt.batch_size, 1), ("--ngf", opt.ngf, 1), ("--n_res", opt.n_res, 0),
-                                 ("--print_freq", opt.print_freq, 1), ("--save_freq", opt.save_freq, 1),
-                                 ("--num_samples", opt.num_samples, 0)):
-            if value < low:
-                p.error(f"{flag} must be at least {low}, got {value}")
+        check_lowest(p, opt, {"num_iters": 1, "image_size": 16, "batch_size": 1, "ngf": 1, "n_res": 0,
+                              "print_freq": 1, "save_freq": 1, "num_samples": 0})
         if opt.lambda_temporal < 0:
             p.error(f"--lambda_temporal must be 0 (off) or positive, got {opt.lambda_temporal}")
         if opt.lr <= 0 or opt.style_scale <= 0:

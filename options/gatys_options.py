@@ -8,7 +8,7 @@ from cyclegan.nst import BACKBONES, DEFAULT_TV_WEIGHT, INITS, OPTIMIZERS, POOLIN
 from cyclegan.nst.optimize import DEFAULT_NUM_ITERS
 from cyclegan.nst.run import DEFAULT_IMAGE_SIZE
 
-from .base_options import Options, add_device_option, add_seed_option, apply_seed_rule
+from .base_options import Options, add_device_option, add_seed_option, apply_seed_rule, check_lowest
 
 
 def add_loss_options(p):
@@ -123,10 +123,7 @@ def check_gatys_options(opt, parser):
                          f"give one per image")
         if any(w < 0 for w in opt.style_blend) or sum(opt.style_blend) <= 0:
             parser.error("--style_blend weights must be non-negative with a positive sum")
-    for flag, value, low in (("--num_iters", opt.num_iters, 1), ("--image_size", opt.image_size, 16),
-                             ("--save_every", opt.save_every, 0)):
-        if value < low:
-            parser.error(f"{flag} must be at least {low}, got {value}")
+    check_lowest(parser, opt, {"num_iters": 1, "image_size": 16, "save_every": 0})
     if opt.style_scale <= 0:
         parser.error(f"--style_scale must be positive, got {opt.style_scale}")
     if opt.lr is not None and opt.lr <= 0:

@@ -5,8 +5,8 @@ import os
 
 from cyclegan.media import FORMATS
 
-from .base_options import (Options, add_inference_speed_options, add_load_options, add_seed_option,
-                           apply_seed_rule)
+from .base_options import (Options, add_inference_speed_options, add_load_options, add_seed_option, apply_seed_rule,
+                          check_lowest)
 from .fast_nst_options import add_run_options
 from .gatys_options import add_loss_options, add_weights_options, check_layer_options
 
@@ -64,10 +64,7 @@ class VideoOptions(Options):
             if not os.path.exists(opt.style):
                 p.error(f"--style {opt.style}: no such image file or folder")
             check_layer_options(opt, p)
-        for flag, value, low in (("--max_size", opt.max_size, 16), ("--batch_size", opt.batch_size, 1),
-                                 ("--num_iters", opt.num_iters, 1), ("--warp_every", opt.warp_every, 1)):
-            if value is not None and value < low:
-                p.error(f"{flag} must be at least {low}, got {value}")
+        check_lowest(p, opt, {"max_size": 16, "batch_size": 1, "num_iters": 1, "warp_every": 1})
         if opt.batch_size is None:
             opt.batch_size = 8 if opt.device.type == "cuda" else 1
         if opt.output is None:
