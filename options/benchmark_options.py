@@ -232,8 +232,7 @@ class C2STBenchmarkOptions(Options):
     def finish(self, opt):
         if not all(os.path.isdir(os.path.join(opt.dataroot, side)) for side in ("trainA", "trainB")):
             self.parser.error(f"--dataroot {opt.dataroot}: needs trainA/ and trainB/ subfolders of images")
-        if opt.seeds < 1:
-            self.parser.error(f"--seeds must be at least 1, got {opt.seeds}")
+        check_lowest(self.parser, opt, {"seeds": 1})
 
 
 class DemoLoadBenchmarkOptions(Options):
@@ -256,5 +255,4 @@ class DemoLoadBenchmarkOptions(Options):
     def finish(self, opt):
         if not os.path.isfile(opt.image):
             self.parser.error(f"--image {opt.image}: no such file")
-        if opt.requests < 1 or opt.clients < 1 or opt.bad_every < 0:
-            self.parser.error("--requests and --clients must be at least 1, --bad_every at least 0")
+        check_lowest(self.parser, opt, {"requests": 1, "clients": 1, "bad_every": 0})

@@ -1,7 +1,8 @@
 """Options of the C2ST command (`python -m cyclegan.c2st REAL_DIR FAKE_DIR`): can a small CNN tell the folders apart?"""
 from cyclegan.metrics.c2st import DEFAULT_FOLDS, DEFAULT_STEPS
 
-from .base_options import Options, add_c2st_repeats_option, add_device_option, add_seed_option, apply_seed_rule
+from .base_options import (Options, add_c2st_repeats_option, add_device_option, add_seed_option, apply_seed_rule,
+                           check_lowest)
 
 
 class C2STOptions(Options):
@@ -24,6 +25,5 @@ class C2STOptions(Options):
         return p
 
     def finish(self, opt):
-        if opt.folds < 2:
-            self.parser.error(f"--folds must be at least 2, got {opt.folds}")
+        check_lowest(self.parser, opt, {"folds": 2})
         apply_seed_rule(opt)

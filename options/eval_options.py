@@ -8,7 +8,7 @@ from cyclegan.models.saved_arch import arch_hint
 from cyclegan.runs.layout import RunFolder
 
 from .base_options import (Options, add_c2st_repeats_option, add_checkpoints_dir_option, add_device_option,
-                           add_raw_weights_option, add_seed_option, apply_seed_rule)
+                           add_raw_weights_option, add_seed_option, apply_seed_rule, check_lowest)
 
 
 class EvalOptions(Options):
@@ -43,8 +43,7 @@ class EvalOptions(Options):
         opt.run_dir = os.path.join(opt.checkpoints_dir, opt.name)
         if not os.path.isdir(opt.run_dir):
             self.parser.error(f"--name {opt.name}: no run folder {opt.run_dir} (check --checkpoints_dir)")
-        if opt.folds < 2:
-            self.parser.error(f"--folds must be at least 2, got {opt.folds}")
+        check_lowest(self.parser, opt, {"folds": 2})
         saved = RunFolder(opt.run_dir).options() or {}
         opt.arch = arch_hint(saved)  # a CUT run's --normG as its norm
         opt.image_size = opt.image_size or saved.get("crop_size", 256)

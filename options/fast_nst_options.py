@@ -75,8 +75,7 @@ class FastNSTOptions(Options):
     def finish(self, opt):
         p = self.parser
         if opt.command == "stylize":
-            if opt.image_size is not None and opt.image_size < 16:
-                p.error(f"--image_size must be at least 16, got {opt.image_size}")
+            check_lowest(p, opt, {"image_size": 16})
             opt.output = opt.output or os.path.join("./results", f"fast_nst_{opt.name}")
             return opt
         check_layer_options(opt, p)

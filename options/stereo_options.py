@@ -3,7 +3,7 @@ fast-NST or CycleGAN run so the two eyes agree (cyclegan/media/stereo.py)."""
 import argparse
 import os
 
-from .base_options import Options, add_device_option, add_load_options
+from .base_options import Options, add_device_option, add_load_options, check_lowest
 from .fast_nst_options import add_run_options
 
 METHODS = ("fast_nst", "cyclegan")
@@ -48,7 +48,6 @@ class StereoOptions(Options):
             p.error(f"--num_disparities must be a positive multiple of 16, got {opt.num_disparities}")
         if opt.block_size < 1 or opt.block_size % 2 == 0:
             p.error(f"--block_size must be odd and positive, got {opt.block_size}")
-        if opt.max_size is not None and opt.max_size < 16:
-            p.error(f"--max_size must be at least 16, got {opt.max_size}")
+        check_lowest(p, opt, {"max_size": 16})
         opt.output = opt.output or os.path.join("./results/stereo", opt.name)
         return opt
