@@ -281,3 +281,13 @@ def test_final_scores_against_real_images_and_the_run_page(setup):
     for name in ("heldout0_input.png", "heldout0_teacher.png", "iter0000005_heldout0.png", "iter0000005_heldout3.png"):
         assert (web / "images" / name).is_file(), name
     assert "iter0000005_heldout0.png" in page
+
+
+def test_resuming_a_one_net_run_without_a_checkpoint_is_one_clear_error(tmp_path):
+    """The loops' own guard (cyclegan-distill's options catch it earlier; the Python API reaches this)."""
+    from cyclegan.errors import MissingFileError
+    from cyclegan.runs.checkpoint import OneNetRun, resume_required
+    net = define_G(3, 3, 4, "mobile_resnet_3blocks", "instance")
+    run = OneNetRun(str(tmp_path), "G", net, torch.optim.Adam(net.parameters()))
+    with pytest.raises(MissingFileError, match=f"--continue_train: no checkpoint in {tmp_path} to resume from"):
+        resume_required(run, str(tmp_path), log=print)

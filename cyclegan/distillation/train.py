@@ -81,11 +81,7 @@ def _train(opt, opt_dict, save_dir, log, on_ready, on_saved):
     run = checkpoint.OneNetRun(save_dir, "G", student, torch.optim.Adam(params, lr=opt.lr, betas=(0.5, 0.999)), extra)
     counters = {"iteration": 0, "seconds": 0.0, "history": {k: [] for k in ("iter",) + names}}
     if opt.continue_train:
-        loaded, path = checkpoint.resume(run, save_dir)
-        if loaded is None:
-            raise MissingFileError(f"--continue_train: no checkpoint in {save_dir} to resume from")
-        counters = loaded
-        log(f"resumed from {path} at iteration {counters['iteration']}")
+        counters = checkpoint.resume_required(run, save_dir, log)
     sampler = CropSampler(photos, opt.load_size, opt.crop_size, opt.batch_size, opt.seed)
     pairs = TargetBatches(sampler, lambda x: teacher_output(teacher, x), device, opt.reuse_targets)
     heldout = HeldOut(opt.eval_dir, opt.load_size, teacher, device, opt.eval_images) if opt.eval_dir else None

@@ -95,11 +95,7 @@ def _train(opt, opt_dict, save_dir, log, on_ready, report):
     losses = LOSSES + (("temporal",) if lam_t > 0 else ())
     counters = {"iteration": 0, "history": {k: [] for k in ("iter",) + losses}}
     if opt.continue_train:
-        loaded, path = checkpoint.resume(run, save_dir)
-        if loaded is None:
-            raise MissingFileError(f"--continue_train: no checkpoint in {save_dir} to resume from")
-        counters = loaded
-        log(f"resumed from {path} at iteration {counters['iteration']}")
+        counters = checkpoint.resume_required(run, save_dir, log)
     sampler = PhotoSampler(photos, opt.image_size, opt.batch_size, opt.seed)
     samples = [load_image(p, opt.image_size) for p in photos[:opt.num_samples]]
     log(f"fast NST: {len(photos)} photos, {len(styles)} style image(s), {opt.backbone}/{opt.style_loss}, "

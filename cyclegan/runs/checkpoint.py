@@ -19,7 +19,7 @@ import shutil
 import numpy as np
 import torch
 
-from ..errors import UserError
+from ..errors import MissingFileError, UserError
 from ..io import CheckpointError, DiskError, atomic_copy, load_checked, safe_load, save_checked
 from .layout import RunFolder
 
@@ -235,6 +235,16 @@ def resume(model, save_dir, resume_from=None):
     if errors:
         raise CheckpointError("no usable full-state checkpoint in " + save_dir + ": " + " | ".join(errors))
     return None, None
+
+
+def resume_required(model, save_dir, log=print):
+    """--continue_train of a one-net run (distillation, fast NST): the counters of its newest full state, or an
+    error saying there is none."""
+    counters, path = resume(model, save_dir)
+    if counters is None:
+        raise MissingFileError(f"--continue_train: no checkpoint in {save_dir} to resume from")
+    log(f"resumed from {path} at iteration {counters['iteration']}")
+    return counters
 
 
 def label_of(path):
