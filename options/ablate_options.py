@@ -13,7 +13,7 @@ from cyclegan.errors import UserError
 from cyclegan.metrics.evaluate import DEFAULT_EVAL_MAX
 
 from .base_options import (DEFAULT_SEED, Options, add_c2st_repeats_option, add_checkpoints_dir_option,
-                          add_device_option, check_lowest)
+                           add_device_option, check_lowest)
 
 
 def with_ema_pairs(variants, decay):

@@ -8,7 +8,7 @@ from cyclegan.models.generators import GENERATORS
 from cyclegan.runs.layout import RunFolder
 
 from .base_options import (Options, add_c2st_repeats_option, add_checkpoints_dir_option, add_device_option,
-                          add_seed_option, apply_seed_rule, check_lowest)
+                           add_seed_option, apply_seed_rule, check_lowest)
 
 PHASE = "distill"  # CHECKPOINTS_DIR/NAME/distill_opt.{txt,json}
 DEFAULT_STUDENT = "mobile_resnet_9blocks"

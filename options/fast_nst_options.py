@@ -11,7 +11,7 @@ from cyclegan.nst.fast import FAST_NST_TV_WEIGHT
 from cyclegan.runs.layout import RunFolder
 
 from .base_options import (Options, add_checkpoints_dir_option, add_device_option, add_seed_option, apply_seed_rule,
-                          check_lowest)
+                           check_lowest)
 from .gatys_options import add_loss_options, add_weights_options, check_layer_options
 
 PHASE = "fast_nst_train"  # CHECKPOINTS_DIR/NAME/fast_nst_train_opt.{txt,json}

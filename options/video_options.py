@@ -6,7 +6,7 @@ import os
 from cyclegan.media import FORMATS
 
 from .base_options import (Options, add_inference_speed_options, add_load_options, add_seed_option, apply_seed_rule,
-                          check_lowest)
+                           check_lowest)
 from .fast_nst_options import add_run_options
 from .gatys_options import add_loss_options, add_weights_options, check_layer_options
 
