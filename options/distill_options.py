@@ -52,8 +52,12 @@ class DistillOptions(Options):
         p.add_argument("--crop_size", type=int, default=128, help="square training crops, in pixels")
         p.add_argument("--batch_size", type=int, default=4, help="crops per iteration")
         p.add_argument("--n_iters", type=int, default=3000,
-                       help="training iterations (3,000 with each target reused 4x came as close to a trained "
-                            "teacher as 2,400 with fresh targets, in half the time or less; docs/distill.md)")
+                       help="training iterations at the starting rate (3,000 with each target reused 4x came as "
+                            "close to a trained teacher as 2,400 with fresh targets, in half the time or less; "
+                            "docs/distill.md)")
+        p.add_argument("--n_iters_decay", type=int, default=0,
+                       help="iterations after --n_iters over which the rate falls linearly to zero, as CycleGAN's "
+                            "--n_epochs_decay (0: a constant rate)")
         p.add_argument("--reuse_targets", type=int, default=None, metavar="R",
                        help=f"R: iterations each teacher translation trains, so the teacher translates batch_size "
                             f"/ R fresh crops per iteration (its forward is most of an iteration on CPUs, above all "
@@ -101,7 +105,7 @@ class DistillOptions(Options):
         if opt.reuse_targets > 1 and opt.lambda_feat > 0:
             p.error(f"--lambda_feat needs the teacher's activations of every batch, which --reuse_targets "
                     f"{opt.reuse_targets} does not keep: drop --reuse_targets or give --reuse_targets 1")
-        check_lowest(p, opt, {"n_iters": 1, "crop_size": 16, "load_size": opt.crop_size, "batch_size": 1,
+        check_lowest(p, opt, {"n_iters": 1, "n_iters_decay": 0, "crop_size": 16, "load_size": opt.crop_size, "batch_size": 1,
                               "reuse_targets": 1, "ngf": 1, "ndf": 1, "print_freq": 1, "save_freq": 1, "eval_freq": 0,
                               "eval_images": 1})
         if opt.crop_size % 4 or opt.load_size % 4:

@@ -2,8 +2,10 @@
 translates one pool of POOL_BATCHES x batch_size fresh crops per chunk of POOL_BATCHES x R iterations, each crop
 trains exactly R times in its chunk, a fresh sampler inside a chunk (a resume) gives the same pairs, and R = 1 is
 the teacher on each iteration's own crops; end to end, a run with R = 2 stopped inside a chunk resumes bitwise
-and keeps its R."""
+and keeps its R. The rate under --n_iters_decay follows the official linear rule and resumes bitwise inside the
+decay."""
 import contextlib
+import importlib
 import io
 import json
 
@@ -13,8 +15,11 @@ import torch
 from conftest import make_images
 from cyclegan.cli import distill as distill_cli
 from cyclegan.distillation.targets import POOL_BATCHES, CropSampler, TargetBatches
-from cyclegan.io import atomic_save
+from cyclegan.io import atomic_save, load_checked
 from cyclegan.models.generators import define_G
+from cyclegan.models.schedulers import get_scheduler, linear_factor
+
+distill_train = importlib.import_module("cyclegan.distillation.train")  # the package exports its train() by that name
 
 
 class CountingTeacher:
@@ -108,3 +113,63 @@ def test_the_feature_term_takes_fresh_targets_and_refuses_reused_ones(tmp_path):
     with pytest.raises(SystemExit) as e, contextlib.redirect_stderr(io.StringIO()) as err:
         DistillOptions().parse([*base, "--lambda_feat", "0.1", "--reuse_targets", "2"])
     assert e.value.code == 2 and "--lambda_feat needs the teacher's activations" in err.getvalue()
+
+
+def test_linear_factor_is_the_official_epoch_rule():
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    sched = get_scheduler(opt, "linear", epoch_count=1, n_epochs=3, n_epochs_decay=4)
+    for epoch in range(1, 8):  # the rate in force during each epoch, as the official loop reads it
+        assert opt.param_groups[0]["lr"] == pytest.approx(linear_factor(epoch, 3, 4))
+        opt.step()
+        sched.step()
+    assert [linear_factor(k, 3, 4) for k in (3, 4, 7)] == [1.0, 0.8, pytest.approx(0.2)]
+
+
+class StopAt:
+    """A stand-in for runs.guards.StopSignal: asks the loop to stop at iteration `at`, as SIGINT would."""
+
+    def __init__(self, at):
+        self.at, self.seen = at, 0
+
+    def __call__(self):
+        return self
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    @property
+    def requested(self):  # read after each iteration's step, and again to log the stop
+        self.seen += 1
+        return "a test" if self.seen >= self.at else None
+
+
+@pytest.mark.slow  # two small distillations end to end
+def test_a_decaying_rate_ends_near_zero_and_resumes_inside_the_decay_bitwise(tmp_path, monkeypatch):
+    make_images(tmp_path / "data" / "trainB", 5, seed=1)
+    torch.manual_seed(0)
+    teacher = tmp_path / "teacher.pth"
+    atomic_save(define_G(3, 3, 8, "resnet_6blocks", "instance").state_dict(), teacher)
+    common = ["--teacher", teacher, "--dataroot", tmp_path / "data", "--checkpoints_dir", tmp_path / "ck",
+              "--load_size", "36", "--crop_size", "32", "--ngf", "4", "--batch_size", "2", "--print_freq", "4",
+              "--save_freq", "100", "--amp", "none", "--device", "cpu", "--lr", "1e-3", "--n_iters", 6,
+              "--n_iters_decay", 9]
+    code, out, err = run_distill(*common, "--name", "whole")
+    assert code == 0, out + err
+    assert "iteration 15/15" in out
+    state = load_checked(tmp_path / "ck" / "whole" / "latest_state.pth")
+    assert state["optimizers"]["G"]["param_groups"][0]["lr"] == pytest.approx(1e-3 / 10)  # the last of the 9
+    monkeypatch.setattr(distill_train, "StopSignal", StopAt(10))  # stopped 4 iterations into the decay
+    code, out, err = run_distill(*common, "--name", "split")
+    assert code == 0 and "stopped by a test at iteration 10" in out, out + err
+    monkeypatch.undo()
+    code, out, err = run_distill(*common, "--name", "split", "--continue_train")
+    assert code == 0 and "at iteration 10" in out, out + err
+    a = torch.load(tmp_path / "ck" / "whole" / "latest_net_G.pth", weights_only=True)
+    b = torch.load(tmp_path / "ck" / "split" / "latest_net_G.pth", weights_only=True)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    with pytest.raises(SystemExit) as e, contextlib.redirect_stderr(io.StringIO()) as err:
+        distill_cli.main([str(a) for a in (*common, "--name", "other", "--n_iters_decay", "-1")])
+    assert e.value.code == 2 and "--n_iters_decay must be at least 0" in err.getvalue()

@@ -5,9 +5,9 @@ translations of them (targets.py: a pure function of seed and iteration; the tea
 cyclegan.load runs it, bf16 weights on CPUs with native bf16; with --reuse_targets R each translation serves R
 iterations) -> the student's translation (float32 on CPUs) -> L1 [+ lambda_perc * VGG perceptual] between the two [+
 lambda_feat * the mapped activations' MSE (features.py)] [+ lambda_gan * the lsgan term of a discriminator on the
-teacher's domain (adversary.py)] -> Adam [-> the discriminator's step]. Every print_freq: a progress line with the
-ETA. Every eval_freq (and at iterations 0 and the last): the student against the teacher on held-out images
-(heldout.py), appended to distill_eval.jsonl. At the end, a C2ST of the student's held-out outputs against the
+teacher's domain (adversary.py)] -> Adam [-> the discriminator's step], at a rate constant for n_iters iterations,
+then falling linearly to zero over n_iters_decay more. Every print_freq: a progress line with the ETA. Every
+eval_freq (and at iterations 0 and the last): the student against the teacher on held-out images (heldout.py), appended to distill_eval.jsonl. At the end, a C2ST of the student's held-out outputs against the
 teacher's and, with held-out real images of the teacher's output domain (--real_eval_dir), the C2ST of the student's
 and of the teacher's held-out translations against them. Every save_freq, at the end and on SIGINT/SIGTERM: the full
 state through runs.checkpoint (student, optimiser, RNG, counters, options) and latest_net_G.pth, which
@@ -27,6 +27,7 @@ from ..inference.loading import load_weights
 from ..metrics.c2st import DEFAULT_FOLDS, needed_per_class, seeds_text
 from ..models import speed
 from ..models.generators import define_G
+from ..models.schedulers import linear_factor
 from ..models.weights import unwrap
 from ..perf import resolve_device
 from ..runs import checkpoint, run_folder
@@ -118,12 +119,17 @@ def _train(opt, opt_dict, save_dir, log, on_ready, on_saved):
 
     if on_ready is not None:
         on_ready()
-    start_iter = counters["iteration"]
+    start_iter, last = counters["iteration"], opt.n_iters + opt.n_iters_decay
+    optimizers = [run.optimizer] + ([adversary.optimizer] if adversary else [])
     if heldout and start_iter == 0:
         evaluate(0)  # the untrained student: the baseline the later scores are read against
     with StopSignal() as stop:
-        for it in range(start_iter + 1, opt.n_iters + 1):
+        for it in range(start_iter + 1, last + 1):
             t0 = time.time()
+            factor = linear_factor(it, opt.n_iters, opt.n_iters_decay)  # a function of the iteration: resumes exactly
+            for optimizer in optimizers:
+                for group in optimizer.param_groups:
+                    group["lr"] = opt.lr * factor
             x, target = pairs.pair(it)
             with student_cast():
                 out = student(x)
@@ -143,17 +149,17 @@ def _train(opt, opt_dict, save_dir, log, on_ready, on_saved):
             parts = {k: v.detach() for k, v in parts.items()}
             guard.observe_values([parts[k] for k in names], it)
             counters["iteration"] = it
-            if it % opt.print_freq == 0 or it == opt.n_iters:  # the only host syncs of the loop
+            if it % opt.print_freq == 0 or it == last:  # the only host syncs of the loop
                 values = {k: float(v) for k, v in parts.items()}
                 counters["history"]["iter"].append(it)
                 for k in names:
                     counters["history"][k].append(values[k])
                 rate = (it - start_iter) / max(time.time() - started, 1e-9)
-                log(f"iteration {it}/{opt.n_iters}: " + ", ".join(f"{k} {v:.4f}" for k, v in values.items())
-                    + f"; {rate:.2f} it/s, {time.time() - t0:.2f} s this one, ETA {_eta((opt.n_iters - it) / rate)}")
-            if heldout and ((opt.eval_freq and it % opt.eval_freq == 0) or it == opt.n_iters):
+                log(f"iteration {it}/{last}: " + ", ".join(f"{k} {v:.4f}" for k, v in values.items())
+                    + f"; {rate:.2f} it/s, {time.time() - t0:.2f} s this one, ETA {_eta((last - it) / rate)}")
+            if heldout and ((opt.eval_freq and it % opt.eval_freq == 0) or it == last):
                 evaluate(it)
-            if it % opt.save_freq == 0 and it < opt.n_iters:  # the end and a stop: saved below
+            if it % opt.save_freq == 0 and it < last:  # the end and a stop: saved below
                 save()
             if stop.requested:
                 log(f"stopped by {stop.requested} at iteration {it}; resume with --continue_train")

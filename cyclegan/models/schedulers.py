@@ -4,6 +4,12 @@ from torch.optim import lr_scheduler
 LR_POLICIES = ("linear", "step", "plateau", "cosine")
 
 
+def linear_factor(step, n_constant, n_decay):
+    """The official linear rule: the rate's factor for step `step` (1-based epoch, or iteration), 1 for the first
+    n_constant steps, then falling by 1 / (n_decay + 1) a step (the last of the n_decay steps keeps 1 / (n_decay + 1))."""
+    return 1.0 - max(0, step - n_constant) / float(n_decay + 1)
+
+
 def get_scheduler(optimizer, lr_policy, epoch_count=1, n_epochs=100, n_epochs_decay=100, lr_decay_iters=50):
     """Return the scheduler; it is stepped once per epoch, after the optimizer steps of that epoch.
 
@@ -12,7 +18,7 @@ def get_scheduler(optimizer, lr_policy, epoch_count=1, n_epochs=100, n_epochs_de
     """
     if lr_policy == "linear":
         def rule(k):
-            return 1.0 - max(0, k + epoch_count - n_epochs) / float(n_epochs_decay + 1)
+            return linear_factor(k + epoch_count, n_epochs, n_epochs_decay)
         return lr_scheduler.LambdaLR(optimizer, lr_lambda=rule)
     if lr_policy == "step":
         return lr_scheduler.StepLR(optimizer, step_size=lr_decay_iters, gamma=0.1)
