@@ -79,14 +79,20 @@ def run_distill(*argv):
     return code, out.getvalue(), err.getvalue()
 
 
-def test_a_run_reusing_targets_resumes_inside_a_chunk_bitwise_and_keeps_its_reuse(tmp_path):
+def tiny_run(tmp_path):
+    """cyclegan-distill's flags for a tiny run: 5 photos, a random resnet_6blocks teacher saved here, an ngf 4
+    student on 32 px crops, in tmp_path/ck."""
     make_images(tmp_path / "data" / "trainB", 5, seed=1)
     torch.manual_seed(0)
     teacher = tmp_path / "teacher.pth"
     atomic_save(define_G(3, 3, 8, "resnet_6blocks", "instance").state_dict(), teacher)
-    common = ["--teacher", teacher, "--dataroot", tmp_path / "data", "--checkpoints_dir", tmp_path / "ck",
-              "--load_size", "36", "--crop_size", "32", "--ngf", "4", "--batch_size", "2", "--print_freq", "4",
-              "--save_freq", "100", "--amp", "none", "--device", "cpu"]
+    return ["--teacher", teacher, "--dataroot", tmp_path / "data", "--checkpoints_dir", tmp_path / "ck",
+            "--load_size", "36", "--crop_size", "32", "--ngf", "4", "--batch_size", "2", "--print_freq", "4",
+            "--save_freq", "100", "--amp", "none", "--device", "cpu"]
+
+
+def test_a_run_reusing_targets_resumes_inside_a_chunk_bitwise_and_keeps_its_reuse(tmp_path):
+    common = tiny_run(tmp_path)
     code, out, err = run_distill(*common, "--name", "whole", "--n_iters", 12, "--reuse_targets", 2)
     assert code == 0, out + err
     assert "each teacher translation used 2x" in out
@@ -148,14 +154,7 @@ class StopAt:
 
 @pytest.mark.slow  # two small distillations end to end
 def test_a_decaying_rate_ends_near_zero_and_resumes_inside_the_decay_bitwise(tmp_path, monkeypatch):
-    make_images(tmp_path / "data" / "trainB", 5, seed=1)
-    torch.manual_seed(0)
-    teacher = tmp_path / "teacher.pth"
-    atomic_save(define_G(3, 3, 8, "resnet_6blocks", "instance").state_dict(), teacher)
-    common = ["--teacher", teacher, "--dataroot", tmp_path / "data", "--checkpoints_dir", tmp_path / "ck",
-              "--load_size", "36", "--crop_size", "32", "--ngf", "4", "--batch_size", "2", "--print_freq", "4",
-              "--save_freq", "100", "--amp", "none", "--device", "cpu", "--lr", "1e-3", "--n_iters", 6,
-              "--n_iters_decay", 9]
+    common = tiny_run(tmp_path) + ["--lr", "1e-3", "--n_iters", 6, "--n_iters_decay", 9]
     code, out, err = run_distill(*common, "--name", "whole")
     assert code == 0, out + err
     assert "iteration 15/15" in out
