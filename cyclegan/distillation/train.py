@@ -8,7 +8,8 @@ lambda_feat * the mapped activations' MSE (features.py)] [+ lambda_gan * the lsg
 teacher's domain (adversary.py)] -> Adam [-> the discriminator's step], at a rate constant for n_iters iterations,
 then falling linearly to zero over n_iters_decay more. Every print_freq: a progress line with the ETA. Every
 eval_freq (and at iterations 0 and the last): the student against the teacher on held-out images (heldout.py),
-appended to distill_eval.jsonl. At the end, a C2ST of the student's held-out outputs against the teacher's and, with held-out real images of the teacher's output domain (--real_eval_dir), the C2ST of the student's
+appended to distill_eval.jsonl. At the end, a C2ST of the student's held-out outputs against the teacher's and,
+with held-out real images of the teacher's output domain (--real_eval_dir), the C2ST of the student's
 and of the teacher's held-out translations against them. Every save_freq, at the end and on SIGINT/SIGTERM: the full
 state through runs.checkpoint (student, optimiser, RNG, counters, options) and latest_net_G.pth, which
 cyclegan.load, cyclegan-test, cyclegan-video and cyclegan-export take like any generator. --continue_train resumes
