@@ -6,8 +6,7 @@ LR_POLICIES = ("linear", "step", "plateau", "cosine")
 
 def linear_factor(step, n_constant, n_decay):
     """The official linear rule: the rate's factor for step `step` (1-based epoch, or iteration), 1 for the first
-    n_constant steps, then falling by 1 / (n_decay + 1) a step (the last of the n_decay steps keeps 1 / (n_decay +
-    1))."""
+    n_constant steps, then falling by 1 / (n_decay + 1) a step, so the last of the n_decay steps keeps that much."""
     return 1.0 - max(0, step - n_constant) / float(n_decay + 1)
 
 
