@@ -119,3 +119,28 @@ def test_translator_compiles_outside_the_timing(tmp_path, eager_compile, one_thr
     (y1, c1), (y2, c2) = plain.with_cycle(photo), comp.with_cycle(photo)
     assert torch.allclose(y1, y2, atol=1e-6) and c1 == pytest.approx(c2, rel=1e-5)
     assert comp.compile_seconds == first  # no second compilation for the same shape
+
+
+@pytest.mark.parametrize("amp", ["none", "bf16"])
+def test_pixels_compile_the_conversions_with_the_net(tmp_path, eager_compile, one_thread, amp):
+    """Translator.pixels (video's path): uint8 frames in and out. Compiled, frames that need no padding run through
+    one PixelNet with the conversions inside (the same values as the float path: eager here, op by op the same);
+    frames that need padding, and uncompiled translators, take the float path. The pixel net's compile time
+    counts in compile_seconds."""
+    from cyclegan.inference import load
+    from cyclegan.inference.compiled import PixelNet
+    torch.manual_seed(0)
+    torch.save(define_G(3, 3, 4, "resnet_6blocks", "instance", False).state_dict(), tmp_path / "latest_net_G.pth")
+    plain = load(tmp_path, device="cpu", compile=False, amp=amp)
+    comp = load(tmp_path, device="cpu", compile=True, amp=amp)
+    frames = (torch.rand(2, 32, 48, 3) * 255).to(torch.uint8)
+    floats = plain.translate(frames.permute(0, 3, 1, 2).float() / 255)
+    expected = (floats * 255 + 0.5).clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
+    got, uncompiled = comp.pixels(frames.numpy()), plain.pixels(frames)
+    assert isinstance(unwrap(comp._pixel_net), PixelNet) and comp.compile_seconds > 0 and plain._pixel_net is None
+    assert got.dtype == torch.uint8 and got.shape == frames.shape
+    assert torch.equal(got, expected) and torch.equal(uncompiled, expected)
+    odd = (torch.rand(1, 30, 42, 3) * 255).to(torch.uint8)  # 30 x 42: padded to the net's multiple of 4
+    out = comp.pixels(odd)
+    assert out.shape == odd.shape and len(comp._pixel_net.first_call_s) == 1  # the float path, no new pixel graph
+    assert torch.equal(out, plain.pixels(odd))

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from conftest import REPO, make_images, run_env
-from cyclegan.media import stylize_video
+from cyclegan.media import Flicker, stylize_video
+from cyclegan.media.video import DEFAULT_PRESET
 
 FPS, W, H = 12, 64, 48
 
@@ -196,11 +197,12 @@ def test_speed_flags_reach_the_run_and_the_report(runs, tmp_path, monkeypatch, c
     code = video_cli.main(["--input", str(runs["clip"]), "--output", str(out), "--warp_every", "3", "--compile",
                            "--amp", "none", "--device", "cpu", *map(str, method_args(runs, "cyclegan"))])
     printed = capsys.readouterr().out
-    assert code == 0 and compiled, printed
+    assert code == 0 and compiled == ["ResnetGenerator", "PixelNet"], printed  # frames go through the pixel net
     report = json.loads(out.with_suffix(".json").read_text())
     assert report["warp_pairs"] == 3 and report["warp_every"] == 3 and report["pairs"] == 7
     assert report["batch_size"] == 1 and report["compile_seconds"] > 0
     assert "over 3 pairs: one in 3" in printed and "compiled the generator" in printed and "after it" in printed
+    assert "frames/s end to end, " in printed and " after compiling; " in printed
 
 
 @pytest.mark.parametrize("flags,message", [(["--compile"], "--compile applies to --method cyclegan and fast_nst"),
@@ -210,3 +212,33 @@ def test_speed_flags_refuse_what_they_cannot_do(runs, tmp_path, flags, message):
     r = video("--input", runs["clip"], "--output", tmp_path / "x.mp4", *flags, *method_args(runs, "gatys"))
     assert r.returncode == 2 and message in r.stderr, r.stderr[-2000:]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_preset_reaches_the_encoder(runs, tmp_path):
+    """x264 writes its settings into the stream: ultrafast turns CABAC off, the default (veryfast) keeps it. A
+    styliser without pixels() gets float frames in [0, 1]."""
+    def clip_with(preset):
+        out = tmp_path / f"{preset}.mp4"
+        stylize_video(runs["clip"], out, lambda x: 1 - x, 1, progress=False, preset=preset)
+        return out.read_bytes()
+    assert b"cabac=0" in clip_with("ultrafast") and b"cabac=1" in clip_with(DEFAULT_PRESET)
+    with pytest.raises(ValueError, match="--preset placebo: not a libx264 preset"):
+        stylize_video(runs["clip"], tmp_path / "p.mp4", lambda x: x, preset="placebo")
+
+
+def test_flicker_sums_uint8_frames_as_the_float_definition():
+    """Flicker takes uint8 frames (as decoded and written) and sums in integers: the same as the mean absolute
+    change of the frames in [0, 1], pair by pair, across batch boundaries."""
+    rng = np.random.default_rng(1)
+    x, y = (rng.integers(0, 256, (7, 6, 10, 3), dtype=np.uint8) for _ in range(2))
+    meter = Flicker()
+    for a, b in ((0, 3), (3, 4), (4, 7)):  # batches of 3, 1 and 3 frames
+        meter.add(x[a:b], y[a:b])
+    def change(f):
+        f = f.astype(np.float64) / 255
+        return np.abs(f[1:] - f[:-1]).mean(axis=(1, 2, 3)).mean()
+    got = meter.result()
+    assert got["pairs"] == 6
+    assert got["input_change"] == pytest.approx(change(x), rel=1e-12)
+    assert got["output_change"] == pytest.approx(change(y), rel=1e-12)
+    assert got["flicker"] == pytest.approx(change(y) / change(x), rel=1e-12)

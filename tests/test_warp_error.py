@@ -115,3 +115,16 @@ def test_every_scores_a_regular_sample_of_the_pairs(pan):
     assert got["warp_error"] != pytest.approx(warp_error(pan, y)["warp_error"], rel=1e-6)  # not every pair
     with pytest.raises(ValueError, match="every must be at least 1"):
         WarpError(every=0)
+
+
+def test_uint8_frames_score_as_their_float_values(pan):
+    """Video hands the meter uint8 frames as decoded and written: the same scores as those frames in [0, 1]."""
+    y = (colour_map(pan) + 0.05 * torch.randn(pan.shape, generator=torch.Generator().manual_seed(5))).clamp(0, 1)
+    x8, y8 = ((t * 255 + 0.5).to(torch.uint8) for t in (pan, y))
+    as_uint8, as_float = WarpError(every=2), WarpError(every=2)
+    for xs, ys in zip(x8.split(4), y8.split(4)):
+        as_uint8.add(xs, ys)
+    as_float.add(x8.float() / 255, y8.float() / 255)
+    got, want = as_uint8.result(), as_float.result()
+    assert got.pop("flow") == want.pop("flow") and got["warp_pairs"] == want["warp_pairs"] > 0
+    assert got == pytest.approx(want, rel=1e-6)

@@ -28,7 +28,7 @@ from ..models.speed import resolve, use_fast_norm
 from ..nst.transformer import pad_to_multiple
 from ..perf import resolve_device
 from .arch import module_multiple
-from .compiled import CompiledNet, compile_for_inference
+from .compiled import CompiledNet, PixelNet, compile_for_inference
 from .errors import ImageInputError, NotTileable
 from .onnx import OnnxNet
 from .lowering import tileable
@@ -100,6 +100,7 @@ class Translator:
         self._warned_whole = False
         use_compile = not self.onnx and compile_for_inference(self.device.type, compile)
         self.net, self.back = (self._prepare(n, use_compile) for n in (net, back))
+        self._pixel_net = None  # Translator.pixels' compiled uint8-to-uint8 net, built on first use
 
     @classmethod
     def wrap(cls, net, device="cpu", amp="none"):
@@ -136,7 +137,7 @@ class Translator:
 
     @property
     def compiled(self):
-        return [n for n in (self.net, self.back) if isinstance(n, CompiledNet)]
+        return [n for n in (self.net, self.back, self._pixel_net) if isinstance(n, CompiledNet)]
 
     @property
     def compile_seconds(self):
@@ -217,7 +218,24 @@ class Translator:
 
     def translate(self, x):
         """(N, C, H, W) float images in [0, 1] -> translated, in [0, 1], on x's device."""
-        return ((self.forward(x * 2 - 1) + 1) / 2).clamp(0, 1).to(x.device)
+        y = self.forward(x.mul(2).sub_(1))  # a fresh tensor, mapped back in place: no more buffers than needed
+        return y.add_(1).div_(2).clamp_(0, 1).to(x.device)
+
+    def pixels(self, frames):
+        """(N, H, W, C) uint8 pixels (a tensor or an array) -> translated, a uint8 tensor of that shape on the CPU.
+        A compiled net runs them through PixelNet, its conversions compiled with it, when they need neither padding
+        nor tiles; otherwise they go through translate (the same values to within one level)."""
+        u8 = torch.as_tensor(frames)
+        n, h, w = u8.shape[:3]
+        if isinstance(self.net, CompiledNet) and not (h % self.multiple or w % self.multiple) \
+                and self.tile_for(n, h, w) is None:
+            if self._pixel_net is None:
+                dtype = torch.bfloat16 if self.bf16_weights else torch.float32
+                self._pixel_net = CompiledNet(PixelNet(unwrap(self.net), dtype, self.speed.memory_format))
+            with torch.no_grad(), self.precision():
+                return self._pixel_net(u8.to(self.device)).cpu()
+        y = self.translate(u8.permute(0, 3, 1, 2).float().div(255))
+        return y.mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).contiguous().cpu()
 
     def with_cycle(self, x):
         """(translated, cycle L1 in [0, 1] units or None) for (N, C, H, W) in [0, 1]: the other direction's

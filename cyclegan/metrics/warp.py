@@ -24,10 +24,13 @@ FLOW_METHODS = ("dis", "farneback")
 
 
 def to_gray_uint8(image):
-    """(3, H, W) float tensor in [0, 1], or an (H, W, 3) uint8 array -> (H, W) uint8 luma for the flow; an
-    (H, W) uint8 array (already luma) is returned as it is."""
+    """(3, H, W) tensor (float in [0, 1] or uint8), or an (H, W, 3) uint8 array -> (H, W) uint8 luma for the
+    flow; an (H, W) uint8 array (already luma) is returned as it is."""
     if torch.is_tensor(image):
-        image = (image.detach().float().clamp(0, 1).cpu() * 255 + 0.5).to(torch.uint8).permute(1, 2, 0).numpy()
+        image = image.detach().cpu()
+        if image.dtype != torch.uint8:
+            image = (image.float().clamp(0, 1) * 255 + 0.5).to(torch.uint8)
+        image = image.permute(1, 2, 0).numpy()
     if image.ndim == 2:
         return image
     return cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY)
@@ -118,9 +121,14 @@ def pair_errors(x0, x1, ys, method="dis"):
     return errors, float(valid.float().mean())
 
 
+def unit(frame):
+    """A frame as a float tensor in [0, 1]: uint8 ones divided by 255, float ones as they are."""
+    return frame.float() / 255 if frame.dtype == torch.uint8 else frame
+
+
 class WarpError:
     """Running warping error of a video: add(x, y) batch by batch with the input frames x and the output
-    frames y ((B, 3, H, W) in [0, 1]), as cyclegan.media.video.Flicker takes them; result() gives the means
+    frames y ((B, 3, H, W), float in [0, 1] or uint8 as decoded and written); result() gives the means
     over the frame pairs of the output's and the input's own warping error (the flow's floor).
     every: score one consecutive pair in `every` (the 1st, the (every+1)th...): two flows and a warp per pair cost
     more than a small generator's frame on a CPU, so real-time video measures a regular sample of its pairs."""
@@ -132,26 +140,25 @@ class WarpError:
         self.out_sum, self.in_sum, self.valid_sum, self.pairs, self.skipped, self.seen = 0.0, 0.0, 0.0, 0, 0, 0
 
     def add(self, x, y):
-        x, y = x.detach().cpu().float(), y.detach().cpu().float()
-        gray = [None] * len(x)  # each frame's luma at most once, though it is in two pairs
+        # [input, output, luma or None] per frame, as views: only the scored pairs are converted (no batch copy)
+        frames = [[xi, yi, None] for xi, yi in zip(x.detach().cpu(), y.detach().cpu())]
         if self.prev is not None:
-            x, y, gray = torch.cat([self.prev[0], x]), torch.cat([self.prev[1], y]), [self.prev[2]] + gray
-
-        def luma(i):
-            if gray[i] is None:
-                gray[i] = to_gray_uint8(x[i])
-            return gray[i]
-        for i in range(len(x) - 1):
+            frames.insert(0, self.prev)
+        for a, b in zip(frames, frames[1:]):
             self.seen += 1
             if (self.seen - 1) % self.every:
                 continue
-            (out, inp), valid = pair_errors(luma(i), luma(i + 1), [(y[i], y[i + 1]), (x[i], x[i + 1])], self.method)
+            for f in (a, b):  # each frame's luma at most once, though it is in two pairs
+                if f[2] is None:
+                    f[2] = to_gray_uint8(f[0])
+            (out, inp), valid = pair_errors(a[2], b[2], [(unit(a[1]), unit(b[1])), (unit(a[0]), unit(b[0]))],
+                                            self.method)
             if out is None:
                 self.skipped += 1  # a cut or a blank frame: nothing matches
                 continue
             self.out_sum, self.in_sum, self.valid_sum = self.out_sum + out, self.in_sum + inp, self.valid_sum + valid
             self.pairs += 1
-        self.prev = (x[-1:], y[-1:], gray[-1])
+        self.prev = frames[-1]
 
     def result(self):
         n = self.pairs

@@ -196,7 +196,8 @@ class Stylizer:
         if seed is not None:
             torch.manual_seed(seed)
         obj, base, to_rgb = self.objective(content, targets, content_weight, style_weight, tv_weight)
-        x = self._init_image(init, base, targets).requires_grad_(True)
+        # contiguous: L-BFGS flattens the gradient with view(-1), which a channels-last image (video frames) breaks
+        x = self._init_image(init, base, targets).contiguous().requires_grad_(True)
         lr = DEFAULT_LR[optimizer] if lr is None else lr
         stats, start = RunStats(), time.perf_counter()
         bar = _bar(progress, num_iters, f"gatys {optimizer}")
