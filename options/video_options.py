@@ -37,7 +37,7 @@ class VideoOptions(Options):
         p.add_argument("--warp_every", type=int, default=1,
                        help="score the warping error on one consecutive pair of frames in this many (default: 1, "
                             "every pair). Its two optical flows per pair cost more than a small generator's frame on "
-                            "a CPU: real-time runs measure a regular sample, e.g. 8")
+                            "a CPU: real-time runs measure a regular sample, e.g. 24 (a pair a second at 24 fps)")
         p.add_argument("--preset", default=DEFAULT_PRESET, choices=PRESETS,
                        help=f"libx264's speed preset for .mp4 .m4v .mov .mkv (default: {DEFAULT_PRESET}; x264's own is "
                             f"medium, 2.4x slower here for a 1%% smaller file). Real time on 2 cores: superfast")

@@ -50,9 +50,9 @@ def speed_line(info):
     after = f", {n / max(info['seconds'] - compiling, 1e-9):.1f} after compiling" if compiling else ""
     line = (f"{info['seconds']:.1f} s ({n / info['seconds']:.1f} frames/s end to end{after}; stylising alone "
             f"{styling:.1f} s, {n / max(styling, 1e-9):.1f} frames/s")
-    if info.get("compile_seconds"):
-        line += (f", of which {info['compile_seconds']:.1f} s compiled the generator: "
-                 f"{n / max(styling - info['compile_seconds'], 1e-9):.1f} frames/s after it")
+    if compiling:
+        line += (f", of which {compiling:.1f} s compiled the generator: "
+                 f"{n / max(styling - compiling, 1e-9):.1f} frames/s after it")
     return line + ")"
 
 

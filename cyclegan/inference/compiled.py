@@ -63,7 +63,7 @@ class CompiledNet:
 class PixelNet(torch.nn.Module):
     """A generator that takes and gives (N, H, W, C) uint8 pixels, for Translator.pixels: compiled, the conversions
     to and from [-1, 1] fuse into the net's first and last kernels instead of a pass each over the frame (a 640x360
-    video frame: 27.5 against 32 ms, docs/video.md). The arithmetic is the float path's, op by op."""
+    video frame: 27 to 28 against 32 to 33 ms, docs/inference.md). The arithmetic is the float path's, op by op."""
 
     def __init__(self, net, dtype, memory_format):
         super().__init__()
