@@ -33,7 +33,7 @@ RECIPES = {
 }
 # the largest crop each recipe's flags won at (docs/recipes.md); above it the recipe stands for the official
 # recipe: at 128 px fast's flags, and DiffAugment translation alone, only tie with it over two seeds, and the 34x34
-# PatchGAN alone loses on its one seed
+# PatchGAN alone loses on both seeds
 WON_UP_TO_CROP = {"fast": 64}
 TECHNIQUES = ("diffaug", "ema_decay", "spectral_norm", "lambda_r1", "r1_every", "gan_mode", "lr_G", "lr_D",
               "lr_batch_rule", "init_from", "upsample_init")
