@@ -149,6 +149,18 @@ def from_uint8(a, signed=False):
     return to_tensor(Image.fromarray(np.asarray(a, dtype=np.uint8)), signed)
 
 
+def pixels_to_batch(pixels):
+    """(B, H, W, C) uint8 tensor -> (B, C, H, W) float in [0, 1], channels-last in memory like the pixels (no
+    transposing copy). Torch ops only, so a compiled graph fuses them (inference.compiled.PixelNet)."""
+    return pixels.permute(0, 3, 1, 2).float().div_(255)
+
+
+def batch_to_pixels(batch):
+    """(B, C, H, W) in [0, 1] -> (B, H, W, C) uint8 tensor, rounded and clamped; in place after the first product.
+    Free of a copy when the batch is channels-last. Torch ops only, as pixels_to_batch."""
+    return batch.mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).contiguous()
+
+
 def save_image(image, path, signed=False, aspect_ratio=1.0, quality=95):
     """Write a tensor (as to_uint8 takes it), an (H, W, 3) uint8 array or a PIL image to `path`
     (format from the suffix, JPEG at `quality`), atomically; returns `path` as a Path.

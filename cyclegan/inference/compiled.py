@@ -7,6 +7,8 @@ import time
 
 import torch
 
+from ..images import batch_to_pixels, pixels_to_batch
+
 MAX_SHAPES = 4  # e.g. full batches and the last, smaller one, in one or two sizes
 
 def compile_for_inference(device_type, requested=None):
@@ -70,10 +72,9 @@ class PixelNet(torch.nn.Module):
         self.net, self.dtype, self.memory_format = net, dtype, memory_format
 
     def forward(self, pixels):
-        x = pixels.permute(0, 3, 1, 2).float().div(255).mul(2).sub(1)
+        x = pixels_to_batch(pixels).mul(2).sub_(1)
         y = self.net(x.to(self.dtype).contiguous(memory_format=self.memory_format))
-        y = y.float().add(1).div(2).clamp(0, 1)
-        return y.mul(255).add(0.5).clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).contiguous()
+        return batch_to_pixels(y.float().add_(1).div_(2).clamp_(0, 1))
 
 
 def compile_nets(model, names, backend="inductor"):

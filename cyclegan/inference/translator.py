@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..images import read_rgb, save_image, to_rgb, to_tensor, to_uint8
+from ..images import batch_to_pixels, pixels_to_batch, read_rgb, save_image, to_rgb, to_tensor, to_uint8
 from ..models.weights import unwrap
 from ..models.speed import resolve, use_fast_norm
 from ..nst.transformer import pad_to_multiple
@@ -234,8 +234,7 @@ class Translator:
                 self._pixel_net = CompiledNet(PixelNet(unwrap(self.net), dtype, self.speed.memory_format))
             with torch.no_grad(), self.precision():
                 return self._pixel_net(u8.to(self.device)).cpu()
-        y = self.translate(u8.permute(0, 3, 1, 2).float().div(255))
-        return y.mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).contiguous().cpu()
+        return batch_to_pixels(self.translate(pixels_to_batch(u8))).cpu()
 
     def with_cycle(self, x):
         """(translated, cycle L1 in [0, 1] units or None) for (N, C, H, W) in [0, 1]: the other direction's

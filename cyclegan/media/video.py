@@ -14,6 +14,7 @@ import torch
 
 from ..display.progress import Progress
 from ..errors import MissingFileError, UserError
+from ..images import batch_to_pixels, pixels_to_batch
 from ..io import atomic_write
 from ..metrics.warp import WarpError
 
@@ -95,19 +96,9 @@ class Flicker:
         return {"flicker": ratio, "output_change": dy, "input_change": dx, "pairs": self.pairs}
 
 
-def _to_tensor(frames):
-    # channels-last like the decoded pixels: no transposing copy here, nor in _to_uint8 when the styliser keeps it
-    return _channels_first(frames).float().div_(255)
-
-
 def _channels_first(frames):
     """(B, H, W, 3) uint8 array -> a (B, 3, H, W) tensor view of it."""
     return torch.from_numpy(frames).permute(0, 3, 1, 2)
-
-
-def _to_uint8(batch):
-    """(B, 3, H, W) in [0, 1] -> (B, H, W, 3) uint8 array; in place after the first product (no fresh buffers)."""
-    return batch.mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()
 
 
 def stylize_video(src, dst, process, batch_size=8, max_size=None, log=print, progress=True, warp_every=1,
@@ -137,7 +128,7 @@ def stylize_video(src, dst, process, batch_size=8, max_size=None, log=print, pro
             return process.pixels(frames).numpy()
     else:
         def stylize(frames):
-            return _to_uint8(process(_to_tensor(frames)))
+            return batch_to_pixels(process(pixels_to_batch(torch.from_numpy(frames)))).numpy()
 
     def write(f):
         out = av.open(f, "w", format=fmt)
