@@ -2,7 +2,6 @@
 end at 32 px with two variants: interrupted and resumed from its checkpoint, extended without redoing finished
 runs, and its page checked in headless Chromium (images decoded, curves per variant and seed)."""
 import json
-import os
 import re
 import signal
 import subprocess
@@ -169,6 +168,13 @@ def test_sweep_end_to_end_interrupted_resumed_extended_and_its_page(tmp_path):
     bad = subprocess.run(sweep_cmd(root, ck, "--variants", "official", "--train", "hinge"), cwd=REPO,
                          env=run_env(), capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "--train hinge: hinge is not one of this sweep's variants" in bad.stderr
+    # a later command for one seed reports every seed the sweep trained, not only its own
+    run_sweep(sweep_cmd(root, ck, "--variants", "official,diffaug_translation", "--variant", "hinge=--gan_mode hinge",
+                        "--seeds", "2", "--report_only"))
+    data = json.loads((ck / "sw" / "ablation.json").read_text())
+    hinge = data["summary"]["hinge"]
+    assert sorted(hinge["seeds"]) == ["1", "2"] and hinge["final"]["c2st_A"]["complete"]
+    assert json.loads((ck / "sw" / "ablate.json").read_text())["seeds"] == [1, 2]
 
     if CHROMIUM is None:
         pytest.skip(SKIP_REASON)

@@ -88,6 +88,7 @@ class Sweep:
             s.eval_every = self.describe([])[1]
         self.runs, self.weights = plan(s.variants, s.seeds, s.steps, s.eval_every, s.decay, s.common, self.describe,
                                        s.order)
+        self.seeds, self.report_runs = list(s.seeds), self.runs  # check_protocol adds the sweep's earlier seeds
         s.variants = [v for v in s.variants if v.name in self.weights]
         netG = self.describe([])[2]
         self.flags = {v.name: [f.replace("{netG}", netG) for f in v.flags] for v in s.variants}
@@ -141,12 +142,19 @@ class Sweep:
         return {"name": s.name, "dataroot": os.path.abspath(s.dataroot), "steps": s.steps, "eval_every": s.eval_every,
                 "decay": s.decay, "common": list(s.common), "eval_size": s.eval_size, "eval_max": s.eval_max,
                 "eval_dir": s.eval_dir, "c2st_steps": s.c2st_steps, "folds": s.folds, "c2st_seed": s.c2st_seed,
-                "c2st_repeats": s.c2st_repeats, "seeds": list(s.seeds), "samples": s.samples, "test_dir": s.test_dir}
+                "c2st_repeats": s.c2st_repeats, "seeds": list(self.seeds), "samples": s.samples, "test_dir": s.test_dir}
 
     def check_protocol(self):
+        """Refuse a sweep folder of other settings; seeds add up: the report covers every seed any command of
+        this sweep trained (self.report_runs), the schedule only this command's."""
         path = os.path.join(self.s.out_dir, PROTOCOL_FILE)
-        mine = self.protocol()
         saved = read_json(path)
+        if saved and set(saved.get("seeds", ())) - set(self.seeds):
+            self.seeds = sorted(set(saved["seeds"]) | set(self.seeds))
+            s = self.s
+            self.report_runs = plan(s.variants, self.seeds, s.steps, s.eval_every, s.decay, s.common, self.describe,
+                                    s.order)[0]
+        mine = self.protocol()
         if saved:
             # a test split may be added or changed later: it is scored on the saved checkpoints, never chosen on
             saved = {**ADDED_LATER, **saved}
@@ -180,9 +188,9 @@ class Sweep:
                 self.cost = self.timing()  # after training: nothing else of the sweep runs meanwhile
             elif self.test is not None:  # the test split of what was scored, with no training
                 self.test_kid = timing.KidScorer(s.inception_weights, self.test.A, s.device)
-                for run in self.runs:
+                for run in self.report_runs:
                     self.score_test(run)
-            for run in self.runs:
+            for run in self.report_runs:
                 self.records[run.folder], self.test_records[run.folder] = self.read_records(run)
             return self.write_report()
         finally:
@@ -322,7 +330,7 @@ class Sweep:
                 "c2st_repeats": self.s.c2st_repeats}
 
     def write_report(self):
-        for run in self.runs:
+        for run in self.report_runs:
             if run.folder not in self.records:
                 self.records[run.folder], self.test_records[run.folder] = self.read_records(run)
         samples_dir = os.path.join(self.s.out_dir, "samples")
@@ -332,7 +340,7 @@ class Sweep:
         protocol = {**self.protocol(), "heldout": self.heldout_desc,
                     **({"test_heldout": self.test_desc} if self.test is not None else {})}
         return report.write_report(self.s.out_dir, protocol, [v.name for v in self.s.variants], self.flags,
-                                   self.weights, self.runs, self.records, self.cost,
+                                   self.weights, self.report_runs, self.records, self.cost,
                                    ([p for p in inputs if os.path.isfile(p)], written),
                                    domain_names(self.s.dataroot),
                                    {v.name: v.decay for v in self.s.variants if v.decay is not None},

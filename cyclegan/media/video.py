@@ -53,7 +53,7 @@ def open_video(path):
         video = container.streams.video[0]
         if video.codec_context is None:
             problem = ("its video codec has no decoder in this FFmpeg build (an unreadable codec); "
-                       f"convert it first, e.g. `ffmpeg -i IN -c:v libx264 OUT.mp4`")
+                       "convert it first, e.g. `ffmpeg -i IN -c:v libx264 OUT.mp4`")
         elif not (video.average_rate or video.guessed_rate):
             problem = "has no frame rate"
     if problem:
