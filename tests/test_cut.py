@@ -292,3 +292,30 @@ def test_a_resumed_cut_run_keeps_its_mode_and_settings_unless_typed(tmp_path):
     o = parse(*base, "--CUT_mode", "CUT")  # a typed mode: its preset, nothing restored (as a typed --recipe)
     assert (o.CUT_mode, o.nce_idt, o.lambda_NCE, o.num_patches) == ("CUT", True, 1.0, 256)
     assert parse("--name", "r", "--checkpoints_dir", str(tmp_path)).CUT_mode == "CUT"  # a new run: no restore
+
+
+def test_diffaug_reaches_every_discriminator_input_of_cut(tmp_path):
+    """--diffaug (not in the CUT code): D sees augmented fakes and reals in D's and G's passes; off, D sees them
+    as they are."""
+    from cyclegan.models import create_model
+    seen = {}
+    for policy in ("", "translation:0.5"):
+        o = parse("--name", "d", "--checkpoints_dir", str(tmp_path), "--ngf", "4", "--ndf", "4", "--netG",
+                  "resnet_6blocks", "--num_patches", "8", "--netF_nc", "8", "--amp", "none", "--crop_size", "32",
+                  "--diffaug", policy)
+        assert o.diffaug == policy
+        torch.manual_seed(0)
+        np.random.seed(0)
+        m = create_model(o)
+        m.configure()
+        m.setup(o, load=False)
+        inputs = []
+        m.netD.register_forward_pre_hook(lambda mod, args: inputs.append(args[0].detach().clone()))
+        m.set_input({"A": smooth(1, 32, 32) * 2 - 1, "B": smooth(2, 32, 32) * 2 - 1, "A_paths": ["a"],
+                     "B_paths": ["b"]})
+        m.optimize_parameters()
+        fake, real = m.fake_B.detach(), m.real_B
+        seen[policy] = [torch.equal(x, real) or torch.allclose(x, fake, atol=1e-6) for x in inputs]
+        assert len(inputs) >= 3  # D's fake and real, G's fake
+    assert all(seen[""]) and not any(seen["translation:0.5"]), seen
+    assert "diffaug" in parse("--name", "d", "--checkpoints_dir", str(tmp_path)).__dict__

@@ -32,18 +32,20 @@ def weights(run_dir):
     return {n: torch.load(run_dir / f"latest_net_{n}.pth", weights_only=True) for n in NETS}
 
 
-@pytest.mark.parametrize("mode", ["CUT", "FastCUT"])
-def test_a_killed_cut_run_resumes_bitwise_exactly(tiny_dataset, tmp_path, mode):
+@pytest.mark.parametrize("mode, extra", [("CUT", ()), ("FastCUT", ()), ("FastCUT", ("--diffaug", "translation"))])
+def test_a_killed_cut_run_resumes_bitwise_exactly(tiny_dataset, tmp_path, mode, extra):
     ck = tmp_path / "ck"
-    run_to_end(cmd(tiny_dataset, ck, "full", "--CUT_mode", mode))
+    run_to_end(cmd(tiny_dataset, ck, "full", "--CUT_mode", mode, *extra))
     files = {p.name for p in (ck / "full").iterdir()}
     for epoch in ("1", "2", "3", "latest"):
         assert {f"{epoch}_net_{n}.pth" for n in NETS} <= files, files
     assert "latest_state.pth" in files
-    rc, out, _ = start_and_signal(cmd(tiny_dataset, ck, "killed", "--CUT_mode", mode), "saved the latest model", 3,
+    rc, out, _ = start_and_signal(cmd(tiny_dataset, ck, "killed", "--CUT_mode", mode, *extra),
+                                  "saved the latest model", 3,
                                   signal.SIGKILL)
     assert rc == -signal.SIGKILL
-    resumed = run_to_end(cmd(tiny_dataset, ck, "killed", "--CUT_mode", mode, "--continue_train"))
+    # the mode and its flags come back from train_opt.json (apply_presets' RESUMED)
+    resumed = run_to_end(cmd(tiny_dataset, ck, "killed", "--continue_train"))
     assert "resumed from" in resumed.stdout and "latest_state.pth" in resumed.stdout
     a, b = weights(ck / "full"), weights(ck / "killed")
     assert a["F"] and set(a["F"]) == set(b["F"])  # F's MLPs are in the files from the start
@@ -52,6 +54,7 @@ def test_a_killed_cut_run_resumes_bitwise_exactly(tiny_dataset, tmp_path, mode):
             assert torch.equal(a[n][k], b[n][k]), f"{n}.{k} differs after resume"
     saved = json.loads((ck / "full" / "train_opt.json").read_text())
     assert saved["flip_equivariance"] == (mode == "FastCUT") and saved["nce_idt"] == (mode == "CUT")
+    assert saved["diffaug"] == (extra[1] if extra else "")
 
 
 def test_cut_run_tests_exports_and_loads(tiny_dataset, tmp_path):

@@ -38,6 +38,8 @@ CATALOGUE = {
     # their epochs are the sweep's, not the CUT code's 200+200 / 150+50
     "cut": (["--model", "cut", "--CUT_mode", "CUT", "--direction", "BtoA"], None),
     "fastcut": (["--model", "cut", "--CUT_mode", "FastCUT", "--direction", "BtoA"], None),
+    "fastcut_diffaug": (["--model", "cut", "--CUT_mode", "FastCUT", "--direction", "BtoA", "--diffaug", "translation"],
+                        None),
 }
 # set by the sweep for every run; a variant or the common flags may not set them
 RESERVED = ("--name", "--checkpoints_dir", "--seed", "--n_epochs", "--n_epochs_decay", "--save_epoch_freq",

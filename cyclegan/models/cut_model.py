@@ -27,7 +27,9 @@ from .base_model import BaseModel
 from .cut_networks import CUT_GENERATORS, CUT_SAMPLERS, define_cut_D, define_cut_G, define_F
 from .layers import NORM_TYPES
 from .losses import gan_loss
+from .diffaug import augmenter
 from .patchnce import PatchNCELoss
+from .recipe import RecipeSettings
 from .speed import make_adam
 
 MODES = ("CUT", "cut", "FastCUT", "fastcut")
@@ -37,7 +39,7 @@ PRESETS = {"cut": dict(nce_idt=True, lambda_NCE=1.0, n_epochs=200, n_epochs_deca
 # what a resumed run takes back from its train_opt.json unless typed: CUT's flags and what its presets set
 RESUMED = ("CUT_mode", "lambda_GAN", "lambda_NCE", "nce_idt", "nce_layers", "nce_includes_all_negatives_from_minibatch",
            "netF", "netF_nc", "nce_T", "num_patches", "flip_equivariance", "normG", "normD", "no_antialias",
-           "no_antialias_up", "n_epochs", "n_epochs_decay")
+           "no_antialias_up", "n_epochs", "n_epochs_decay", "diffaug")
 
 
 def str2bool(text):
@@ -102,6 +104,8 @@ class CUTModel(BaseModel):
         p.set_defaults(init_type="xavier", no_dropout=True)  # the CUT code's defaults
         if is_train:
             p.set_defaults(pool_size=0)
+            # not in the CUT code: DiffAugment against a discriminator that overfits few paintings (recipes.md)
+            RecipeSettings.add_arguments(p, only=("diffaug",))
         return parser
 
     @staticmethod
@@ -153,6 +157,7 @@ class CUTModel(BaseModel):
             self.optimizer_F = make_adam(self.netF.parameters(), lr=opt.lr, betas=betas)
             self.optimizer_names.append("F")
         self.flipped_for_equivariance = False
+        self.augment = augmenter(opt.diffaug)  # identity when off: the CUT code's step
 
     def configure(self, speed=None, world_size=1):
         """BaseModel.configure, refusing what CUT's step does not support (one line each, naming the flag)."""
@@ -188,9 +193,9 @@ class CUTModel(BaseModel):
             self.idt_B = fake[n:]
 
     def compute_D_loss(self):
-        pred_fake = self.netD(self.fake_B.detach())
+        pred_fake = self.netD(self.augment(self.fake_B.detach()))
         self.loss_D_fake = self.criterionGAN(pred_fake, False).mean()
-        pred_real = self.netD(self.real_B)
+        pred_real = self.netD(self.augment(self.real_B))
         self.loss_D_real = self.criterionGAN(pred_real, True).mean()
         self.loss_D = (self.loss_D_fake + self.loss_D_real) * 0.5
         return self.loss_D
@@ -198,7 +203,8 @@ class CUTModel(BaseModel):
     def compute_G_loss(self):
         o, zero = self.opt, torch.zeros((), device=self.device)
         if o.lambda_GAN > 0:
-            self.loss_G_GAN = self.criterionGAN(self.netD(self.fake_B), True, for_generator=True).mean() * o.lambda_GAN
+            pred = self.netD(self.augment(self.fake_B))
+            self.loss_G_GAN = self.criterionGAN(pred, True, for_generator=True).mean() * o.lambda_GAN
         else:
             self.loss_G_GAN = zero
         self.loss_NCE = self.nce_loss(self.real_A, self.fake_B) if o.lambda_NCE > 0 else zero
