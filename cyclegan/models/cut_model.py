@@ -25,9 +25,9 @@ from ..errors import SettingError
 from ..settings import Settings, flag
 from .base_model import BaseModel
 from .cut_networks import CUT_GENERATORS, CUT_SAMPLERS, define_cut_D, define_cut_G, define_F
+from .diffaug import augmenter
 from .layers import NORM_TYPES
 from .losses import gan_loss
-from .diffaug import augmenter
 from .patchnce import PatchNCELoss
 from .recipe import RecipeSettings
 from .speed import make_adam
