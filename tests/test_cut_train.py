@@ -41,8 +41,7 @@ def test_a_killed_cut_run_resumes_bitwise_exactly(tiny_dataset, tmp_path, mode, 
         assert {f"{epoch}_net_{n}.pth" for n in NETS} <= files, files
     assert "latest_state.pth" in files
     rc, out, _ = start_and_signal(cmd(tiny_dataset, ck, "killed", "--CUT_mode", mode, *extra),
-                                  "saved the latest model", 3,
-                                  signal.SIGKILL)
+                                  "saved the latest model", 3, signal.SIGKILL)
     assert rc == -signal.SIGKILL
     # the mode and its flags come back from train_opt.json (apply_presets' RESUMED)
     resumed = run_to_end(cmd(tiny_dataset, ck, "killed", "--continue_train"))

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from ..errors import UserError
 from ..models.recipe import recipe_flags
 
+_FASTCUT = ["--model", "cut", "--CUT_mode", "FastCUT", "--direction", "BtoA"]
 # name -> (training flags, decay fraction or None for the sweep's); {netG} is the sweep's generator
 CATALOGUE = {
     "official": ([], None),
@@ -37,9 +38,8 @@ CATALOGUE = {
     # CUT and FastCUT (--model cut) trained photo -> painting (the datasets' B -> A) to be scored as G_B is;
     # their epochs are the sweep's, not the CUT code's 200+200 / 150+50
     "cut": (["--model", "cut", "--CUT_mode", "CUT", "--direction", "BtoA"], None),
-    "fastcut": (["--model", "cut", "--CUT_mode", "FastCUT", "--direction", "BtoA"], None),
-    "fastcut_diffaug": (["--model", "cut", "--CUT_mode", "FastCUT", "--direction", "BtoA", "--diffaug", "translation"],
-                        None),
+    "fastcut": (_FASTCUT, None),
+    "fastcut_diffaug": (_FASTCUT + ["--diffaug", "translation"], None),
 }
 # set by the sweep for every run; a variant or the common flags may not set them
 RESERVED = ("--name", "--checkpoints_dir", "--seed", "--n_epochs", "--n_epochs_decay", "--save_epoch_freq",
